@@ -1,0 +1,252 @@
+"""Walks the stages in order, skips the fresh ones, logs progress and timings.
+
+A stage is fresh when its fingerprint (its config sections, the fingerprint of the
+stage before it, the input files it reads, and the pipeline's own code) matches the
+one recorded in ``manifest.json`` after its last successful run, and its outputs
+are all present. Fresh stages are skipped and say so; ``force`` runs them anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipeline import __version__, corpus
+from pipeline.artifacts import RunStore
+from pipeline.config import Config
+from pipeline.errors import PipelineError, StoreError
+from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
+
+T = TypeVar("T")
+PACKAGES = ("gensim", "jieba", "numpy", "scipy", "pydantic", "typer", "PyYAML")
+
+
+@dataclass
+class StagePlan:
+    stage: Stage
+    fingerprint: str
+    parts: dict[str, str]
+    fresh: bool
+    reason: str
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # "ran" or "skipped"
+    seconds: float
+    counts: Counts
+    reason: str
+
+
+class Reporter:
+    """Where the runner says what it does; the CLI gives one that prints to stderr."""
+
+    def stage_started(self, name: str, reason: str) -> None: ...
+
+    def stage_finished(self, result: StageResult) -> None: ...
+
+    def track(self, items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
+        yield from items
+
+    @contextmanager
+    def task(self, total: int, description: str) -> Iterator[Callable[[int], None]]:
+        yield lambda done: None
+
+
+# -- fingerprints ---------------------------------------------------------------------
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def code_fingerprint() -> str:
+    """The pipeline's own source and resources: a code change re-runs every stage."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for p in sorted(root.rglob("*")):
+        if p.suffix in {".py", ".txt"} and p.is_file():
+            digest.update(p.relative_to(root).as_posix().encode())
+            digest.update(p.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _section(resolved: dict[str, Any], dotted: str) -> Any:
+    node: Any = resolved
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _stage_files(stage: Stage, config: Config, inputs: list[dict[str, Any]]) -> Any:
+    if stage.name == "segment":
+        return inputs
+    if stage.name == "tokenize":
+        paths = [*config.tokenize.stopwords, *config.tokenize.userdict]
+        return [corpus.fingerprint(config.resolve(p)) if config.resolve(p).is_file() else p for p in paths]
+    return None
+
+
+def plan(config: Config, store: RunStore, inputs: list[dict[str, Any]], force: bool = False) -> list[StagePlan]:
+    """Each stage's fingerprint, whether it is fresh, and why it would run."""
+    resolved = config.resolved()
+    manifest = store.load_manifest().get("stages", {})
+    plans: list[StagePlan] = []
+    upstream = ""
+    for stage in STAGES:
+        parts = {
+            "code": code_fingerprint(),
+            "config": _digest({s: _section(resolved, s) for s in stage.sections}),
+            "upstream": upstream,
+            "files": _digest(_stage_files(stage, config, inputs)),
+        }
+        fp = _digest(parts)
+        fresh, reason = _freshness(stage, fp, parts, manifest.get(stage.name), store)
+        if force:
+            fresh, reason = False, "forced (--force)"
+        plans.append(StagePlan(stage, fp, parts, fresh, reason))
+        upstream = fp
+    return plans
+
+
+def _freshness(stage: Stage, fp: str, parts: dict[str, str], entry: dict[str, Any] | None,
+               store: RunStore) -> tuple[bool, str]:
+    if not entry:
+        return False, "never run"
+    if entry.get("status") not in ("ran", "skipped"):
+        return False, "last run did not finish"
+    old = entry.get("parts", {})
+    if entry.get("fingerprint") != fp:
+        if old.get("files") != parts["files"]:
+            return False, "input files changed"
+        if old.get("config") != parts["config"]:
+            return False, f"config changed ({', '.join(stage.sections)})"
+        if old.get("upstream") != parts["upstream"]:
+            return False, "an earlier stage changed"
+        return False, "pipeline code changed"
+    missing = [o for o in stage.outputs if not store.exists(o)]
+    if missing:
+        return False, f"output missing: {missing[0]}"
+    return True, "up to date"
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "pipeline": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def input_fingerprints(config: Config) -> list[dict[str, Any]]:
+    files = corpus.list_inputs(config)
+    return [
+        {"source": f.source, "format": f.format, "bytes": f.path.stat().st_size,
+         "sha256": corpus.fingerprint(f.path)}
+        for f in files
+    ]
+
+
+# -- running --------------------------------------------------------------------------
+
+
+def _select(name: str | None, default: int) -> int:
+    if name is None:
+        return default
+    if name not in STAGE_NAMES:
+        raise PipelineError(f"unknown stage {name!r} (stages: {', '.join(STAGE_NAMES)})")
+    return STAGE_NAMES.index(name)
+
+
+def status(config: Config) -> list[StagePlan]:
+    """What ``run`` would do now: each stage, fresh or why it would run."""
+    store = RunStore(config.run_dir)
+    return plan(config, store, input_fingerprints(config))
+
+
+def run_pipeline(
+    config: Config,
+    *,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    force: bool = False,
+    reporter: Reporter | None = None,
+) -> list[StageResult]:
+    """Run the stages from ``from_stage`` to ``to_stage`` (inclusive) on one config."""
+    reporter = reporter or Reporter()
+    first, last = _select(from_stage, 0), _select(to_stage, len(STAGES) - 1)
+    if first > last:
+        raise PipelineError(f"--from {from_stage} comes after --to {to_stage}; swap them")
+    inputs = input_fingerprints(config)  # validates the inputs before the run folder is touched
+    store = RunStore(config.run_dir)
+    results: list[StageResult] = []
+    with store.lock():
+        plans = plan(config, store, inputs, force=force)
+        manifest = store.load_manifest()
+        manifest.update({
+            "pipeline_version": __version__,
+            "config_source": config.source,
+            "config": config.resolved(),
+            "packages": _package_versions(),
+            "inputs": inputs,
+        })
+        stages_rec = manifest.setdefault("stages", {})
+        for p in plans[:first]:
+            missing = [o for o in p.stage.outputs if not store.exists(o)]
+            if missing:
+                raise StoreError(
+                    f"--from {from_stage}: {p.stage.name} has not written {missing[0]} yet; "
+                    f"run without --from first"
+                )
+        for p in plans[first : last + 1]:
+            name = p.stage.name
+            if p.fresh:
+                entry = stages_rec[name]
+                result = StageResult(name, "skipped", 0.0, entry.get("counts", {}), p.reason)
+                entry.update(status="skipped", reason=p.reason)
+                reporter.stage_finished(result)
+                results.append(result)
+                continue
+            reporter.stage_started(name, p.reason)
+            stages_rec[name] = {"status": "running", "fingerprint": p.fingerprint, "parts": p.parts,
+                                "reason": p.reason}
+            store.save_manifest(manifest)
+            t0 = time.perf_counter()
+            try:
+                counts = p.stage.run(config, store, reporter)
+            except BaseException as exc:
+                stages_rec[name].update(status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                _save_quietly(store, manifest)
+                raise
+            seconds = time.perf_counter() - t0
+            stages_rec[name].update(status="ran", seconds=round(seconds, 3), counts=counts,
+                                    finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            store.save_manifest(manifest)
+            result = StageResult(name, "ran", seconds, counts, p.reason)
+            reporter.stage_finished(result)
+            results.append(result)
+        manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
+        store.save_manifest(manifest)
+    return results
+
+
+def _save_quietly(store: RunStore, manifest: dict[str, Any]) -> None:
+    try:
+        store.save_manifest(manifest)
+    except PipelineError:
+        print("warning: could not record the failure in manifest.json", file=sys.stderr)

@@ -1,0 +1,113 @@
+"""assign: model + corpus -> every unit's topic distribution and every document's mix.
+
+A unit's distribution is its variational posterior, normalised gamma, in full: no
+probability floor, summing to 1. A document's mix is the average of its units'
+distributions weighted by their token counts (units without tokens weigh nothing,
+unless the whole document has none, when its units count equally).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from pipeline.artifacts import RunStore
+from pipeline.config import Config
+from pipeline.stages.base import Counts, Progress, Stage
+from pipeline.stages.dictionary import CORPUS, CORPUS_FILE
+from pipeline.stages.train import MODEL, MODEL_FILE
+
+CHUNK = 2000
+DIGITS = 6
+
+
+def unit_distributions(model: Any, bows: Iterator[list[tuple[int, int]]], seed: int) -> Iterator[np.ndarray]:
+    """Stream normalised posteriors, chunk by chunk, deterministically for a seed."""
+    model.random_state = np.random.RandomState(seed)
+    while True:
+        chunk = list(islice(bows, CHUNK))
+        if not chunk:
+            return
+        gamma, _ = model.inference(chunk)
+        theta = gamma / gamma.sum(axis=1, keepdims=True)
+        yield from theta
+
+
+def rounded(theta: np.ndarray) -> list[str]:
+    """Six-decimal strings whose sum is exactly 1: the rounding residue goes to the largest."""
+    scaled = np.round(theta * 10**DIGITS).astype(np.int64)
+    scaled[int(np.argmax(theta))] += 10**DIGITS - int(scaled.sum())
+    return [f"{v / 10**DIGITS:.{DIGITS}f}" for v in scaled]
+
+
+def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+    from gensim.corpora import MmCorpus
+    from gensim.models import LdaModel
+
+    model = LdaModel.load(str(store.read_path(MODEL) / MODEL_FILE))
+    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
+    k = model.num_topics
+    meta_fields = config.input.meta_fields
+    topic_cols = [f"topic_{i}" for i in range(k)]
+    docs: dict[str, dict[str, Any]] = {}
+    n_units = len(corpus)
+
+    def unit_rows() -> Iterator[list[Any]]:
+        bows = iter(corpus)
+        lengths: list[int] = []
+
+        def counted() -> Iterator[list[tuple[int, int]]]:
+            for bow in bows:
+                lengths.append(sum(c for _, c in bow))
+                yield bow
+
+        thetas = unit_distributions(model, counted(), config.run.seed)
+        units = store.read_jsonl("units.jsonl")
+        for i, (unit, theta) in enumerate(progress.track(zip(units, thetas, strict=True), n_units, "assign")):
+            n_tok = lengths[i]
+            d = docs.get(unit["doc_id"])
+            if d is None:
+                d = docs[unit["doc_id"]] = {
+                    "source": unit["source"], "n_units": 0, "weighted": np.zeros(k),
+                    "plain": np.zeros(k), "tokens": 0, "meta": unit["meta"],
+                }
+            d["n_units"] += 1
+            d["weighted"] += n_tok * theta
+            d["plain"] += theta
+            d["tokens"] += n_tok
+            top = int(np.argmax(theta))
+            weights = rounded(theta)
+            meta = [unit["meta"].get(f, "") for f in meta_fields]
+            yield [unit["unit_id"], unit["doc_id"], top, weights[top], *weights, *meta]
+
+    n = store.write_csv(
+        "assignments.csv",
+        ["unit_id", "doc_id", "dominant_topic", "dominant_weight", *topic_cols, *meta_fields],
+        unit_rows(),
+    )
+
+    def doc_rows() -> Iterator[list[Any]]:
+        for doc_id, d in docs.items():
+            mix = d["weighted"] / d["tokens"] if d["tokens"] else d["plain"] / d["n_units"]
+            meta = [d["meta"].get(f, "") for f in meta_fields]
+            yield [doc_id, d["source"], d["n_units"], int(np.argmax(mix)), *rounded(mix), *meta]
+
+    store.write_csv(
+        "documents.csv",
+        ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields],
+        doc_rows(),
+    )
+    return {"units": n, "documents": len(docs), "topics": k}
+
+
+STAGE = Stage(
+    name="assign",
+    sections=("input.meta_fields",),
+    inputs=(MODEL, CORPUS, "units.jsonl"),
+    outputs=("assignments.csv", "documents.csv"),
+    run=run,
+    summary="topic distribution of every unit and document",
+)

@@ -1,0 +1,284 @@
+"""segment: input documents -> paragraph units with exact provenance.
+
+A unit is the piece of text LDA trains on: a paragraph, split at sentence ends when
+longer than ``segment.max_chars`` and merged with a neighbour when shorter than
+``segment.min_chars``. Page furniture is dropped, headings and titles become the
+``heading`` of the units under them, and every decision that removes a line is
+written to ``segmentation.tsv``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline import corpus
+from pipeline.artifacts import RunStore
+from pipeline.config import Config, SegmentConfig
+from pipeline.errors import ConfigError, InputError
+from pipeline.stages.base import Counts, Progress, Stage
+
+TERMINAL = "。！？!?…"
+CLOSERS = "”’」』）)》】\"'"
+# A sentence ends at terminal punctuation, plus any closing quotes or brackets after it.
+SENTENCE_END = re.compile(rf"[{re.escape(TERMINAL)}]+[{re.escape(CLOSERS)}]*")
+# Inside one line, a space after a sentence end starts a new paragraph.
+INLINE_BREAK = re.compile(rf"(?<=[{re.escape(TERMINAL + CLOSERS)}])[ \t]+(?=\S)")
+NUMBERED = re.compile(
+    r"^(第[一二三四五六七八九十百\d]+[段章节部分篇条点]|[一二三四五六七八九十]+[、.．]|"
+    r"[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))"
+)
+# Trailing ordinals that vary between the articles of one file: 篇一, (2), (六), 心得三:
+ORDINAL_SUFFIX = re.compile(r"([（(][^()（）]{1,3}[)）]|篇?[一二三四五六七八九十\d]+)?[:：]?$")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\ufeff]")
+FULLWIDTH_ALNUM = {
+    **{0xFF10 + i: 0x30 + i for i in range(10)},
+    **{0xFF21 + i: 0x41 + i for i in range(26)},
+    **{0xFF41 + i: 0x61 + i for i in range(26)},
+    0x3000: 0x20,
+    0x00A0: 0x20,
+    0x2002: 0x20,
+    0x2003: 0x20,
+    0x09: 0x20,
+}
+
+
+@dataclass
+class Paragraph:
+    text: str
+    line_start: int
+    line_end: int
+    heading: str
+    article: int
+
+
+@dataclass
+class Segmented:
+    units: list[dict[str, Any]]
+    removed: list[tuple[str, int, str, str]] = field(default_factory=list)  # source, line, kind, text
+
+
+def normalize(line: str) -> str:
+    """Full-width Latin letters and digits to half-width, odd spaces unified, controls dropped."""
+    return CONTROL.sub("", line.translate(FULLWIDTH_ALNUM))
+
+
+def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
+    patterns = list(corpus.load_resource_lines("furniture.txt")) if cfg.furniture else []
+    compiled = []
+    for i, pat in enumerate([*patterns, *cfg.furniture_patterns]):
+        try:
+            compiled.append(re.compile(pat))
+        except re.error as exc:
+            where = f"segment.furniture_patterns[{i - len(patterns)}]" if i >= len(patterns) else "furniture.txt"
+            raise ConfigError(f"{where}: invalid regular expression {pat!r} ({exc})") from exc
+    return compiled
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(text) and text.rstrip(CLOSERS)[-1:] in TERMINAL
+
+
+def is_heading(text: str, cfg: SegmentConfig) -> bool:
+    """Short lines without sentence-final punctuation, and short numbered section lines."""
+    if len(text) > cfg.heading_max_chars:
+        return False
+    return not ends_sentence(text) or bool(NUMBERED.match(text))
+
+
+def title_key(text: str) -> str:
+    return ORDINAL_SUFFIX.sub("", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in SENTENCE_END.finditer(text):
+        out.append(text[start : m.end()])
+        start = m.end()
+    if start < len(text):
+        out.append(text[start:])
+    return [s for s in out if s.strip()]
+
+
+def split_long(text: str, max_chars: int) -> list[str]:
+    """Pack whole sentences into pieces of at most ``max_chars``; cut only a too-long sentence."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in split_sentences(text):
+        while len(sentence) > max_chars:
+            cut = max((sentence.rfind(c, 0, max_chars) for c in ",，;；:：、"), default=-1)
+            cut = cut + 1 if cut > max_chars // 3 else max_chars
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:]
+        if len(current) + len(sentence) > max_chars and current:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def paragraphs(doc: corpus.Document, cfg: SegmentConfig, furniture: list[re.Pattern[str]],
+               removed: list[tuple[str, int, str, str]]) -> list[Paragraph]:
+    """Lines -> paragraphs: drop furniture, detect titles and headings, re-flow wrapped lines."""
+    out: list[Paragraph] = []
+    title = ""
+    heading = ""
+    article = 0
+    open_para: Paragraph | None = None  # a paragraph that may continue on the next line
+    for lineno, raw in doc.lines:
+        indented = raw[:1] in (" ", "\u3000", "\t", "\xa0")
+        line = normalize(raw).strip()
+        if not line:
+            open_para = None
+            continue
+        if any(p.search(line) for p in furniture):
+            removed.append((doc.source, lineno, "furniture", line))
+            open_para = None
+            continue
+        if title and title_key(line) == title_key(title) and len(line) <= 2 * cfg.heading_max_chars:
+            article += 1
+            heading = line
+            removed.append((doc.source, lineno, "title", line))
+            open_para = None
+            continue
+        if is_heading(line, cfg) and not (open_para and not indented and not NUMBERED.match(line)
+                                          and len(open_para.text) > cfg.heading_max_chars
+                                          and not ends_sentence(open_para.text)):
+            if not title and not out:
+                title = line
+                removed.append((doc.source, lineno, "title", line))
+            else:
+                removed.append((doc.source, lineno, "heading", line))
+            heading = line
+            open_para = None
+            continue
+        if not title and not out and len(line) <= 2 * cfg.heading_max_chars and not ends_sentence(line):
+            title = heading = line
+            removed.append((doc.source, lineno, "title", line))
+            continue
+        pieces = [p.strip() for p in INLINE_BREAK.split(line) if p.strip()]
+        for i, piece in enumerate(pieces):
+            if i == 0 and open_para is not None and not indented:
+                # Hard-wrapped text: the previous line broke mid-sentence.
+                open_para.text += piece
+                open_para.line_end = lineno
+                continue
+            open_para = Paragraph(piece, lineno, lineno, heading, article)
+            out.append(open_para)
+        last = out[-1] if out else None
+        open_para = last if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars else None
+    return out
+
+
+def to_units(paras: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
+    """Split long paragraphs at sentence ends, then merge short ones within an article."""
+    split: list[Paragraph] = []
+    for p in paras:
+        if len(p.text) <= cfg.max_chars:
+            split.append(p)
+            continue
+        for piece in split_long(p.text, cfg.max_chars):
+            split.append(Paragraph(piece, p.line_start, p.line_end, p.heading, p.article))
+    merged: list[Paragraph] = []
+    pending: Paragraph | None = None
+    for p in split:
+        if pending is not None:
+            if pending.article == p.article and len(pending.text) + len(p.text) <= cfg.max_chars:
+                p = Paragraph(pending.text + p.text, pending.line_start, p.line_end, pending.heading, p.article)
+            else:
+                merged.append(pending)
+            pending = None
+        if len(p.text) < cfg.min_chars:
+            pending = p
+            continue
+        merged.append(p)
+    if pending is not None:
+        prev = merged[-1] if merged else None
+        if prev is not None and prev.article == pending.article and len(prev.text) + len(pending.text) <= cfg.max_chars:
+            merged[-1] = Paragraph(prev.text + pending.text, prev.line_start, pending.line_end, prev.heading, prev.article)
+        else:
+            merged.append(pending)
+    return merged
+
+
+def segment_documents(docs: Iterable[corpus.Document], cfg: SegmentConfig) -> Iterator[tuple[dict[str, Any], list[tuple[str, int, str, str]]]]:
+    """Stream (unit, removed lines) pairs; the pure core of the stage."""
+    furniture = compile_furniture(cfg)
+    for doc in docs:
+        removed: list[tuple[str, int, str, str]] = []
+        units = to_units(paragraphs(doc, cfg, furniture, removed), cfg)
+        for n, p in enumerate(units, start=1):
+            unit = {
+                "unit_id": f"{doc.doc_id}-{n:04d}",
+                "doc_id": doc.doc_id,
+                "source": doc.source,
+                "line_start": p.line_start,
+                "line_end": p.line_end,
+                "heading": p.heading,
+                "text": p.text,
+                "meta": doc.meta,
+            }
+            yield unit, (removed if n == 1 else [])
+        if not units:
+            yield {}, removed
+
+
+def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+    files = corpus.list_inputs(config)
+    counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
+    removed_all: list[tuple[str, int, str, str]] = []
+    docs_seen: set[str] = set()
+    bad_bytes = 0
+
+    def units() -> Iterator[dict[str, Any]]:
+        nonlocal bad_bytes
+        docs = corpus.read_documents(config, files)
+
+        def counted() -> Iterator[corpus.Document]:
+            nonlocal bad_bytes
+            for d in progress.track(docs, None, "segment"):
+                counts["documents"] += 1
+                bad_bytes += d.bad_bytes
+                yield d
+
+        for unit, removed in segment_documents(counted(), config.segment):
+            removed_all.extend(removed)
+            if unit:
+                docs_seen.add(unit["doc_id"])
+                counts["units"] += 1
+                yield unit
+        if counts["units"] == 0:
+            # Raised inside the stream so the write is abandoned and old outputs stay.
+            raise InputError(
+                f"{', '.join(config.input.paths)}: no text left after segmentation "
+                "(are the files empty, or is every line furniture?)"
+            )
+
+    store.write_jsonl("units.jsonl", units())
+    counts["removed_lines"] = len(removed_all)
+    counts["undecodable_bytes"] = bad_bytes
+    store.write_csv(
+        "segmentation.tsv",
+        ["source", "line", "kind", "text"],
+        ([s, line, kind, text] for s, line, kind, text in removed_all),
+        delimiter="\t",
+    )
+    return counts
+
+
+STAGE = Stage(
+    name="segment",
+    sections=("input", "segment"),
+    inputs=(),
+    outputs=("units.jsonl", "segmentation.tsv"),
+    run=run,
+    summary="cut inputs into paragraph units",
+)
