@@ -103,9 +103,7 @@ class RunStore:
                 n += 1
         return n
 
-    def write_csv(
-        self, name: str, header: list[str], rows: Iterable[list[Any]], delimiter: str = ","
-    ) -> int:
+    def write_csv(self, name: str, header: list[str], rows: Iterable[list[Any]], delimiter: str = ",") -> int:
         n = 0
         with self.open_write(name, newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n", delimiter=delimiter)

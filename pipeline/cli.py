@@ -67,7 +67,9 @@ class ConsoleReporter(Reporter):
         self.console.print(f"[bold]{name}[/bold]: running ({reason})")
 
     def stage_finished(self, result: StageResult) -> None:
-        shown = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.counts.items())
+        shown = ", ".join(
+            f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.counts.items()
+        )
         if result.status == "skipped":
             self.console.print(f"[bold]{result.name}[/bold]: skipped ({result.reason})")
         else:
@@ -75,8 +77,12 @@ class ConsoleReporter(Reporter):
 
     def _bar(self) -> Progress:
         return Progress(
-            TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=self.console, transient=True,
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
         )
 
     def track(self, items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
@@ -100,7 +106,9 @@ class ConsoleReporter(Reporter):
 def run(
     config: ConfigArg = DEFAULT_CONFIG,
     set_: SetOpt = None,
-    from_stage: Annotated[str | None, typer.Option("--from", help=f"First stage to run: {', '.join(STAGE_NAMES)}.")] = None,
+    from_stage: Annotated[
+        str | None, typer.Option("--from", help=f"First stage to run: {', '.join(STAGE_NAMES)}.")
+    ] = None,
     to_stage: Annotated[str | None, typer.Option("--to", help="Last stage to run.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run stages even when up to date.")] = False,
     verbose: VerboseOpt = False,
@@ -112,12 +120,20 @@ def run(
     Example: pipeline run configs/default.yaml --set model.num_topics=5 --force
     """
     console = Console(stderr=True, highlight=False)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     with _errors(verbose):
         cfg = load_config(config, set_ or [])
-        run_pipeline(cfg, from_stage=from_stage, to_stage=to_stage, force=force, reporter=ConsoleReporter(console))
+        run_pipeline(
+            cfg, from_stage=from_stage, to_stage=to_stage, force=force, reporter=ConsoleReporter(console)
+        )
         report = cfg.run_dir.resolve() / "report.md"
-        console.print(f"report: {report}" if report.exists() else f"outputs: {cfg.run_dir.resolve()}")
+        console.print(
+            f"Finished; the report is {report}"
+            if report.exists()
+            else f"Finished; outputs in {cfg.run_dir.resolve()}"
+        )
 
 
 @app.command()

@@ -23,17 +23,21 @@ class Section(BaseModel):
 
 
 class RunConfig(Section):
-    name: str = Field("seeds", min_length=1, pattern=r"^[\w.-]+$",
-                      description="Run name: outputs go to <output_dir>/<name>/.")
+    name: str = Field(
+        "seeds",
+        min_length=1,
+        pattern=r"^[\w.-]+$",
+        description="Run name: outputs go to <output_dir>/<name>/.",
+    )
     seed: int = Field(42, ge=0, description="Random seed for training and inference.")
     output_dir: str = Field("../runs", description="Folder that holds the run folders.")
 
 
 class InputConfig(Section):
-    paths: list[str] = Field(["../seeds"], min_length=1,
-                             description="Input files, folders or glob patterns.")
+    paths: list[str] = Field(["../seeds"], min_length=1, description="Input files, folders or glob patterns.")
     format: Literal["auto", "txt", "csv", "jsonl"] = Field(
-        "auto", description="Input format; auto picks by file extension.")
+        "auto", description="Input format; auto picks by file extension."
+    )
     text_field: str = Field("text", description="Column or key holding the text (csv, jsonl).")
     id_field: str | None = Field(None, description="Column or key holding a document id (csv, jsonl).")
     meta_fields: list[str] = Field([], description="Columns or keys carried into every output row.")
@@ -44,10 +48,12 @@ class SegmentConfig(Section):
     min_chars: int = Field(30, ge=1, description="Units shorter than this are merged with a neighbour.")
     max_chars: int = Field(600, ge=20, description="Units longer than this are split at sentence ends.")
     heading_max_chars: int = Field(
-        40, ge=1, description="A line this short without sentence-final punctuation is a heading.")
+        40, ge=1, description="A line this short without sentence-final punctuation is a heading."
+    )
     furniture: bool = Field(True, description="Drop web-page furniture lines with the built-in patterns.")
     furniture_patterns: list[str] = Field(
-        [], description="Extra regular expressions: matching lines are dropped as furniture.")
+        [], description="Extra regular expressions: matching lines are dropped as furniture."
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> SegmentConfig:
@@ -57,7 +63,9 @@ class SegmentConfig(Section):
 
 
 class TokenizeConfig(Section):
-    stopwords: list[str] = Field([], description="Stopword files (one word a line) added to the built-in list.")
+    stopwords: list[str] = Field(
+        [], description="Stopword files (one word a line) added to the built-in list."
+    )
     keep_words: list[str] = Field([], description="Words removed from the stopword list.")
     builtin_stopwords: bool = Field(True, description="Use the built-in stopword list.")
     userdict: list[str] = Field([], description="jieba user dictionaries: 'word [freq] [pos]' a line.")
@@ -79,9 +87,11 @@ class ModelConfig(Section):
     passes: int = Field(20, ge=1, description="Passes over the corpus during training.")
     iterations: int = Field(400, ge=1, description="Inference iterations per unit and pass.")
     alpha: Literal["symmetric", "asymmetric", "auto"] | float = Field(
-        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number.")
+        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
+    )
     eta: Literal["symmetric", "auto"] | float = Field(
-        "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number.")
+        "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number."
+    )
     chunksize: int = Field(2000, ge=1, description="Units per training chunk.")
 
 
@@ -92,13 +102,13 @@ class ReportConfig(Section):
 
 
 class Config(Section):
-    run: RunConfig = Field(default_factory=RunConfig)
-    input: InputConfig = Field(default_factory=InputConfig)
-    segment: SegmentConfig = Field(default_factory=SegmentConfig)
-    tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
-    dictionary: DictionaryConfig = Field(default_factory=DictionaryConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
+    run: RunConfig = Field(default_factory=lambda: RunConfig())
+    input: InputConfig = Field(default_factory=lambda: InputConfig())
+    segment: SegmentConfig = Field(default_factory=lambda: SegmentConfig())
+    tokenize: TokenizeConfig = Field(default_factory=lambda: TokenizeConfig())
+    dictionary: DictionaryConfig = Field(default_factory=lambda: DictionaryConfig())
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig())
+    report: ReportConfig = Field(default_factory=lambda: ReportConfig())
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<defaults>")
@@ -202,8 +212,10 @@ def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str
     current: Any = model
     for part in loc:
         field = current.model_fields.get(part) if isinstance(part, str) else None
-        if field is None or not isinstance(field.annotation, type) or not issubclass(
-            field.annotation, BaseModel
+        if (
+            field is None
+            or not isinstance(field.annotation, type)
+            or not issubclass(field.annotation, BaseModel)
         ):
             return []
         current = field.annotation
@@ -224,21 +236,21 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     """One line for the first problem: the key, the value, and what is allowed."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    # Discriminated unions append the member type to the location; keep only real keys.
-    keys = [str(p) for p in loc if isinstance(p, int) or p in _all_field_names()]
-    dotted = ".".join(keys) if keys else "config"
     if err["type"] == "extra_forbidden":
-        parent = tuple(p for p in loc[:-1])
-        allowed = _field_names(Config, parent)
+        allowed = _field_names(Config, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-        return f"{dotted}: unknown setting ({hint})"
-    value = _lookup(raw, tuple(p for p in loc if isinstance(p, int) or p in _all_field_names()))
+        return f"{'.'.join(map(str, loc))}: unknown setting ({hint})"
+    # Unions add the member type tried to the location (e.g. 'float'); keep only real keys.
+    names = _all_field_names()
+    loc = tuple(p for p in loc if isinstance(p, int) or p in names)
+    dotted = ".".join(map(str, loc)) if loc else "config"
+    value = _lookup(raw, loc)
     msg = err["msg"]
     if err["type"] == "literal_error" or "literal" in err["type"]:
         msg = msg.replace("Input should be", "allowed:")
     elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if value is None and err["type"] == "missing":
         return f"{dotted}: required setting is missing"
     return f"{dotted}: invalid value {value!r} ({msg})"

@@ -62,9 +62,9 @@ def list_inputs(config: Config) -> list[InputFile]:
                 raise InputError(f"{spec}: no files match this pattern (check input.paths)")
         elif target.is_dir():
             for p in sorted(target.rglob("*")):
-                if p.is_file() and (fmt != "auto" or p.suffix.lower() in EXTENSIONS):
-                    if not p.name.startswith("."):
-                        found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
+                wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
+                if p.is_file() and wanted and not p.name.startswith("."):
+                    found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
             if not found:
                 kinds = ", ".join(sorted(EXTENSIONS))
                 raise InputError(f"{spec}: folder has no input files ({kinds}); add files or fix input.paths")
@@ -115,7 +115,9 @@ def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise InputError(f"input.encoding: unknown encoding {encoding!r} (try auto, utf-8, gb18030, big5)") from exc
+            raise InputError(
+                f"input.encoding: unknown encoding {encoding!r} (try auto, utf-8, gb18030, big5)"
+            ) from exc
         return _decode_counting(data, encoding, source)
     if data.startswith(codecs.BOM_UTF8):
         return _decode_counting(data[3:], "utf-8", source)
@@ -154,8 +156,9 @@ def _decode_counting(data: bytes, encoding: str, source: str) -> tuple[str, str,
     name = f"pipeline-count-{id(count)}"
     codecs.register_error(name, count)
     text = data.decode(encoding, errors=name)
-    log.warning("%s: %d undecodable bytes as %s replaced with U+FFFD (first at byte %d)",
-                source, bad, encoding, first)
+    log.warning(
+        "%s: %d undecodable bytes as %s replaced with U+FFFD (first at byte %d)", source, bad, encoding, first
+    )
     return text, encoding, bad
 
 
@@ -244,8 +247,11 @@ def _read_lexicon(path: Path, what: str) -> list[tuple[int, str]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: {what} file is not UTF-8 (save it as UTF-8)") from exc
-    return [(i, ln.strip()) for i, ln in enumerate(_lines(text), start=1)
-            if ln.strip() and not ln.lstrip().startswith("#")]
+    return [
+        (i, ln.strip())
+        for i, ln in enumerate(_lines(text), start=1)
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
 
 
 def read_word_list(path: Path) -> list[str]:

@@ -100,7 +100,9 @@ def _stage_files(stage: Stage, config: Config, inputs: list[dict[str, Any]]) -> 
     return None
 
 
-def plan(config: Config, store: RunStore, inputs: list[dict[str, Any]], force: bool = False) -> list[StagePlan]:
+def plan(
+    config: Config, store: RunStore, inputs: list[dict[str, Any]], force: bool = False
+) -> list[StagePlan]:
     """Each stage's fingerprint, whether it is fresh, and why it would run."""
     resolved = config.resolved()
     manifest = store.load_manifest().get("stages", {})
@@ -122,8 +124,9 @@ def plan(config: Config, store: RunStore, inputs: list[dict[str, Any]], force: b
     return plans
 
 
-def _freshness(stage: Stage, fp: str, parts: dict[str, str], entry: dict[str, Any] | None,
-               store: RunStore) -> tuple[bool, str]:
+def _freshness(
+    stage: Stage, fp: str, parts: dict[str, str], entry: dict[str, Any] | None, store: RunStore
+) -> tuple[bool, str]:
     if not entry:
         return False, "never run"
     if entry.get("status") not in ("ran", "skipped"):
@@ -156,8 +159,12 @@ def _package_versions() -> dict[str, str]:
 def input_fingerprints(config: Config) -> list[dict[str, Any]]:
     files = corpus.list_inputs(config)
     return [
-        {"source": f.source, "format": f.format, "bytes": f.path.stat().st_size,
-         "sha256": corpus.fingerprint(f.path)}
+        {
+            "source": f.source,
+            "format": f.format,
+            "bytes": f.path.stat().st_size,
+            "sha256": corpus.fingerprint(f.path),
+        }
         for f in files
     ]
 
@@ -198,13 +205,15 @@ def run_pipeline(
     with store.lock():
         plans = plan(config, store, inputs, force=force)
         manifest = store.load_manifest()
-        manifest.update({
-            "pipeline_version": __version__,
-            "config_source": config.source,
-            "config": config.resolved(),
-            "packages": _package_versions(),
-            "inputs": inputs,
-        })
+        manifest.update(
+            {
+                "pipeline_version": __version__,
+                "config_source": config.source,
+                "config": config.resolved(),
+                "packages": _package_versions(),
+                "inputs": inputs,
+            }
+        )
         stages_rec = manifest.setdefault("stages", {})
         for p in plans[:first]:
             missing = [o for o in p.stage.outputs if not store.exists(o)]
@@ -223,19 +232,29 @@ def run_pipeline(
                 results.append(result)
                 continue
             reporter.stage_started(name, p.reason)
-            stages_rec[name] = {"status": "running", "fingerprint": p.fingerprint, "parts": p.parts,
-                                "reason": p.reason}
+            stages_rec[name] = {
+                "status": "running",
+                "fingerprint": p.fingerprint,
+                "parts": p.parts,
+                "reason": p.reason,
+            }
             store.save_manifest(manifest)
             t0 = time.perf_counter()
             try:
                 counts = p.stage.run(config, store, reporter)
             except BaseException as exc:
-                stages_rec[name].update(status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                stages_rec[name].update(
+                    status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                )
                 _save_quietly(store, manifest)
                 raise
             seconds = time.perf_counter() - t0
-            stages_rec[name].update(status="ran", seconds=round(seconds, 3), counts=counts,
-                                    finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            stages_rec[name].update(
+                status="ran",
+                seconds=round(seconds, 3),
+                counts=counts,
+                finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            )
             store.save_manifest(manifest)
             result = StageResult(name, "ran", seconds, counts, p.reason)
             reporter.stage_finished(result)

@@ -60,7 +60,7 @@ def render_markdown(summary: dict[str, Any], topics: list[dict[str, Any]]) -> st
             heading = f" · {r['heading']}" if r.get("heading") else ""
             lines += [
                 f"> {r['text']}",
-                f">",
+                ">",
                 f"> — `{r['source']}:{r['line_start']}`{heading} (weight {r['weight']:.2f})",
                 "",
             ]

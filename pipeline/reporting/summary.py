@@ -48,8 +48,14 @@ def npmi_coherence(terms: list[list[str]], texts: list[list[str]], dictionary: A
 
     if not texts or not terms or min(len(t) for t in terms) < 2:
         return [None] * len(terms)
-    cm = CoherenceModel(topics=terms, texts=texts, dictionary=dictionary, coherence="c_npmi",
-                        topn=max(len(t) for t in terms), processes=1)
+    cm = CoherenceModel(
+        topics=terms,
+        texts=texts,
+        dictionary=dictionary,
+        coherence="c_npmi",
+        topn=max(len(t) for t in terms),
+        processes=1,
+    )
     return [None if math.isnan(v) else float(v) for v in cm.get_coherence_per_topic()]
 
 

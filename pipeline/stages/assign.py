@@ -71,8 +71,12 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             d = docs.get(unit["doc_id"])
             if d is None:
                 d = docs[unit["doc_id"]] = {
-                    "source": unit["source"], "n_units": 0, "weighted": np.zeros(k),
-                    "plain": np.zeros(k), "tokens": 0, "meta": unit["meta"],
+                    "source": unit["source"],
+                    "n_units": 0,
+                    "weighted": np.zeros(k),
+                    "plain": np.zeros(k),
+                    "tokens": 0,
+                    "meta": unit["meta"],
                 }
             d["n_units"] += 1
             d["weighted"] += n_tok * theta

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 
 T = TypeVar("T")
 
-Counts = dict[str, int | float]
+Counts = dict[str, Any]
 
 
 class Progress(Protocol):

@@ -48,8 +48,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     )
     with store.write_path(DICTIONARY) as tmp:
         dct.save(str(tmp))
-    rows = sorted(((t, dct.dfs[i], dct.cfs[i]) for t, i in dct.token2id.items()),
-                  key=lambda r: (-r[2], r[0]))
+    rows = sorted(((t, dct.dfs[i], dct.cfs[i]) for t, i in dct.token2id.items()), key=lambda r: (-r[2], r[0]))
     store.write_csv("vocab.tsv", ["token", "doc_freq", "count"], ([*r] for r in rows), delimiter="\t")
     n_units = 0
     n_empty = 0

@@ -24,6 +24,10 @@ def _thetas(store: RunStore, k: int) -> Iterator[np.ndarray]:
         yield np.array([float(row[c]) for c in cols])
 
 
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     from gensim.corpora import Dictionary, MmCorpus
     from gensim.models import LdaModel
@@ -54,20 +58,29 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         reps = []
         for weight, i in tops[t]:
             u = units[i]
-            reps.append({
-                "unit_id": u["unit_id"], "weight": round(weight, 6), "source": u["source"],
-                "line_start": u["line_start"], "line_end": u["line_end"], "heading": u["heading"],
-                "text": S.excerpt(u["text"], cfg.excerpt_chars),
-            })
-        topics.append({
-            "topic": t,
-            "terms": [{"term": w, "weight": round(p, 6)} for w, p in terms[t]],
-            "prevalence": round(float(prev[t]), 6),
-            "coherence": None if coherence[t] is None else round(coherence[t], 6),
-            "representatives": reps,
-        })
+            reps.append(
+                {
+                    "unit_id": u["unit_id"],
+                    "weight": round(weight, 6),
+                    "source": u["source"],
+                    "line_start": u["line_start"],
+                    "line_end": u["line_end"],
+                    "heading": u["heading"],
+                    "text": S.excerpt(u["text"], cfg.excerpt_chars),
+                }
+            )
+        topics.append(
+            {
+                "topic": t,
+                "terms": [{"term": w, "weight": round(p, 6)} for w, p in terms[t]],
+                "prevalence": round(float(prev[t]), 6),
+                "coherence": _round(coherence[t]),
+                "representatives": reps,
+            }
+        )
     store.write_csv(
-        "topics.csv", ["topic", "rank", "term", "weight"],
+        "topics.csv",
+        ["topic", "rank", "term", "weight"],
         ([t, r, w, f"{p:.6f}"] for t in range(k) for r, (w, p) in enumerate(terms[t], start=1)),
     )
     store.write_json("topics.json", topics)
@@ -80,18 +93,28 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     summary = {
         "run": config.run.name,
         "corpus": {
-            "files": seg.get("files", 0), "documents": seg.get("documents", 0),
-            "units": len(corpus), "tokens": dic.get("tokens", 0), "terms": len(dct),
+            "files": seg.get("files", 0),
+            "documents": seg.get("documents", 0),
+            "units": len(corpus),
+            "tokens": dic.get("tokens", 0),
+            "terms": len(dct),
             "removed_lines": seg.get("removed_lines", 0),
             "removed_tokens": {
-                **{f: tok.get(f"removed_{f}", 0) for f in ("stopword", "punctuation", "number", "latin", "short")},
+                **{
+                    f: tok.get(f"removed_{f}", 0)
+                    for f in ("stopword", "punctuation", "number", "latin", "short")
+                },
                 "rare or too common": dic.get("tokens_removed", 0),
             },
         },
         "model": {
-            "engine": "gensim LdaModel", "num_topics": k, "passes": config.model.passes,
-            "iterations": config.model.iterations, "alpha": config.model.alpha,
-            "eta": config.model.eta, "seed": config.run.seed,
+            "engine": "gensim LdaModel",
+            "num_topics": k,
+            "passes": config.model.passes,
+            "iterations": config.model.iterations,
+            "alpha": config.model.alpha,
+            "eta": config.model.eta,
+            "seed": config.run.seed,
         },
     }
     store.write_text("report.md", render_markdown(summary, topics))

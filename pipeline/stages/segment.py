@@ -10,7 +10,6 @@ written to ``segmentation.tsv``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +72,9 @@ def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
         try:
             compiled.append(re.compile(pat))
         except re.error as exc:
-            where = f"segment.furniture_patterns[{i - len(patterns)}]" if i >= len(patterns) else "furniture.txt"
+            where = (
+                f"segment.furniture_patterns[{i - len(patterns)}]" if i >= len(patterns) else "furniture.txt"
+            )
             raise ConfigError(f"{where}: invalid regular expression {pat!r} ({exc})") from exc
     return compiled
 
@@ -125,8 +126,12 @@ def split_long(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def paragraphs(doc: corpus.Document, cfg: SegmentConfig, furniture: list[re.Pattern[str]],
-               removed: list[tuple[str, int, str, str]]) -> list[Paragraph]:
+def paragraphs(
+    doc: corpus.Document,
+    cfg: SegmentConfig,
+    furniture: list[re.Pattern[str]],
+    removed: list[tuple[str, int, str, str]],
+) -> list[Paragraph]:
     """Lines -> paragraphs: drop furniture, detect titles and headings, re-flow wrapped lines."""
     out: list[Paragraph] = []
     title = ""
@@ -149,9 +154,13 @@ def paragraphs(doc: corpus.Document, cfg: SegmentConfig, furniture: list[re.Patt
             removed.append((doc.source, lineno, "title", line))
             open_para = None
             continue
-        if is_heading(line, cfg) and not (open_para and not indented and not NUMBERED.match(line)
-                                          and len(open_para.text) > cfg.heading_max_chars
-                                          and not ends_sentence(open_para.text)):
+        if is_heading(line, cfg) and not (
+            open_para
+            and not indented
+            and not NUMBERED.match(line)
+            and len(open_para.text) > cfg.heading_max_chars
+            and not ends_sentence(open_para.text)
+        ):
             if not title and not out:
                 title = line
                 removed.append((doc.source, lineno, "title", line))
@@ -174,7 +183,11 @@ def paragraphs(doc: corpus.Document, cfg: SegmentConfig, furniture: list[re.Patt
             open_para = Paragraph(piece, lineno, lineno, heading, article)
             out.append(open_para)
         last = out[-1] if out else None
-        open_para = last if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars else None
+        open_para = (
+            last
+            if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars
+            else None
+        )
     return out
 
 
@@ -192,7 +205,9 @@ def to_units(paras: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
     for p in split:
         if pending is not None:
             if pending.article == p.article and len(pending.text) + len(p.text) <= cfg.max_chars:
-                p = Paragraph(pending.text + p.text, pending.line_start, p.line_end, pending.heading, p.article)
+                p = Paragraph(
+                    pending.text + p.text, pending.line_start, p.line_end, pending.heading, p.article
+                )
             else:
                 merged.append(pending)
             pending = None
@@ -202,14 +217,22 @@ def to_units(paras: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
         merged.append(p)
     if pending is not None:
         prev = merged[-1] if merged else None
-        if prev is not None and prev.article == pending.article and len(prev.text) + len(pending.text) <= cfg.max_chars:
-            merged[-1] = Paragraph(prev.text + pending.text, prev.line_start, pending.line_end, prev.heading, prev.article)
+        if (
+            prev is not None
+            and prev.article == pending.article
+            and len(prev.text) + len(pending.text) <= cfg.max_chars
+        ):
+            merged[-1] = Paragraph(
+                prev.text + pending.text, prev.line_start, pending.line_end, prev.heading, prev.article
+            )
         else:
             merged.append(pending)
     return merged
 
 
-def segment_documents(docs: Iterable[corpus.Document], cfg: SegmentConfig) -> Iterator[tuple[dict[str, Any], list[tuple[str, int, str, str]]]]:
+def segment_documents(
+    docs: Iterable[corpus.Document], cfg: SegmentConfig
+) -> Iterator[tuple[dict[str, Any], list[tuple[str, int, str, str]]]]:
     """Stream (unit, removed lines) pairs; the pure core of the stage."""
     furniture = compile_furniture(cfg)
     for doc in docs:

@@ -1,0 +1,187 @@
+"""The CLI through typer's CliRunner: the run contract, skipping, determinism, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.stages import STAGE_NAMES
+
+from .conftest import DETERMINISTIC, OUTPUTS, SEEDS, invoke, snapshot, write_config
+
+
+def test_default_run_writes_every_output(seeds_run: Path) -> None:
+    for name in OUTPUTS:
+        assert (seeds_run / name).exists(), name
+    manifest = json.loads((seeds_run / "manifest.json").read_text(encoding="utf-8"))
+    assert [manifest["stages"][s]["status"] for s in STAGE_NAMES] == ["ran"] * 6
+    assert {i["source"] for i in manifest["inputs"]} == {f"seeds/{p.name}" for p in SEEDS.iterdir()}
+    assert manifest["packages"]["gensim"] != "not installed"
+
+
+@pytest.mark.parametrize("command", ["run", "stages", "validate"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "Example: pipeline " + command in result.stdout
+
+
+def test_num_topics_override_reaches_every_output(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+    result = invoke("run", config, "--set", "model.num_topics=5")
+    assert result.exit_code == 0, result.stderr
+    with (run_dir / "assignments.csv").open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert [c for c in header if c.startswith("topic_")] == [f"topic_{i}" for i in range(5)]
+    with (run_dir / "documents.csv").open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert [c for c in header if c.startswith("topic_")] == [f"topic_{i}" for i in range(5)]
+    with (run_dir / "topics.csv").open(encoding="utf-8") as fh:
+        assert {int(r["topic"]) for r in csv.DictReader(fh)} == set(range(5))
+    topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
+    assert [t["topic"] for t in topics] == list(range(5))
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"^## Topic \d+", report, flags=re.M)) == 5
+    # Only the model and what follows it re-ran.
+    for stage in ("segment", "tokenize", "dictionary"):
+        assert f"{stage}: skipped (up to date)" in result.stderr
+    for stage in ("train", "assign", "report"):
+        assert f"{stage}: done in" in result.stderr
+
+
+def test_second_run_skips_everything_and_force_reproduces_identical_files(
+    run_copy: tuple[Path, Path],
+) -> None:
+    config, run_dir = run_copy
+    before = snapshot(run_dir)
+    again = invoke("run", config)
+    assert again.exit_code == 0
+    assert again.stderr.count("skipped (up to date)") == 6
+    forced = invoke("run", config, "--force")
+    assert forced.exit_code == 0
+    assert forced.stderr.count("done in") == 6
+    assert snapshot(run_dir) == before
+
+
+def test_separate_runs_are_byte_identical(seeds_run: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    assert invoke("run", config).exit_code == 0
+    assert snapshot(tmp_path / "runs" / "seeds") == snapshot(seeds_run)
+
+
+def test_from_and_to_select_stages(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+    result = invoke("run", config, "--from", "assign", "--to", "assign", "--force")
+    assert result.exit_code == 0
+    assert "assign: done in" in result.stderr
+    assert not any(f"{s}:" in result.stderr for s in ("segment", "tokenize", "train", "report"))
+    bad = invoke("run", config, "--from", "fit")
+    assert bad.stderr == "Error: unknown stage 'fit' (stages: " + ", ".join(STAGE_NAMES) + ")\n"
+
+
+def test_stages_command_says_why_a_stage_would_run(run_copy: tuple[Path, Path]) -> None:
+    config, _ = run_copy
+    fresh = invoke("stages", config)
+    assert fresh.exit_code == 0
+    assert fresh.stdout.count("up to date") == 6
+    changed = invoke("stages", config, "--set", "report.top_terms=5")
+    lines = dict(line.split(maxsplit=1) for line in changed.stdout.splitlines())
+    assert lines["train"] == "up to date"
+    assert lines["report"] == "would run: config changed (report)"
+
+
+def test_validate_prints_resolved_values(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = invoke("validate", config, "--set", "model.num_topics=12")
+    assert result.exit_code == 0
+    assert "num_topics: 12" in result.stdout
+    assert f"output_dir: {tmp_path / 'runs'}" in result.stdout
+
+
+def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]]:
+    """Each bad input: (CLI arguments after 'run CONFIG', exact error message)."""
+    empty = tmp_path / "empty"
+    binary = tmp_path / "blob.txt"
+    if create:
+        empty.mkdir()
+        binary.write_bytes(b"\x00\x01\x02 binary \x00" * 20)
+    return {
+        "missing path": (
+            ["--set", "input.paths=[nowhere]"],
+            "nowhere: no such file or folder (input.paths is relative to the config file)",
+        ),
+        "empty folder": (
+            ["--set", f"input.paths=[{empty}]"],
+            f"{empty}: folder has no input files (.csv, .jsonl, .md, .text, .txt); "
+            "add files or fix input.paths",
+        ),
+        "binary file": (
+            ["--set", f"input.paths=[{binary}]"],
+            "blob.txt: looks like a binary file, not text (remove it from input.paths)",
+        ),
+        "unknown key": (
+            ["--set", "model.num_topic=5"],
+            "{config}: model.num_topic: unknown setting (did you mean 'num_topics'?)",
+        ),
+        "wrong type": (
+            ["--set", "model.passes=lots"],
+            "{config}: model.passes: invalid value 'lots' (Input should be a valid integer, "
+            "unable to parse string as an integer)",
+        ),
+        "out of range": (
+            ["--set", "dictionary.no_above=0"],
+            "{config}: dictionary.no_above: invalid value 0 (Input should be greater than 0)",
+        ),
+        "too many topics": (
+            ["--set", "model.num_topics=500"],
+            "model.num_topics: 500 topics for 133 units with tokens; use at most 133 "
+            "(e.g. --set model.num_topics=10)",
+        ),
+        "all tokens filtered": (["--set", "tokenize.min_len=60"], "every token was filtered out ("),
+        "dictionary empty": (
+            ["--set", "dictionary.no_below=1000"],
+            "every token was filtered out by the dictionary (",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad(Path("/nonexistent"), create=False)))
+def test_bad_input_gives_one_line_error_and_keeps_earlier_outputs(
+    run_copy: tuple[Path, Path], tmp_path: Path, case: str
+) -> None:
+    config, run_dir = run_copy
+    args, message = _bad(tmp_path)[case]
+    message = message.format(config=config)
+    before = snapshot(run_dir, [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "vocab.tsv", "report.md"])
+    result = invoke("run", config, *args)
+    assert result.exit_code == 2
+    # Stage progress may come first; the error is one line, the last.
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert errors == [result.stderr.splitlines()[-1]]
+    assert "Traceback" not in result.stderr
+    assert message in errors[0]
+    after = snapshot(run_dir, list(before))
+    assert after == before
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+
+
+def test_invalid_yaml_error_names_line_and_column(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("model:\n  num_topics: [5\n", encoding="utf-8")
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert re.fullmatch(rf"Error: {re.escape(str(config))}:3:1: invalid YAML: .+\n", result.stderr)
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    config = write_config(tmp_path, input={"paths": ["nowhere"]})
+    result = invoke("run", config, "--verbose")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "Error: nowhere: no such file or folder (input.paths is relative to the config file)"
+    )
