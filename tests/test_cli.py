@@ -74,7 +74,7 @@ def test_separate_runs_are_byte_identical(seeds_run: Path, tmp_path: Path) -> No
 
 
 def test_from_and_to_select_stages(run_copy: tuple[Path, Path]) -> None:
-    config, run_dir = run_copy
+    config, _ = run_copy
     result = invoke("run", config, "--from", "assign", "--to", "assign", "--force")
     assert result.exit_code == 0
     assert "assign: done in" in result.stderr

@@ -114,5 +114,5 @@ def test_overrides_are_typed_and_checked() -> None:
         ConfigError, match=r"model.num_topcs: unknown setting \(did you mean 'num_topics'\?\)"
     ):
         load_config(DEFAULT_YAML, ["model.num_topcs=5"])
-    with pytest.raises(ConfigError, match="expected key.path=value"):
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         load_config(DEFAULT_YAML, ["model.num_topics"])

@@ -1,0 +1,172 @@
+"""The stage contract, checked once over every stage, and each later stage alone."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import RunStore
+from pipeline.config import Config, load_config
+from pipeline.runner import Reporter, run_pipeline
+from pipeline.stages import STAGES, Stage
+from pipeline.stages import dictionary as dictionary_stage
+
+from .conftest import write_config
+
+TEXT_SUFFIXES = {".jsonl", ".csv", ".tsv", ".json", ".md"}
+
+
+def test_stages_form_a_chain_where_every_input_was_written_before() -> None:
+    written: set[str] = set()
+    for stage in STAGES:
+        assert stage.outputs, stage.name
+        assert set(stage.inputs) <= written, f"{stage.name} reads {set(stage.inputs) - written}"
+        written |= set(stage.outputs)
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    if path.is_dir():
+        return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {path.name: path.read_bytes()}
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_stage_contract(stage: Stage, seeds_run: Path, tmp_path: Path) -> None:
+    """Alone, on its declared inputs, a stage rewrites exactly its outputs, deterministically."""
+    config = load_config(write_config(tmp_path))
+    store = RunStore(config.run_dir)
+    shutil.copytree(seeds_run, config.run_dir)
+    for name in stage.outputs:
+        target = store.path(name)
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in config.run_dir.iterdir()}
+    counts = stage.run(config, store, Reporter())
+    assert counts and all(isinstance(v, int | float) for v in counts.values())
+    after = {p.name: p.stat().st_mtime_ns for p in config.run_dir.iterdir()}
+    changed = {n for n in after if before.get(n) != after[n]}
+    assert changed == set(stage.outputs)  # nothing else touched, no temporary file left
+    for name in stage.outputs:
+        fresh, original = _files(store.path(name)), _files(seeds_run / name)
+        assert fresh.keys() == original.keys()
+        for file, data in fresh.items():
+            if Path(file).suffix in TEXT_SUFFIXES:
+                assert data == original[file], f"{name}/{file} differs from the full run"
+
+
+@pytest.mark.parametrize(
+    ("tokens", "no_below", "expected"),
+    [
+        ([["疫情", "防控"], ["疫情", "社区", "疫情"], ["社区"]], 2,
+         [["疫情", "2", "3"], ["社区", "2", "2"]]),
+        ([["学校", "学生"], ["学校"], ["学生", "学校"]], 1,
+         [["学校", "3", "3"], ["学生", "2", "2"]]),
+        ([["甲乙"], ["丙丁"], ["甲乙", "丙丁"], ["戊己"]], 2,
+         [["丙丁", "2", "2"], ["甲乙", "2", "2"]]),
+    ],
+)
+def test_dictionary_stage_alone(tmp_path: Path, tokens: list[list[str]], no_below: int,
+                                expected: list[list[str]]) -> None:
+    config = Config.model_validate({"dictionary": {"no_below": no_below, "no_above": 1.0}})
+    store = RunStore(tmp_path)
+    store.write_jsonl("tokens.jsonl", ({"unit_id": f"u{i}", "tokens": t} for i, t in enumerate(tokens)))
+    store.write_json("tokenize_audit.json", {})
+    counts = dictionary_stage.run(config, store, Reporter())
+    with store.path("vocab.tsv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))
+    assert rows == [["token", "doc_freq", "count"], *expected]
+    assert counts["units"] == len(tokens)
+    from gensim.corpora import MmCorpus
+
+    corpus = MmCorpus(str(store.path("corpus") / "corpus.mm"))
+    assert len(corpus) == len(tokens)  # one row per unit, empty rows included
+
+
+PLANTED = {
+    "sport": "足球 比赛 球员 进球 教练 联赛 球迷 冠军".split(),
+    "money": "股票 市场 投资 银行 利率 基金 债券 股价".split(),
+    "health": "医院 医生 病人 治疗 药物 手术 护士 病房".split(),
+}
+
+
+def test_train_and_assign_recover_planted_topics(tmp_path: Path) -> None:
+    """Documents drawn from three disjoint vocabularies: the model must find the three."""
+    rng = random.Random(7)
+    rows = []
+    for i in range(90):
+        label = list(PLANTED)[i % 3]
+        words = [rng.choice(PLANTED[label]) for _ in range(30)]
+        rows.append({"id": f"d{i}", "label": label, "text": "，".join(words) + "。"})
+    data = tmp_path / "planted.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    config_path = write_config(
+        tmp_path,
+        input={"paths": [str(data)], "id_field": "id", "meta_fields": ["label"]},
+        run={"name": "planted"},
+        model={"num_topics": 3, "passes": 10},
+        dictionary={"no_above": 1.0},
+        tokenize={"builtin_stopwords": False},
+    )
+    config = load_config(config_path)
+    run_pipeline(config)
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    found = sorted(
+        next(label for label, words in PLANTED.items() if {t["term"] for t in topic["terms"][:5]} <= set(words))
+        for topic in topics
+    )
+    assert found == sorted(PLANTED)
+    with (config.run_dir / "documents.csv").open(encoding="utf-8") as fh:
+        docs = list(csv.DictReader(fh))
+    by_label: dict[str, set[str]] = {}
+    for d in docs:
+        by_label.setdefault(d["label"], set()).add(d["dominant_topic"])
+    assert all(len(t) == 1 for t in by_label.values())  # each label in one topic
+    assert len({next(iter(t)) for t in by_label.values()}) == 3  # and the topics differ
+
+
+def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seeds_run: Path) -> None:
+    with (seeds_run / "assignments.csv").open(encoding="utf-8") as fh:
+        units = list(csv.DictReader(fh))
+    k = sum(1 for c in units[0] if c.startswith("topic_"))
+    theta = np.array([[float(u[f"topic_{i}"]) for i in range(k)] for u in units])
+    assert np.allclose(theta.sum(axis=1), 1.0, atol=1e-9)
+    assert (theta > 0).all()  # the full distribution: no topic is cut off
+    assert [int(u["dominant_topic"]) for u in units] == list(theta.argmax(axis=1))
+    lengths = [len(json.loads(line)["tokens"]) for line in (seeds_run / "tokens.jsonl").open(encoding="utf-8")]
+    from gensim.corpora import MmCorpus
+
+    counts = [sum(c for _, c in bow) for bow in MmCorpus(str(seeds_run / "corpus" / "corpus.mm"))]
+    assert len(counts) == len(lengths) == len(units)
+    with (seeds_run / "documents.csv").open(encoding="utf-8") as fh:
+        docs = list(csv.DictReader(fh))
+    for d in docs:
+        rows = [i for i, u in enumerate(units) if u["doc_id"] == d["doc_id"]]
+        w = np.array([counts[i] for i in rows], dtype=float)
+        expected = (theta[rows] * w[:, None]).sum(axis=0) / w.sum()
+        got = np.array([float(d[f"topic_{i}"]) for i in range(k)])
+        assert np.allclose(got, expected, atol=2e-6)
+        assert int(d["n_units"]) == len(rows)
+
+
+def test_report_agrees_with_the_other_outputs(seeds_run: Path) -> None:
+    topics = json.loads((seeds_run / "topics.json").read_text(encoding="utf-8"))
+    units = {u["unit_id"]: u for u in map(json.loads, (seeds_run / "units.jsonl").open(encoding="utf-8"))}
+    assert abs(sum(t["prevalence"] for t in topics) - 1) < 1e-4
+    with (seeds_run / "topics.csv").open(encoding="utf-8") as fh:
+        long = list(csv.DictReader(fh))
+    for t in topics:
+        assert [r["term"] for r in long if int(r["topic"]) == t["topic"]] == [x["term"] for x in t["terms"]]
+        assert len(t["representatives"]) == 3
+        for rep in t["representatives"]:
+            unit = units[rep["unit_id"]]
+            assert unit["text"].startswith(rep["text"].rstrip("…"))
+            assert (rep["source"], rep["line_start"]) == (unit["source"], unit["line_start"])
+    report = (seeds_run / "report.md").read_text(encoding="utf-8")
+    for t in topics:
+        rep = t["representatives"][0]
+        assert f"`{rep['source']}:{rep['line_start']}`" in report
