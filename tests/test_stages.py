@@ -32,7 +32,9 @@ def test_stages_form_a_chain_where_every_input_was_written_before() -> None:
 
 def _files(path: Path) -> dict[str, bytes]:
     if path.is_dir():
-        return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+        }
     return {path.name: path.read_bytes()}
 
 
@@ -62,16 +64,14 @@ def test_stage_contract(stage: Stage, seeds_run: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("tokens", "no_below", "expected"),
     [
-        ([["疫情", "防控"], ["疫情", "社区", "疫情"], ["社区"]], 2,
-         [["疫情", "2", "3"], ["社区", "2", "2"]]),
-        ([["学校", "学生"], ["学校"], ["学生", "学校"]], 1,
-         [["学校", "3", "3"], ["学生", "2", "2"]]),
-        ([["甲乙"], ["丙丁"], ["甲乙", "丙丁"], ["戊己"]], 2,
-         [["丙丁", "2", "2"], ["甲乙", "2", "2"]]),
+        ([["疫情", "防控"], ["疫情", "社区", "疫情"], ["社区"]], 2, [["疫情", "2", "3"], ["社区", "2", "2"]]),
+        ([["学校", "学生"], ["学校"], ["学生", "学校"]], 1, [["学校", "3", "3"], ["学生", "2", "2"]]),
+        ([["甲乙"], ["丙丁"], ["甲乙", "丙丁"], ["戊己"]], 2, [["丙丁", "2", "2"], ["甲乙", "2", "2"]]),
     ],
 )
-def test_dictionary_stage_alone(tmp_path: Path, tokens: list[list[str]], no_below: int,
-                                expected: list[list[str]]) -> None:
+def test_dictionary_stage_alone(
+    tmp_path: Path, tokens: list[list[str]], no_below: int, expected: list[list[str]]
+) -> None:
     config = Config.model_validate({"dictionary": {"no_below": no_below, "no_above": 1.0}})
     store = RunStore(tmp_path)
     store.write_jsonl("tokens.jsonl", ({"unit_id": f"u{i}", "tokens": t} for i, t in enumerate(tokens)))
@@ -88,9 +88,9 @@ def test_dictionary_stage_alone(tmp_path: Path, tokens: list[list[str]], no_belo
 
 
 PLANTED = {
-    "sport": "足球 比赛 球员 进球 教练 联赛 球迷 冠军".split(),
-    "money": "股票 市场 投资 银行 利率 基金 债券 股价".split(),
-    "health": "医院 医生 病人 治疗 药物 手术 护士 病房".split(),
+    "sport": ["足球", "比赛", "球员", "进球", "教练", "联赛", "球迷", "冠军"],
+    "money": ["股票", "市场", "投资", "银行", "利率", "基金", "债券", "股价"],
+    "health": ["医院", "医生", "病人", "治疗", "药物", "手术", "护士", "病房"],
 }
 
 
@@ -116,7 +116,9 @@ def test_train_and_assign_recover_planted_topics(tmp_path: Path) -> None:
     run_pipeline(config)
     topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
     found = sorted(
-        next(label for label, words in PLANTED.items() if {t["term"] for t in topic["terms"][:5]} <= set(words))
+        next(
+            label for label, words in PLANTED.items() if {t["term"] for t in topic["terms"][:5]} <= set(words)
+        )
         for topic in topics
     )
     assert found == sorted(PLANTED)
@@ -137,7 +139,9 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
     assert np.allclose(theta.sum(axis=1), 1.0, atol=1e-9)
     assert (theta > 0).all()  # the full distribution: no topic is cut off
     assert [int(u["dominant_topic"]) for u in units] == list(theta.argmax(axis=1))
-    lengths = [len(json.loads(line)["tokens"]) for line in (seeds_run / "tokens.jsonl").open(encoding="utf-8")]
+    lengths = [
+        len(json.loads(line)["tokens"]) for line in (seeds_run / "tokens.jsonl").open(encoding="utf-8")
+    ]
     from gensim.corpora import MmCorpus
 
     counts = [sum(c for _, c in bow) for bow in MmCorpus(str(seeds_run / "corpus" / "corpus.mm"))]
