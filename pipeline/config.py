@@ -54,6 +54,9 @@ class SegmentConfig(Section):
     furniture_patterns: list[str] = Field(
         [], description="Extra regular expressions: matching lines are dropped as furniture."
     )
+    to_simplified: bool = Field(
+        False, description="Convert traditional to simplified characters for analysis (OpenCC t2s)."
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> SegmentConfig:
@@ -74,6 +77,13 @@ class TokenizeConfig(Section):
     min_len: int = Field(2, ge=1, description="Drop tokens shorter than this many characters.")
     drop_numbers: bool = Field(True, description="Drop tokens that are numbers (Arabic or Chinese numerals).")
     drop_latin: bool = Field(True, description="Drop tokens made only of Latin letters and digits.")
+    pos: list[str] = Field(
+        [], description="Part-of-speech tags to keep (jieba.posseg, e.g. [n, v]); empty keeps all."
+    )
+    phrases: bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
+    phrases_threshold: float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
+    phrases_min_count: int = Field(5, ge=1, description="Occurrences a collocation needs.")
+    workers: int = Field(0, ge=0, description="Worker processes for jieba; 0 uses every core.")
 
 
 class DictionaryConfig(Section):

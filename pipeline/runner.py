@@ -91,6 +91,15 @@ def _section(resolved: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _settings(resolved: dict[str, Any], stage: Stage) -> dict[str, Any]:
+    """The settings that decide a stage's result: its sections less what it ignores."""
+    chosen = json.loads(json.dumps({s: _section(resolved, s) for s in stage.sections}))
+    for dotted in stage.ignore:
+        section, _, key = dotted.rpartition(".")
+        chosen.get(section, {}).pop(key, None)
+    return chosen
+
+
 def _stage_files(stage: Stage, config: Config, inputs: list[dict[str, Any]]) -> Any:
     if stage.name == "segment":
         return inputs
@@ -111,7 +120,7 @@ def plan(
     for stage in STAGES:
         parts = {
             "code": code_fingerprint(),
-            "config": _digest({s: _section(resolved, s) for s in stage.sections}),
+            "config": _digest(_settings(resolved, stage)),
             "upstream": upstream,
             "files": _digest(_stage_files(stage, config, inputs)),
         }

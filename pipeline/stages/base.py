@@ -40,3 +40,4 @@ class Stage:
     outputs: tuple[str, ...]
     run: Callable[[Config, RunStore, Progress], Counts]
     summary: str = ""
+    ignore: tuple[str, ...] = ()  # settings inside ``sections`` that cannot change the result

@@ -10,7 +10,7 @@ written to ``segmentation.tsv``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,16 @@ def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
     return compiled
 
 
+def simplifier(cfg: SegmentConfig) -> Callable[[str], str] | None:
+    """OpenCC traditional-to-simplified conversion, when ``segment.to_simplified`` asks for it."""
+    if not cfg.to_simplified:
+        return None
+    import opencc
+
+    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
+    return convert
+
+
 def ends_sentence(text: str) -> bool:
     return bool(text) and text.rstrip(CLOSERS)[-1:] in TERMINAL
 
@@ -131,6 +141,7 @@ def paragraphs(
     cfg: SegmentConfig,
     furniture: list[re.Pattern[str]],
     removed: list[tuple[str, int, str, str]],
+    simplify: Callable[[str], str] | None = None,
 ) -> list[Paragraph]:
     """Lines -> paragraphs: drop furniture, detect titles and headings, re-flow wrapped lines."""
     out: list[Paragraph] = []
@@ -144,7 +155,8 @@ def paragraphs(
         if not line:
             open_para = None
             continue
-        if any(p.search(line) for p in furniture):
+        probe = simplify(line) if simplify else line  # patterns are written in simplified Chinese
+        if any(p.search(probe) for p in furniture):
             removed.append((doc.source, lineno, "furniture", line))
             open_para = None
             continue
@@ -235,9 +247,10 @@ def segment_documents(
 ) -> Iterator[tuple[dict[str, Any], list[tuple[str, int, str, str]]]]:
     """Stream (unit, removed lines) pairs; the pure core of the stage."""
     furniture = compile_furniture(cfg)
+    simplify = simplifier(cfg)
     for doc in docs:
         removed: list[tuple[str, int, str, str]] = []
-        units = to_units(paragraphs(doc, cfg, furniture, removed), cfg)
+        units = to_units(paragraphs(doc, cfg, furniture, removed, simplify), cfg)
         for n, p in enumerate(units, start=1):
             unit = {
                 "unit_id": f"{doc.doc_id}-{n:04d}",
@@ -249,6 +262,9 @@ def segment_documents(
                 "text": p.text,
                 "meta": doc.meta,
             }
+            if simplify is not None:
+                # The original stays in "text" for display; analysis reads the simplified form.
+                unit["text_simplified"] = simplify(p.text)
             yield unit, (removed if n == 1 else [])
         if not units:
             yield {}, removed
