@@ -11,7 +11,6 @@ import codecs
 import csv
 import glob
 import hashlib
-import io
 import json
 import logging
 from collections.abc import Iterator
@@ -129,14 +128,50 @@ def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:
         return data.decode("utf-8"), "utf-8", 0
     except UnicodeDecodeError:
         pass
-    guess = _detect(data)
-    return _decode_counting(data, guess, source)
+    # A few stray bytes in an otherwise UTF-8 file are damage, not another encoding.
+    damaged = data.decode("utf-8", errors="replace").count("\ufffd")
+    if damaged <= max(2, len(data) // 1000):
+        return _decode_counting(data, "utf-8", source)
+    return _decode_counting(data, _detect(data), source)
+
+
+def _common_share(text: str) -> float:
+    """Share of CJK characters that are common ones (GB2312 after t2s conversion).
+
+    A wrong guess between GB18030 and Big5 still decodes, but into rare characters.
+    """
+    import opencc
+
+    cjk = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not cjk:
+        return 0.0
+    simplified = opencc.OpenCC("t2s").convert("".join(cjk))
+    common = 0
+    for c in simplified:
+        try:
+            c.encode("gb2312")
+            common += 1
+        except UnicodeEncodeError:
+            pass
+    return common / len(cjk)
 
 
 def _detect(data: bytes) -> str:
+    sample = data[:200_000]
+    decoded: dict[str, str] = {}
+    for enc in ("gb18030", "big5"):
+        try:
+            decoded[enc] = sample.decode(enc)
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(sample) - 4:  # the sample cut a character in two
+                decoded[enc] = sample[: exc.start].decode(enc)
+    if len(decoded) == 1:
+        return next(iter(decoded))
+    if decoded:
+        return max(decoded, key=lambda enc: (_common_share(decoded[enc]), enc == "gb18030"))
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:200_000], cp_isolation=["gb18030", "big5", "utf_8"]).best()
+    best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_8"]).best()
     return best.encoding if best is not None else "gb18030"
 
 
@@ -201,15 +236,35 @@ def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config
     return Document(doc_id, f.source, [(lineno, line) for line in _lines(text)], meta)
 
 
+class _LineCounter:
+    """Feeds lines to csv.reader and remembers how many it has taken."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines(keepends=True)
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            self.taken += 1
+            yield line
+
+
 def _csv_documents(f: InputFile, text: str, config: Config) -> Iterator[Document]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    lines = _LineCounter(text)
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    end = 0
     try:
-        lineno = reader.line_num + 1
         for row in reader:
-            yield _row_document(f, row, lineno, config)
-            lineno = reader.line_num + 1
+            start, end = end + 1, lines.taken
+            if not row:
+                continue  # a blank line
+            if header is None:
+                header = row
+                continue
+            yield _row_document(f, dict(zip(header, row, strict=False)), start, config)
     except csv.Error as exc:
-        raise InputError(f"{f.source}:{reader.line_num}: malformed CSV ({exc})") from exc
+        raise InputError(f"{f.source}:{lines.taken}: malformed CSV ({exc})") from exc
 
 
 def _jsonl_documents(f: InputFile, text: str, config: Config) -> Iterator[Document]:

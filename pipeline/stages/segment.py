@@ -26,6 +26,7 @@ CLOSERS = "”’」』）)》】\"'"
 SENTENCE_END = re.compile(rf"[{re.escape(TERMINAL)}]+[{re.escape(CLOSERS)}]*")
 # Inside one line, a space after a sentence end starts a new paragraph.
 INLINE_BREAK = re.compile(rf"(?<=[{re.escape(TERMINAL + CLOSERS)}])[ \t]+(?=\S)")
+MID_SENTENCE = ",，、;；"  # a line ending here breaks off mid-sentence: it is not a title
 NUMBERED = re.compile(
     r"^(第[一二三四五六七八九十百\d]+[段章节部分篇条点]|[一二三四五六七八九十]+[、.．]|"
     r"[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))"
@@ -97,7 +98,9 @@ def is_heading(text: str, cfg: SegmentConfig) -> bool:
     """Short lines without sentence-final punctuation, and short numbered section lines."""
     if len(text) > cfg.heading_max_chars:
         return False
-    return not ends_sentence(text) or bool(NUMBERED.match(text))
+    if NUMBERED.match(text):
+        return True
+    return not ends_sentence(text) and text[-1] not in MID_SENTENCE
 
 
 def title_key(text: str) -> str:
@@ -181,7 +184,13 @@ def paragraphs(
             heading = line
             open_para = None
             continue
-        if not title and not out and len(line) <= 2 * cfg.heading_max_chars and not ends_sentence(line):
+        if (
+            not title
+            and not out
+            and len(line) <= 2 * cfg.heading_max_chars
+            and not ends_sentence(line)
+            and line[-1] not in MID_SENTENCE
+        ):
             title = heading = line
             removed.append((doc.source, lineno, "title", line))
             continue
@@ -212,34 +221,53 @@ def to_units(paras: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
             continue
         for piece in split_long(p.text, cfg.max_chars):
             split.append(Paragraph(piece, p.line_start, p.line_end, p.heading, p.article))
-    merged: list[Paragraph] = []
-    pending: Paragraph | None = None
-    for p in split:
-        if pending is not None:
-            if pending.article == p.article and len(pending.text) + len(p.text) <= cfg.max_chars:
-                p = Paragraph(
-                    pending.text + p.text, pending.line_start, p.line_end, pending.heading, p.article
-                )
-            else:
-                merged.append(pending)
-            pending = None
+    return merge_short(split, cfg)
+
+
+def _joined(a: Paragraph, b: Paragraph) -> Paragraph:
+    return Paragraph(a.text + b.text, a.line_start, b.line_end, a.heading, a.article)
+
+
+def merge_short(units: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
+    """Merge each unit under ``min_chars`` into a neighbour of the same article.
+
+    Preference: the next unit under the same heading, then the previous unit, then the
+    next unit of the article; a merge never makes a unit longer than ``max_chars``.
+    """
+    units = list(units)
+    out: list[Paragraph] = []
+    i = 0
+    while i < len(units):
+        p = units[i]
         if len(p.text) < cfg.min_chars:
-            pending = p
-            continue
-        merged.append(p)
-    if pending is not None:
-        prev = merged[-1] if merged else None
-        if (
-            prev is not None
-            and prev.article == pending.article
-            and len(prev.text) + len(pending.text) <= cfg.max_chars
-        ):
-            merged[-1] = Paragraph(
-                prev.text + pending.text, prev.line_start, pending.line_end, prev.heading, prev.article
-            )
-        else:
-            merged.append(pending)
-    return merged
+            nxt = units[i + 1] if i + 1 < len(units) else None
+            prev = out[-1] if out else None
+
+            def fits(a: Paragraph | None, b: Paragraph | None) -> bool:
+                return (
+                    a is not None
+                    and b is not None
+                    and a.article == b.article
+                    and len(a.text) + len(b.text) <= cfg.max_chars
+                )
+
+            if nxt is not None and fits(p, nxt) and nxt.heading == p.heading:
+                units[i + 1] = Paragraph(
+                    p.text + nxt.text, p.line_start, nxt.line_end, nxt.heading, p.article
+                )
+                i += 1
+                continue
+            if prev is not None and fits(prev, p):
+                out[-1] = _joined(prev, p)
+                i += 1
+                continue
+            if nxt is not None and fits(p, nxt):
+                units[i + 1] = _joined(p, nxt)
+                i += 1
+                continue
+        out.append(p)
+        i += 1
+    return out
 
 
 def segment_documents(

@@ -28,12 +28,13 @@ from pipeline.errors import DataError
 from pipeline.stages.base import Counts, Progress, Stage
 
 NUMBER = re.compile(
-    r"^([\d.,:%％+\-/]+|[零〇一二三四五六七八九十两百千万亿几]+)"
-    r"([年月日号时分秒天周个次名人位届期批%％]|多|余)?$"
+    r"^第?([\d.,:%％+\-/]+|[零〇一二三四五六七八九十两百千万亿几]+)(多|余)?"
+    r"([年月日号时分秒天周个次名人位届期批场件项条种份家所支层级%％])?$"
 )
 LATIN = re.compile(r"^[A-Za-z0-9_.\-+&']+$")
 FILTERS = ("punctuation", "number", "latin", "stopword", "short", "pos")
 USER_WORD_TAG = "nz"  # dictionary words without a tag count as proper nouns for the POS filter
+BUILTIN_FREQ = 2000
 CHUNK = 1000  # units per task sent to a worker
 PARALLEL_MIN_UNITS = 4000  # below this, starting workers costs more than it saves
 
@@ -55,7 +56,13 @@ class Tokenizer:
         self._jieba.initialize()
         entries: list[tuple[str, int | None, str | None]] = []
         if cfg.builtin_userdict:
-            entries += [(w, None, None) for w in corpus.load_resource_lines("userdict.txt")]
+            # Compounds get enough weight to win against jieba's own longer words in
+            # context (广大党员|干部 -> 广大|党员干部); two-character words keep jieba's
+            # suggested weight so they do not swallow their neighbours (统一|线上).
+            entries += [
+                (w, BUILTIN_FREQ if len(w) >= 3 else None, None)
+                for w in corpus.load_resource_lines("userdict.txt")
+            ]
         for path in cfg.userdict:
             entries += corpus.read_userdict(config.resolve(path))
         for word, freq, pos in entries:

@@ -1,0 +1,552 @@
+"""Topic quality of the pipeline against a hand-written gensim baseline, on labelled corpora.
+
+Run from the repository root (needs scikit-learn, which is not a project dependency)::
+
+    .venv/bin/python bench/quality.py                      # all corpora, default sizes
+    .venv/bin/python bench/quality.py --quick              # smoke run on tiny samples
+    .venv/bin/python bench/quality.py --corpora tnews --set segment.heading_max_chars=1
+
+What is measured
+----------------
+For every corpus found under ``/work/shared/corpora`` a seeded random sample of labelled
+documents is drawn and both systems are run on it, in the same process, with the same
+number of topics K = the number of distinct labels in the sample:
+
+* ``pipeline``: the sample is written to a temporary jsonl (``id``, ``label``, ``text``) and run
+  through ``pipeline.runner.run_pipeline`` with a temporary config (``input.id_field: id``,
+  ``input.meta_fields: [label]``, ``model.num_topics: K``, ``run.seed``, plus any ``--set``
+  overrides). A document's topic is ``dominant_topic`` in ``documents.csv``; its topics are the
+  top-10 terms of ``topics.csv``. Seconds = the whole ``run_pipeline`` call (all six stages).
+* ``baseline``: what a user writes by hand: ``jieba.lcut`` of the whole document; drop
+  stopwords (goto456 ``cn_stopwords.txt`` read at run time, else the pipeline's built-in list)
+  and whitespace/punctuation tokens; gensim ``Dictionary`` + ``filter_extremes()`` with its
+  defaults; ``LdaModel`` with its defaults except ``num_topics=K`` and ``random_state=seed``.
+  A document's topic is the argmax of ``get_document_topics(minimum_probability=0)``; its
+  topics are ``show_topic(i, topn=10)``. Seconds = tokenization + dictionary + training +
+  assignment.
+
+Scores (per corpus and system):
+
+* ``NMI`` / ``ARI``: ``sklearn.metrics.normalized_mutual_info_score`` and
+  ``adjusted_rand_score`` of dominant topic vs label, over every sampled document. A document
+  the system gives no topic (absent from ``documents.csv``) counts as one extra cluster
+  "no topic"; ``covered`` says how many documents did get a topic.
+* ``NPMI``: mean over topics of gensim ``CoherenceModel(coherence="c_npmi", topn=10)``. To make
+  the two systems comparable, both are scored over ONE common reference tokenization of the
+  sample: ``jieba.lcut`` of each whole document with punctuation/whitespace tokens and single
+  characters removed (no stopword removal), with a gensim ``Dictionary`` of those lists (no
+  filtering). A topic term that never occurs in the reference tokenization (e.g. a word of the
+  pipeline's domain dictionary that plain jieba splits) is left out of that topic; a topic with
+  fewer than two remaining terms is left out of the mean. NaN topics are left out as well.
+
+The sample is drawn with ``random.Random(seed)`` and kept in its random order (the source files
+are sorted by label, which would bias online LDA); both systems see the same documents in the
+same order. Temporary files go to a ``tempfile`` directory outside the repository and are removed
+at the end (``--keep`` keeps them). The corpora are research-use only: nothing of them is written
+inside the repository; ``bench/results/`` (git-ignored) gets the scores table only.
+
+Output: the table on stdout and as Markdown in ``bench/results/quality.md`` (``quality-quick.md``
+with ``--quick``). Exit status 0, or 1 if a system failed on some corpus (the failure is in the
+table); a missing corpus is reported as ``skipped <name>: <path> not found`` and is not a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import lzma
+import math
+import random
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CORPORA_ROOT = Path("/work/shared/corpora")
+STOPWORDS_FILE = Path("/work/shared/lexicon/stopwords/goto456/cn_stopwords.txt")
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_DOCS = 3000
+QUICK_DOCS = 300
+TOPN = 10
+NO_TOPIC = -1
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    path: Path  # what must exist for the corpus to run
+    cap: int  # most documents sampled, whatever --docs says (keeps the full run under ~15 minutes)
+    read: Callable[[Path], list[tuple[str, str]]]  # path -> (label, text) pairs
+
+
+@dataclass
+class Result:
+    corpus: str
+    docs: int
+    k: int
+    system: str
+    covered: int = 0
+    nmi: float | None = None
+    ari: float | None = None
+    npmi: float | None = None
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class SystemOutput:
+    assigned: dict[str, int]  # doc id -> dominant topic
+    topics: list[list[str]]  # top terms of each topic
+    seconds: float
+
+
+# -- corpora --------------------------------------------------------------------------
+
+
+def read_thucnews(folder: Path) -> list[tuple[str, str]]:
+    """THUCNews titles: ``TITLE<TAB>LABEL_ID`` lines in dev, test and train_partial; names from class.txt."""
+    classes = (folder / "class.txt").read_text(encoding="utf-8").split()
+    pairs = []
+    for name in ("dev.txt", "test.txt", "train_partial.txt"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            title, sep, label = line.rpartition("\t")
+            if sep and title.strip():
+                pairs.append((classes[int(label)], title.strip()))
+    return pairs
+
+
+def read_fewclue(path: Path) -> list[tuple[str, str]]:
+    """A FewCLUE labelled jsonl: ``label`` and ``text`` of each row."""
+    pairs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                if str(row.get("text") or "").strip():
+                    pairs.append((str(row["label"]), str(row["text"])))
+    return pairs
+
+
+def read_xwlb(path: Path) -> list[tuple[str, str]]:
+    """Xinwen Lianbo items with exactly one section tag: (section, paragraphs joined by newlines)."""
+    pairs = []
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            sections = [s.strip() for s in (row.get("section") or "").split(",") if s.strip()]
+            text = "\n".join(p for p in row.get("paragraphs") or [] if p.strip())
+            if len(sections) == 1 and text.strip():
+                pairs.append((sections[0], text))
+    return pairs
+
+
+CORPORA = [
+    Corpus("thucnews-titles", CORPORA_ROOT / "thucnews-titles", 5000, read_thucnews),
+    Corpus("csldcp", CORPORA_ROOT / "fewclue" / "csldcp_labeled.jsonl", 3000, read_fewclue),
+    Corpus("tnews", CORPORA_ROOT / "fewclue" / "tnews_labeled.jsonl", 4293, read_fewclue),
+    Corpus("xwlb", CORPORA_ROOT / "xwlb" / "xwlb_2012-2026.jsonl.xz", 3000, read_xwlb),
+]
+
+
+def sample(pairs: Sequence[tuple[str, str]], n: int, seed: int) -> list[Doc]:
+    """``n`` documents drawn at random (seeded), in the random order drawn, with ids d00000...."""
+    picked = random.Random(seed).sample(range(len(pairs)), min(n, len(pairs)))
+    return [Doc(f"d{i:05d}", pairs[j][0], pairs[j][1]) for i, j in enumerate(picked)]
+
+
+# -- tokens ---------------------------------------------------------------------------
+
+
+def is_symbol(token: str) -> bool:
+    """Whitespace, punctuation, symbols and control characters only (or empty)."""
+    return all(unicodedata.category(c)[0] in "PSZC" for c in token)
+
+
+def load_stopwords() -> tuple[frozenset[str], str]:
+    """The baseline's stopwords: goto456 cn_stopwords.txt if present, else the pipeline's list."""
+    if STOPWORDS_FILE.is_file():
+        words = STOPWORDS_FILE.read_text(encoding="utf-8").split("\n")
+        return frozenset(w.strip() for w in words if w.strip()), f"{STOPWORDS_FILE.name} (goto456)"
+    from pipeline.corpus import load_resource_lines
+
+    return frozenset(load_resource_lines("stopwords.txt")), "pipeline built-in stopwords.txt"
+
+
+def reference_texts(raw: Iterable[list[str]]) -> list[list[str]]:
+    """The common NPMI reference: jieba tokens without punctuation and single characters."""
+    return [[t for t in tokens if len(t.strip()) > 1 and not is_symbol(t)] for tokens in raw]
+
+
+# -- systems --------------------------------------------------------------------------
+
+
+class StageLog:
+    """A pipeline reporter that prints each finished stage to stderr."""
+
+    def stage_started(self, name: str, reason: str) -> None:
+        pass
+
+    def stage_finished(self, result: Any) -> None:
+        print(f"    pipeline {result.name}: {result.status} in {result.seconds:.1f}s", file=sys.stderr)
+
+    def track(self, items: Iterable[Any], total: int | None, description: str) -> Iterable[Any]:
+        return items
+
+    def task(self, total: int, description: str) -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext(lambda done: None)
+
+
+def write_jsonl(docs: Sequence[Doc], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps({"id": d.id, "label": d.label, "text": d.text}, ensure_ascii=False) + "\n")
+
+
+def pipeline_config(name: str, data: Path, workdir: Path, k: int, seed: int) -> dict[str, Any]:
+    return {
+        "run": {"name": name, "seed": seed, "output_dir": str(workdir / "runs")},
+        "input": {
+            "paths": [str(data)],
+            "format": "jsonl",
+            "text_field": "text",
+            "id_field": "id",
+            "meta_fields": ["label"],
+        },
+        "model": {"num_topics": k},
+    }
+
+
+def run_pipeline_system(
+    name: str, docs: Sequence[Doc], k: int, seed: int, overrides: Sequence[str], workdir: Path
+) -> SystemOutput:
+    """Run the pipeline through the library on the sample; read documents.csv and topics.csv."""
+    from pipeline.config import load_config
+    from pipeline.runner import run_pipeline
+
+    data = workdir / f"{name}.jsonl"
+    write_jsonl(docs, data)
+    config_path = workdir / f"{name}.yaml"
+    config_path.write_text(
+        yaml.safe_dump(pipeline_config(name, data, workdir, k, seed), allow_unicode=True), encoding="utf-8"
+    )
+    config = load_config(config_path, list(overrides))
+    if config.model.num_topics != k:
+        print(f"    warning: --set model.num_topics={config.model.num_topics}, not K={k}", file=sys.stderr)
+    t0 = time.perf_counter()
+    run_pipeline(config, force=True, reporter=StageLog())  # type: ignore[arg-type]
+    seconds = time.perf_counter() - t0
+    labels = {d.id: d.label for d in docs}
+    assigned: dict[str, int] = {}
+    with (config.run_dir / "documents.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if labels.get(row["doc_id"]) != row["label"]:
+                raise RuntimeError(f"documents.csv: doc {row['doc_id']} has label {row['label']!r}")
+            assigned[row["doc_id"]] = int(row["dominant_topic"])
+    topics: dict[int, list[str]] = {}
+    with (config.run_dir / "topics.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if int(row["rank"]) <= TOPN:
+                topics.setdefault(int(row["topic"]), []).append(row["term"])
+    return SystemOutput(assigned, [topics[t] for t in sorted(topics)], seconds)
+
+
+def run_baseline(
+    docs: Sequence[Doc], k: int, seed: int, stopwords: frozenset[str]
+) -> tuple[SystemOutput, list[list[str]]]:
+    """The hand-written baseline; also returns the raw jieba tokens (reused for the NPMI reference)."""
+    import jieba
+    import numpy as np
+    from gensim.corpora import Dictionary
+    from gensim.models import LdaModel
+
+    jieba.setLogLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    raw = [jieba.lcut(d.text) for d in docs]
+    texts = [[t for t in tokens if t.strip() and not is_symbol(t) and t not in stopwords] for tokens in raw]
+    dictionary = Dictionary(texts)
+    dictionary.filter_extremes()
+    bows = [dictionary.doc2bow(t) for t in texts]
+    lda = LdaModel(corpus=bows, id2word=dictionary, num_topics=k, random_state=seed)
+    assigned = {}
+    for d, bow in zip(docs, bows, strict=True):
+        dense = np.zeros(k)
+        for topic, p in lda.get_document_topics(bow, minimum_probability=0):
+            dense[topic] = p
+        assigned[d.id] = int(np.argmax(dense))
+    seconds = time.perf_counter() - t0
+    topics = [[w for w, _ in lda.show_topic(t, topn=TOPN)] for t in range(k)]
+    return SystemOutput(assigned, topics, seconds), raw
+
+
+# -- scores ---------------------------------------------------------------------------
+
+
+def cluster_scores(docs: Sequence[Doc], assigned: dict[str, int]) -> tuple[float, float]:
+    """NMI and ARI of dominant topic vs label; unassigned documents form one extra cluster."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    labels = [d.label for d in docs]
+    topics = [assigned.get(d.id, NO_TOPIC) for d in docs]
+    return float(normalized_mutual_info_score(labels, topics)), float(adjusted_rand_score(labels, topics))
+
+
+def mean_npmi(topics: list[list[str]], texts: list[list[str]], dictionary: Any) -> float | None:
+    """Mean c_npmi over topics, on the common reference texts (terms outside it left out)."""
+    from gensim.models.coherencemodel import CoherenceModel
+
+    known = [[t for t in topic[:TOPN] if t in dictionary.token2id] for topic in topics]
+    usable = [t for t in known if len(t) >= 2]
+    if not usable:
+        return None
+    cm = CoherenceModel(
+        topics=usable, texts=texts, dictionary=dictionary, coherence="c_npmi", topn=TOPN, processes=1
+    )
+    values = [v for v in cm.get_coherence_per_topic() if not math.isnan(v)]
+    return sum(values) / len(values) if values else None
+
+
+def score(
+    result: Result, docs: Sequence[Doc], out: SystemOutput, texts: list[list[str]], dictionary: Any
+) -> Result:
+    result.covered = sum(d.id in out.assigned for d in docs)
+    result.nmi, result.ari = cluster_scores(docs, out.assigned)
+    result.npmi = mean_npmi(out.topics, texts, dictionary)
+    result.seconds = out.seconds
+    return result
+
+
+# -- one corpus -----------------------------------------------------------------------
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def bench_corpus(
+    corpus: Corpus,
+    n: int,
+    seed: int,
+    overrides: Sequence[str],
+    stopwords: frozenset[str],
+    workdir: Path,
+    verbose: bool,
+) -> list[Result]:
+    from gensim.corpora import Dictionary
+
+    t0 = time.perf_counter()
+    docs = sample(corpus.read(corpus.path), min(n, corpus.cap), seed)
+    k = len({d.label for d in docs})
+    print(
+        f"{corpus.name}: {len(docs)} docs, K={k} (read in {time.perf_counter() - t0:.1f}s)", file=sys.stderr
+    )
+    base = Result(corpus.name, len(docs), k, "baseline")
+    pipe = Result(corpus.name, len(docs), k, "pipeline")
+    raw: list[list[str]] | None = None
+    try:
+        base_out, raw = run_baseline(docs, k, seed, stopwords)
+    except Exception as exc:
+        base.error = first_line(exc)
+        if verbose:
+            traceback.print_exc()
+    print(f"    baseline: {'failed: ' + base.error if base.error else 'done'}", file=sys.stderr)
+    try:
+        pipe_out = run_pipeline_system(corpus.name, docs, k, seed, overrides, workdir)
+    except Exception as exc:
+        pipe.error = first_line(exc)
+        if verbose:
+            traceback.print_exc()
+    if pipe.error:
+        print(f"    pipeline: failed: {pipe.error}", file=sys.stderr)
+    if raw is None:
+        import jieba
+
+        raw = [jieba.lcut(d.text) for d in docs]
+    texts = reference_texts(raw)
+    dictionary = Dictionary(texts)
+    if not base.error:
+        score(base, docs, base_out, texts, dictionary)
+    if not pipe.error:
+        score(pipe, docs, pipe_out, texts, dictionary)
+    return [pipe, base]
+
+
+# -- output ---------------------------------------------------------------------------
+
+COLUMNS = ["corpus", "docs", "K", "system", "covered", "NMI", "ARI", "NPMI", "seconds"]
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def table_rows(results: Sequence[Result]) -> list[list[str]]:
+    rows = []
+    for r in results:
+        if r.error:
+            rows.append([r.corpus, str(r.docs), str(r.k), r.system, "FAILED", "-", "-", "-", "-"])
+        else:
+            rows.append(
+                [
+                    r.corpus,
+                    str(r.docs),
+                    str(r.k),
+                    r.system,
+                    str(r.covered),
+                    fmt(r.nmi),
+                    fmt(r.ari),
+                    fmt(r.npmi),
+                    fmt(r.seconds, 1),
+                ]
+            )
+    return rows
+
+
+def text_table(results: Sequence[Result]) -> str:
+    rows = [COLUMNS, *table_rows(results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+
+    def line(row: list[str]) -> str:
+        cells = [
+            c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join(line(row) for row in rows)
+
+
+def markdown_table(results: Sequence[Result]) -> str:
+    align = ["---", "---:", "---:", "---", "---:", "---:", "---:", "---:", "---:"]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
+    return "\n".join(lines)
+
+
+def failures(results: Sequence[Result]) -> list[str]:
+    return [f"{r.corpus} / {r.system}: {r.error}" for r in results if r.error]
+
+
+def versions() -> str:
+    names = ("pipeline", "gensim", "jieba", "scikit-learn", "numpy")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} not installed")
+    return ", ".join(found)
+
+
+def markdown_report(
+    results: Sequence[Result], command: str, args: argparse.Namespace, stop_source: str, wall: float
+) -> str:
+    lines = [
+        "# Topic quality: pipeline vs hand-written gensim baseline",
+        "",
+        f"Command: `{command}`  ",
+        f"Seed {args.seed}; pipeline overrides: {', '.join(args.set) or 'none'}; "
+        f"baseline stopwords: {stop_source}  ",
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {versions()}; wall time {wall:.0f}s",
+        "",
+        markdown_table(results),
+        "",
+        "K = number of distinct labels in the sample; covered = documents that got a topic "
+        "(the rest count as one extra cluster). NMI/ARI: dominant topic vs label. NPMI: mean gensim "
+        "c_npmi of each topic's top 10 terms over one common reference tokenization (jieba.lcut, "
+        "punctuation and single characters removed). See the docstring of `bench/quality.py`.",
+    ]
+    failed = failures(results)
+    if failed:
+        lines += ["", "Failures:", "", *[f"- {f}" for f in failed]]
+    return "\n".join(lines) + "\n"
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    names = [c.name for c in CORPORA]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument(
+        "--corpora", nargs="+", default=names, metavar="NAME", help=f"subset of: {', '.join(names)}"
+    )
+    p.add_argument("--docs", type=int, default=None, help=f"documents per corpus (default {DEFAULT_DOCS})")
+    p.add_argument("--seed", type=int, default=42, help="sampling, baseline and pipeline seed (default 42)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="pipeline override (repeatable)"
+    )
+    p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_DOCS} documents per corpus")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
+    p.add_argument("--verbose", action="store_true", help="print tracebacks of failures")
+    args = p.parse_args(argv)
+    args.corpora = [n for item in args.corpora for n in item.split(",") if n]
+    unknown = sorted(set(args.corpora) - set(names))
+    if unknown:
+        p.error(f"unknown corpus {', '.join(unknown)} (choose from {', '.join(names)})")
+    if args.docs is None:
+        args.docs = QUICK_DOCS if args.quick else DEFAULT_DOCS
+    if args.docs < 2:
+        p.error("--docs must be at least 2")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join(
+        [Path(sys.executable).name, "bench/quality.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    started = time.perf_counter()
+    stopwords, stop_source = load_stopwords()
+    results: list[Result] = []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-quality-"))
+    try:
+        for corpus in CORPORA:
+            if corpus.name not in args.corpora:
+                continue
+            if not corpus.path.exists():
+                print(f"skipped {corpus.name}: {corpus.path} not found")
+                continue
+            results += bench_corpus(corpus, args.docs, args.seed, args.set, stopwords, workdir, args.verbose)
+    finally:
+        if args.keep:
+            print(f"kept the temporary folder {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    wall = time.perf_counter() - started
+    print(text_table(results))
+    for line in failures(results):
+        print(f"failed {line}")
+    print(f"wall time {wall:.0f}s")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / ("quality-quick.md" if args.quick else "quality.md")
+    out.write_text(markdown_report(results, command, args, stop_source, wall), encoding="utf-8")
+    print(f"wrote {out}")
+    return 1 if failures(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

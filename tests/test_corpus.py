@@ -1,0 +1,385 @@
+"""Reading inputs: encodings, paths, csv/jsonl rows and word lists (pipeline/corpus.py)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import corpus
+from pipeline.config import Config
+from pipeline.errors import InputError
+
+# A realistic paragraph, long enough for encoding detection, with a short title line.
+SIMPLIFIED = (
+    "基层党组织战斗堡垒作用\n"
+    "基层党组织在疫情防控中发挥了战斗堡垒作用，广大党员干部冲锋在前，"
+    "筑牢了群防群治的严密防线。社区工作者日夜值守，志愿者挨家挨户排查登记。"
+)
+# The same paragraph in traditional characters: Big5 cannot encode simplified ones.
+TRADITIONAL = (
+    "基層黨組織戰鬥堡壘作用\n"
+    "基層黨組織在疫情防控中發揮了戰鬥堡壘作用，廣大黨員幹部衝鋒在前，"
+    "築牢了群防群治的嚴密防線。社區工作者日夜值守，志願者挨家挨戶排查登記。"
+)
+LEFT = "疫情防控是一场大考，检验着干部的政治品质和能力作风。"
+RIGHT = "越是危难时刻，越是重任在肩，越要冲锋在前。"
+
+
+def config_for(*paths: str, base: Path | None = None, **input_opts: object) -> Config:
+    cfg = Config.model_validate({"input": {"paths": list(paths), **input_opts}})
+    if base is not None:
+        cfg._base_dir = base
+    return cfg
+
+
+def read_all(cfg: Config) -> list[corpus.Document]:
+    return list(corpus.read_documents(cfg))
+
+
+# -- encodings ---------------------------------------------------------------------
+
+
+ENCODED = [
+    pytest.param(SIMPLIFIED.encode("utf-8"), SIMPLIFIED, id="utf-8"),
+    pytest.param(codecs.BOM_UTF8 + SIMPLIFIED.encode("utf-8"), SIMPLIFIED, id="utf-8-bom"),
+    pytest.param(SIMPLIFIED.encode("gbk"), SIMPLIFIED, id="gbk"),
+    pytest.param(SIMPLIFIED.encode("gb18030"), SIMPLIFIED, id="gb18030"),
+    pytest.param(TRADITIONAL.encode("big5"), TRADITIONAL, id="big5"),
+    pytest.param(TRADITIONAL.encode("utf-8"), TRADITIONAL, id="utf-8-traditional"),
+    pytest.param(TRADITIONAL.encode("gb18030"), TRADITIONAL, id="gb18030-traditional"),
+    pytest.param(codecs.BOM_UTF16_LE + SIMPLIFIED.encode("utf-16-le"), SIMPLIFIED, id="utf-16-le-bom"),
+    pytest.param(codecs.BOM_UTF16_BE + SIMPLIFIED.encode("utf-16-be"), SIMPLIFIED, id="utf-16-be-bom"),
+]
+
+
+@pytest.mark.parametrize(("data", "text"), ENCODED)
+def test_decode_auto_gives_the_original_text(data: bytes, text: str) -> None:
+    decoded, _encoding, bad = corpus.decode(data, "auto", "x")
+    assert decoded == text
+    assert bad == 0
+
+
+@pytest.mark.parametrize(("data", "text"), ENCODED)
+def test_txt_file_in_any_encoding_reads_as_numbered_lines(tmp_path: Path, data: bytes, text: str) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(data)
+    [doc] = read_all(config_for(str(path)))
+    assert doc.lines == list(enumerate(text.split("\n"), start=1))
+    assert doc.bad_bytes == 0
+    assert doc.doc_id == "doc"
+    assert doc.source == "doc.txt"
+
+
+def test_decode_with_a_named_encoding_counts_and_keeps_bad_bytes() -> None:
+    data = LEFT.encode("utf-8") + b"\xff" + RIGHT.encode("utf-8")
+    text, encoding, bad = corpus.decode(data, "utf-8", "x")
+    assert (text, encoding, bad) == (LEFT + "\ufffd" + RIGHT, "utf-8", 1)
+
+
+def test_decode_auto_gb18030_with_a_stray_byte_keeps_the_rest() -> None:
+    data = (LEFT * 3).encode("gb18030") + b"\xff" + (RIGHT * 3).encode("gb18030")
+    text, _encoding, bad = corpus.decode(data, "auto", "x")
+    assert text == LEFT * 3 + "\ufffd" + RIGHT * 3
+    assert bad == 1
+
+
+def test_decode_auto_utf8_with_a_stray_byte_stays_utf8() -> None:
+    data = (LEFT * 3).encode("utf-8") + b"\xff" + (RIGHT * 3).encode("utf-8")
+    text, encoding, bad = corpus.decode(data, "auto", "x")
+    assert (text, encoding, bad) == (LEFT * 3 + "\ufffd" + RIGHT * 3, "utf-8", 1)
+
+
+def test_undecodable_bytes_are_counted_on_the_document_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "broken.txt"
+    path.write_bytes((LEFT * 3).encode("gb18030") + b"\xff\n" + (RIGHT * 3).encode("gb18030"))
+    [doc] = read_all(config_for(str(path)))
+    assert doc.bad_bytes == 1
+    assert doc.lines == [(1, LEFT * 3 + "\ufffd"), (2, RIGHT * 3)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", id="png-header"),
+        pytest.param(LEFT.encode("utf-8") + b"\x00" + RIGHT.encode("utf-8"), id="nul-in-text"),
+    ],
+)
+def test_nul_bytes_mean_binary(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(InputError, match="binary"):
+        corpus.decode(data, "auto", "x")
+    path = tmp_path / "image.txt"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match="binary") as info:
+        read_all(config_for(str(path)))
+    assert "image.txt" in str(info.value)
+
+
+def test_unknown_encoding_name_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="no-such-codec"):
+        corpus.decode(b"abc", "no-such-codec", "x")
+
+
+# -- paths -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        pytest.param("missing.txt", "no such file", id="missing-file"),
+        pytest.param("missing_dir/", "no such file", id="missing-folder"),
+        pytest.param("empty", "no input files", id="empty-folder"),
+        pytest.param("only_pdf", "no input files", id="folder-without-text-files"),
+        pytest.param("*.csv", "no files match", id="glob-no-match"),
+        pytest.param("empty/**/*.txt", "no files match", id="recursive-glob-no-match"),
+    ],
+)
+def test_paths_that_yield_nothing_raise_naming_the_path(tmp_path: Path, spec: str, words: str) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "only_pdf").mkdir()
+    (tmp_path / "only_pdf" / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "only_pdf" / ".hidden.txt").write_text("隐藏文件", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("存在的文件", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        corpus.list_inputs(config_for(spec, base=tmp_path))
+    assert str(info.value).startswith(f"{spec}:")
+    assert words in str(info.value)
+
+
+def test_absolute_missing_path_is_named(tmp_path: Path) -> None:
+    target = tmp_path / "nowhere" / "a.txt"
+    with pytest.raises(InputError) as info:
+        corpus.list_inputs(config_for(str(target)))
+    assert str(target) in str(info.value)
+
+
+def test_folder_lists_input_files_recursively_in_order(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "b.txt").write_text("乙", encoding="utf-8")
+    (folder / "a.csv").write_text("text\n甲\n", encoding="utf-8")
+    (folder / "sub" / "c.jsonl").write_text('{"text": "丙"}\n', encoding="utf-8")
+    (folder / ".hidden.txt").write_text("隐藏", encoding="utf-8")
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    files = corpus.list_inputs(config_for("corpus", base=tmp_path))
+    assert [(f.source, f.format) for f in files] == [
+        ("corpus/a.csv", "csv"),
+        ("corpus/b.txt", "txt"),
+        ("corpus/sub/c.jsonl", "jsonl"),
+    ]
+
+
+def test_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("疫情防控", encoding="utf-8")
+    files = corpus.list_inputs(config_for("a.txt", str(tmp_path / "a.txt"), "*.txt", base=tmp_path))
+    assert len(files) == 1
+
+
+def test_txt_crlf_and_cr_line_endings_keep_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "win.txt"
+    path.write_bytes("标题\r\n第一段。\r\n\r\n第二段。\r第三段。".encode())
+    [doc] = read_all(config_for(str(path)))
+    assert doc.lines == [(1, "标题"), (2, "第一段。"), (3, ""), (4, "第二段。"), (5, "第三段。")]
+
+
+# -- csv and jsonl -----------------------------------------------------------------
+
+
+CSV_TEXT = (
+    "id,title,text\n"  # line 1
+    "a1,标题一,第一篇正文\n"  # line 2
+    'a2,标题二,"第二篇\n跨两行的正文"\n'  # lines 3-4
+    "a3,标题三,第三篇正文\n"  # line 5
+)
+
+
+def test_csv_gives_one_document_per_row_with_meta(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    docs = read_all(config_for(str(path), id_field="id", meta_fields=["title"]))
+    assert [d.doc_id for d in docs] == ["a1", "a2", "a3"]
+    assert [d.meta for d in docs] == [{"title": "标题一"}, {"title": "标题二"}, {"title": "标题三"}]
+    texts = [[t for _, t in d.lines] for d in docs]
+    assert texts == [["第一篇正文"], ["第二篇", "跨两行的正文"], ["第三篇正文"]]
+    assert all(d.source == "rows.csv" for d in docs)
+
+
+def test_csv_without_id_field_numbers_documents_uniquely(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    ids = [d.doc_id for d in read_all(config_for(str(path)))]
+    assert len(set(ids)) == 3
+    assert all(i.startswith("rows:") for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "first_lines"),
+    [
+        pytest.param("id,text\na,甲\nb,乙\n", [2, 3], id="simple"),
+        pytest.param(CSV_TEXT, [2, 3, 5], id="quoted-newline"),
+        pytest.param("id,text\na,甲\n\nb,乙\n", [2, 4], id="blank-line"),
+        pytest.param("id,text\r\na,甲\r\nb,乙\r\n", [2, 3], id="crlf"),
+    ],
+)
+def test_csv_documents_carry_the_source_line_of_their_row(
+    tmp_path: Path, text: str, first_lines: list[int]
+) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    docs = read_all(config_for(str(path)))
+    assert [d.lines[0][0] for d in docs] == first_lines
+
+
+def test_jsonl_gives_one_document_per_row_with_meta_and_line_numbers(tmp_path: Path) -> None:
+    rows = [
+        {"id": "j1", "text": "第一条记录", "city": "武汉", "year": 2020},
+        None,  # a blank line
+        {"id": "j2", "text": "第二条\n两行", "city": "北京", "year": 2021},
+        {"id": "j3", "text": "第三条记录", "city": "上海", "year": 2022},
+    ]
+    lines = ["" if r is None else json.dumps(r, ensure_ascii=False) for r in rows]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs = read_all(config_for(str(path), id_field="id", meta_fields=["city", "year"]))
+    assert [d.doc_id for d in docs] == ["j1", "j2", "j3"]
+    assert [d.meta for d in docs] == [
+        {"city": "武汉", "year": 2020},
+        {"city": "北京", "year": 2021},
+        {"city": "上海", "year": 2022},
+    ]
+    assert docs[0].lines == [(1, "第一条记录")]
+    assert docs[1].lines == [(3, "第二条"), (3, "两行")]
+    assert docs[2].lines == [(4, "第三条记录")]
+
+
+def test_jsonl_missing_text_field_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "有正文"}\n\n{"body": "字段名不对"}\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path)))
+    message = str(info.value)
+    assert message.startswith("rows.jsonl:3:")
+    assert "'text'" in message
+    assert "body" in message  # the fields that do exist are listed
+
+
+def test_csv_missing_text_field_names_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("id,body\na,正文\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path)))
+    message = str(info.value)
+    assert message.startswith("rows.csv:")
+    assert "'text'" in message
+    assert "body" in message
+
+
+def test_jsonl_custom_text_field_and_missing_meta_field(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"body": "正文一", "tag": "甲"}\n{"body": "正文二"}\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path), text_field="body", meta_fields=["tag"]))
+    assert str(info.value).startswith("rows.jsonl:2:")
+    assert "'tag'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        pytest.param('{"text": "未闭合', "invalid JSON", id="broken-json"),
+        pytest.param('["数组", "不是对象"]', "JSON object", id="not-an-object"),
+    ],
+)
+def test_bad_jsonl_line_is_named(tmp_path: Path, line: str, words: str) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "第一行"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=words) as info:
+        read_all(config_for(str(path)))
+    assert str(info.value).startswith("rows.jsonl:2:")
+
+
+def test_gbk_csv_is_decoded(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    body = "基层党组织在疫情防控中发挥了战斗堡垒作用，广大党员干部冲锋在前。"
+    path.write_bytes(f"title,text\n第一篇,{body}\n第二篇,{body}\n".encode("gbk"))
+    docs = read_all(config_for(str(path), meta_fields=["title"]))
+    assert [d.lines[0][1] for d in docs] == [body, body]
+    assert [d.meta["title"] for d in docs] == ["第一篇", "第二篇"]
+
+
+# -- word lists --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "entry"),
+    [
+        pytest.param("方舱医院", ("方舱医院", None, None), id="word"),
+        pytest.param("方舱医院 10", ("方舱医院", 10, None), id="word-freq"),
+        pytest.param("方舱医院 10 n", ("方舱医院", 10, "n"), id="word-freq-pos"),
+        pytest.param("方舱医院 n", ("方舱医院", None, "n"), id="word-pos"),
+        pytest.param("  方舱医院\t10\tnz  ", ("方舱医院", 10, "nz"), id="tabs-and-spaces"),
+    ],
+)
+def test_read_userdict_line_forms(
+    tmp_path: Path, line: str, entry: tuple[str, int | None, str | None]
+) -> None:
+    path = tmp_path / "dict.txt"
+    path.write_text(line + "\n", encoding="utf-8")
+    assert corpus.read_userdict(path) == [entry]
+
+
+def test_read_userdict_bom_crlf_comments_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dict.txt"
+    path.write_bytes(
+        codecs.BOM_UTF8 + "健康码\r\n# 注释行\r\n\r\n核酸检测 100\r\n网格员 5 n\r\n动态清零 v\r\n".encode()
+    )
+    assert corpus.read_userdict(path) == [
+        ("健康码", None, None),
+        ("核酸检测", 100, None),
+        ("网格员", 5, "n"),
+        ("动态清零", None, "v"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "lineno"),
+    [
+        pytest.param("word ten x y", 3, id="too-many-fields"),
+        pytest.param("方舱医院 10 n extra", 2, id="extra-after-pos"),
+        pytest.param("方舱医院 1.5", 4, id="fraction-freq"),
+    ],
+)
+def test_read_userdict_rejects_malformed_lines_naming_file_and_line(
+    tmp_path: Path, bad: str, lineno: int
+) -> None:
+    path = tmp_path / "dict.txt"
+    good = ["健康码", "核酸检测 10", "网格员 n", "志愿者"]
+    lines = [*good[: lineno - 1], bad, *good[lineno - 1 :]]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    with pytest.raises(InputError) as info:
+        corpus.read_userdict(path)
+    assert str(info.value).startswith(f"{path}:{lineno}:")
+    assert bad.strip() in str(info.value)
+
+
+def test_read_userdict_not_utf8_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "dict.txt"
+    path.write_bytes("健康码\n".encode() + "核酸检测\n".encode("gbk"))
+    with pytest.raises(InputError, match="UTF-8") as info:
+        corpus.read_userdict(path)
+    assert str(info.value).startswith(f"{path}:2:")
+
+
+def test_read_userdict_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.txt"
+    with pytest.raises(InputError) as info:
+        corpus.read_userdict(path)
+    assert str(path) in str(info.value)
+
+
+def test_read_word_list_bom_crlf_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "stop.txt"
+    path.write_bytes(codecs.BOM_UTF8 + "疫情\r\n# 注释\r\n\r\n  工作  \r\n同志们".encode())
+    assert corpus.read_word_list(path) == ["疫情", "工作", "同志们"]
