@@ -113,6 +113,10 @@ class RunStore:
                 n += 1
         return n
 
+    def remove(self, name: str) -> None:
+        """Delete an artifact that no longer describes this run, if it exists."""
+        _remove(self.path(name))
+
     # -- reading ---------------------------------------------------------------------
 
     def _require(self, name: str) -> Path:

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 
@@ -42,6 +50,9 @@ class InputConfig(Section):
     id_field: str | None = Field(None, description="Column or key holding a document id (csv, jsonl).")
     meta_fields: list[str] = Field([], description="Columns or keys carried into every output row.")
     encoding: str = Field("auto", description="Text encoding, or auto to detect it per file.")
+    label_field: str | None = Field(
+        None, description="A meta field with known labels: topics are scored against it (NMI, ARI, purity)."
+    )
 
 
 class SegmentConfig(Section):
@@ -92,23 +103,90 @@ class DictionaryConfig(Section):
     keep_n: int = Field(100000, ge=1, description="Keep at most this many most frequent terms.")
 
 
+class KRange(Section):
+    min: int = Field(..., ge=2, description="Smallest number of topics.")
+    max: int = Field(..., ge=2, description="Largest number of topics.")
+    step: int = Field(1, ge=1, description="Step between numbers of topics.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> KRange:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must not be below min ({self.min})")
+        return self
+
+
 class ModelConfig(Section):
-    num_topics: int = Field(8, ge=2, description="Number of topics (K).")
-    passes: int = Field(20, ge=1, description="Passes over the corpus during training.")
-    iterations: int = Field(400, ge=1, description="Inference iterations per unit and pass.")
+    engine: Literal["gensim", "tomotopy"] = Field(
+        "gensim", description="gensim (variational Bayes) or tomotopy (collapsed Gibbs sampling)."
+    )
+    num_topics: int | list[int] | KRange = Field(
+        8, description="Number of topics K: a number, a list, or {min, max, step} to sweep."
+    )
+    seeds: int = Field(1, ge=1, description="Models trained per K with seeds run.seed, run.seed+1, ...")
+    passes: int = Field(20, ge=1, description="gensim: passes over the corpus during training.")
+    iterations: int = Field(
+        400, ge=1, description="gensim: inference iterations per unit; tomotopy: sampling iterations."
+    )
     alpha: Literal["symmetric", "asymmetric", "auto"] | float = Field(
         "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
     )
     eta: Literal["symmetric", "auto"] | float = Field(
         "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number."
     )
-    chunksize: int = Field(2000, ge=1, description="Units per training chunk.")
+    chunksize: int = Field(2000, ge=1, description="gensim: units per training chunk.")
+    update_every: int = Field(
+        1, ge=0, description="gensim: chunks between model updates; 0 is batch learning."
+    )
+    workers: int = Field(
+        1, ge=1, description="gensim: training processes; above 1 uses LdaMulticore (not byte-reproducible)."
+    )
+    sweep_workers: int = Field(
+        0, ge=0, description="Processes training sweep models at once; 0 uses every core."
+    )
+    heldout: float = Field(0.1, gt=0, lt=1, description="Share of units held out for perplexity in a sweep.")
+    seed_words: list[list[str]] = Field(
+        [], description="Word lists that anchor topics 0, 1, ... through the eta prior."
+    )
+    seed_strength: float = Field(1.0, gt=0, description="Prior weight of a seed word in its topic.")
+
+    @field_validator("num_topics")
+    @classmethod
+    def _k_values(cls, v: int | list[int] | KRange) -> int | list[int] | KRange:
+        values = v if isinstance(v, list) else [v] if isinstance(v, int) else [v.min]
+        if not values or min(values) < 2:
+            raise ValueError("every number of topics must be at least 2")
+        return v
+
+    def k_values(self) -> list[int]:
+        """The numbers of topics to train, in increasing order."""
+        k = self.num_topics
+        if isinstance(k, int):
+            return [k]
+        if isinstance(k, list):
+            return sorted(set(k))
+        return list(range(k.min, k.max + 1, k.step))
+
+    @model_validator(mode="after")
+    def _seed_words_fit(self) -> ModelConfig:
+        if len(self.seed_words) > min(self.k_values()):
+            raise ValueError(f"{len(self.seed_words)} seed word lists for {min(self.k_values())} topics")
+        return self
 
 
 class ReportConfig(Section):
     top_terms: int = Field(10, ge=1, description="Terms listed per topic.")
     representatives: int = Field(3, ge=0, description="Representative passages listed per topic.")
+    one_per_document: bool = Field(False, description="At most one representative passage per document.")
     excerpt_chars: int = Field(160, ge=20, description="Characters of a passage quoted in the report.")
+    relevance_lambda: float = Field(
+        0.6, ge=0, le=1, description="lambda of the LDAvis relevance ranking (1 = by probability)."
+    )
+    prevalence_field: str | None = Field(
+        None, description="A meta field (date or category) to break topic prevalence down by."
+    )
+    prevalence_period: Literal["day", "month", "year", "category"] = Field(
+        "month", description="How prevalence_field is grouped: a date by day, month or year, or as is."
+    )
 
 
 class Config(Section):

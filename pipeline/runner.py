@@ -9,6 +9,7 @@ are all present. Fresh stages are skipped and say so; ``force`` runs them anyway
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import platform
 import sys
@@ -36,6 +37,7 @@ class StagePlan:
     stage: Stage
     fingerprint: str
     parts: dict[str, str]
+    settings: dict[str, Any]
     fresh: bool
     reason: str
 
@@ -118,23 +120,45 @@ def plan(
     plans: list[StagePlan] = []
     upstream = ""
     for stage in STAGES:
+        settings = _flat(_settings(resolved, stage))
         parts = {
             "code": code_fingerprint(),
-            "config": _digest(_settings(resolved, stage)),
+            "config": _digest(settings),
             "upstream": upstream,
             "files": _digest(_stage_files(stage, config, inputs)),
         }
         fp = _digest(parts)
-        fresh, reason = _freshness(stage, fp, parts, manifest.get(stage.name), store)
+        fresh, reason = _freshness(stage, fp, parts, settings, manifest.get(stage.name), store)
         if force:
             fresh, reason = False, "forced (--force)"
-        plans.append(StagePlan(stage, fp, parts, fresh, reason))
+        plans.append(StagePlan(stage, fp, parts, settings, fresh, reason))
         upstream = fp
     return plans
 
 
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    shown = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys[:3])
+    return shown + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
 def _freshness(
-    stage: Stage, fp: str, parts: dict[str, str], entry: dict[str, Any] | None, store: RunStore
+    stage: Stage,
+    fp: str,
+    parts: dict[str, str],
+    settings: dict[str, Any],
+    entry: dict[str, Any] | None,
+    store: RunStore,
 ) -> tuple[bool, str]:
     if not entry:
         return False, "never run"
@@ -145,6 +169,9 @@ def _freshness(
         if old.get("files") != parts["files"]:
             return False, "input files changed"
         if old.get("config") != parts["config"]:
+            old_settings = entry.get("settings")
+            if isinstance(old_settings, dict) and old_settings != settings:
+                return False, f"config changed: {_changed(old_settings, settings)}"
             return False, f"config changed ({', '.join(stage.sections)})"
         if old.get("upstream") != parts["upstream"]:
             return False, "an earlier stage changed"
@@ -245,12 +272,14 @@ def run_pipeline(
                 "status": "running",
                 "fingerprint": p.fingerprint,
                 "parts": p.parts,
+                "settings": p.settings,
                 "reason": p.reason,
             }
             store.save_manifest(manifest)
             t0 = time.perf_counter()
             try:
-                counts = p.stage.run(config, store, reporter)
+                with _collect_warnings() as warnings:
+                    counts = p.stage.run(config, store, reporter)
             except BaseException as exc:
                 stages_rec[name].update(
                     status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -258,6 +287,11 @@ def run_pipeline(
                 _save_quietly(store, manifest)
                 raise
             seconds = time.perf_counter() - t0
+            if warnings:
+                stages_rec[name]["warnings"] = warnings
+            details = counts.pop("details", None)  # structured results belong in the manifest only
+            if details is not None:
+                stages_rec[name]["details"] = details
             stages_rec[name].update(
                 status="ran",
                 seconds=round(seconds, 3),
@@ -271,6 +305,27 @@ def run_pipeline(
         manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
         store.save_manifest(manifest)
     return results
+
+
+class _WarningList(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _collect_warnings() -> Iterator[list[str]]:
+    """The warnings a stage logs, for the manifest (they are printed as usual too)."""
+    handler = _WarningList()
+    logger = logging.getLogger("pipeline")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def _save_quietly(store: RunStore, manifest: dict[str, Any]) -> None:

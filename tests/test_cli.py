@@ -91,7 +91,7 @@ def test_stages_command_says_why_a_stage_would_run(run_copy: tuple[Path, Path]) 
     changed = invoke("stages", config, "--set", "report.top_terms=5")
     lines = dict(line.split(maxsplit=1) for line in changed.stdout.splitlines())
     assert lines["train"] == "up to date"
-    assert lines["report"] == "would run: config changed (report)"
+    assert lines["report"] == "would run: config changed: report.top_terms 10 -> 5"
 
 
 def test_validate_prints_resolved_values(tmp_path: Path) -> None:

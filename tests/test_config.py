@@ -76,7 +76,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ),
         (
             "model:\n  num_topics: 0\n",
-            "model.num_topics: invalid value 0 (Input should be greater than or equal to 2)",
+            "model.num_topics: invalid value 0 (every number of topics must be at least 2)",
         ),
         (
             "dictionary:\n  no_above: 1.5\n",

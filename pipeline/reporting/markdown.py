@@ -13,11 +13,20 @@ def _num(x: Any) -> str:
     return f"{x:,}" if isinstance(x, int) else str(x)
 
 
-def render_markdown(summary: dict[str, Any], topics: list[dict[str, Any]]) -> str:
-    c = summary["corpus"]
-    m = summary["model"]
+def _opt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def topic_title(t: dict[str, Any]) -> str:
+    name = t.get("name")
+    terms = " · ".join(x["term"] for x in (t.get("relevance") or t["terms"])[:3])
+    return f"Topic {t['topic']}: {name}" if name else f"Topic {t['topic']}: {terms}"
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    c, m = data["corpus"], data["model"]
     lines = [
-        f"# Topics of run `{summary['run']}`",
+        f"# Topics of run `{data['run']}`",
         "",
         "## Corpus",
         "",
@@ -32,30 +41,69 @@ def render_markdown(summary: dict[str, Any], topics: list[dict[str, Any]]) -> st
         "",
         f"- {m['engine']}, {m['num_topics']} topics, {m['passes']} passes, "
         f"{m['iterations']} iterations, alpha {m['alpha']}, eta {m['eta']}, seed {m['seed']}",
+    ]
+    training = data.get("training") or {}
+    if data.get("chosen_k"):
+        lines.append(f"- chosen by a sweep: {data['chosen_k']['reason']} (see `sweep.csv`)")
+    if training.get("mean_stability") is not None:
+        lines.append(f"- mean topic stability across seeds: {training['mean_stability']:.3f}")
+    for w in training.get("warnings") or []:
+        lines.append(f"- warning: {w}")
+    if data.get("labels"):
+        lab = data["labels"]
+        lines += [
+            "",
+            f"## Agreement with `{lab['field']}`",
+            "",
+            "| level | NMI | ARI | purity |",
+            "|---|---:|---:|---:|",
+        ]
+        for level in ("units", "documents"):
+            s = lab[level]
+            lines.append(f"| {level} | {s['nmi']:.3f} | {s['ari']:.3f} | {s['purity']:.3f} |")
+    lines += [
         "",
         "## Topics at a glance",
         "",
-        "| topic | prevalence | coherence (NPMI) | top terms |",
-        "|---:|---:|---:|---|",
+        "| topic | prevalence | coherence (NPMI) | stability | top terms (relevance) | flags |",
+        "|---:|---:|---:|---:|---|---|",
     ]
-    for t in topics:
-        coh = "n/a" if t["coherence"] is None else f"{t['coherence']:.3f}"
-        terms = " ".join(x["term"] for x in t["terms"][:8])
-        lines.append(f"| {t['topic']} | {_pct(t['prevalence'])} | {coh} | {terms} |")
-    for t in topics:
-        coh = "n/a" if t["coherence"] is None else f"{t['coherence']:.3f}"
+    for t in data["topics"]:
+        terms = " ".join(x["term"] for x in (t.get("relevance") or t["terms"])[:8])
+        name = f"{t['topic']} {t['name']}" if t.get("name") else str(t["topic"])
+        lines.append(
+            f"| {name} | {_pct(t['prevalence'])} | {_opt(t['coherence'])} | {_opt(t.get('stability'))} | "
+            f"{terms} | {'; '.join(t.get('flags') or []) or '-'} |"
+        )
+    for t in data["topics"]:
+        lines += ["", f"## {topic_title(t)}", ""]
+        if t.get("note"):
+            lines += [f"*{t['note']}*", ""]
         lines += [
+            f"Prevalence {_pct(t['prevalence'])} of tokens; coherence (NPMI) {_opt(t['coherence'])}; "
+            f"stability {_opt(t.get('stability'))}.",
             "",
-            f"## Topic {t['topic']}: {' · '.join(x['term'] for x in t['terms'][:3])}",
-            "",
-            f"Prevalence {_pct(t['prevalence'])} of tokens; coherence (NPMI) {coh}.",
-            "",
-            "Terms: " + ", ".join(f"{x['term']} ({x['weight']:.3f})" for x in t["terms"]),
-            "",
+            "- by probability: " + ", ".join(f"{x['term']} ({x['weight']:.3f})" for x in t["terms"]),
         ]
+        if t.get("relevance"):
+            lines.append("- by relevance: " + " ".join(x["term"] for x in t["relevance"]))
+        if t.get("frex"):
+            lines.append("- by FREX: " + " ".join(x["term"] for x in t["frex"]))
+        if t.get("diagnostics"):
+            d = t["diagnostics"]
+            lines.append(
+                "- diagnostics: "
+                + ", ".join(
+                    f"{k.replace('_', ' ')} {_opt(v) if isinstance(v, float) else v}"
+                    for k, v in d.items()
+                    if v is not None
+                )
+            )
+        for f in t.get("flags") or []:
+            lines.append(f"- flag: {f}")
+        lines.append("")
         if t["representatives"]:
-            lines.append("Representative passages:")
-            lines.append("")
+            lines += ["Representative passages:", ""]
         for r in t["representatives"]:
             heading = f" · {r['heading']}" if r.get("heading") else ""
             lines += [

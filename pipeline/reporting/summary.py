@@ -1,62 +1,50 @@
-"""Topic summaries: terms, prevalence, coherence and representative passages."""
+"""Pure helpers for summaries: representative passages, sampling, periods, the topic map."""
 
 from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from pipeline.errors import DataError
 
-def topic_terms(topic_term: np.ndarray, id2token: dict[int, str], topn: int) -> list[list[tuple[str, float]]]:
-    """The ``topn`` most probable terms of each topic; ties broken by term for stable output."""
-    out = []
-    for row in topic_term:
-        order = sorted(range(len(row)), key=lambda i: (-row[i], id2token[i]))[:topn]
-        out.append([(id2token[i], float(row[i])) for i in order])
-    return out
+_DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]?(\d{1,2}))?(?:[-/.月]?(\d{1,2}))?")
 
 
-def prevalence(thetas: Iterable[np.ndarray], lengths: Iterable[int], k: int) -> np.ndarray:
-    """Each topic's share of corpus tokens: unit distributions weighted by token counts."""
-    total = np.zeros(k)
-    n = 0
-    for theta, length in zip(thetas, lengths, strict=True):
-        total += length * theta
-        n += length
-    return total / n if n else total
+def top_units(
+    rows: Iterable[tuple[int, str, np.ndarray]], k: int, n: int, one_per_document: bool = False
+) -> list[list[tuple[float, int]]]:
+    """Per topic, the ``n`` units with the highest weight as (weight, row index).
 
-
-def top_units(rows: Iterable[tuple[int, np.ndarray]], k: int, n: int) -> list[list[tuple[float, int]]]:
-    """Per topic, the ``n`` units with the highest weight as (weight, row index), kept in bounded heaps."""
-    heaps: list[list[tuple[float, int]]] = [[] for _ in range(k)]
-    for index, theta in rows:
+    Bounded heaps keep memory independent of the corpus size; with
+    ``one_per_document`` a wider heap is kept and then thinned to one unit per document.
+    """
+    width = n * 10 if one_per_document else n
+    heaps: list[list[tuple[float, int, str]]] = [[] for _ in range(k)]
+    for index, doc_id, theta in rows:
         for t in range(k):
-            item = (float(theta[t]), -index)  # earlier units win ties
-            if len(heaps[t]) < n:
+            item = (float(theta[t]), -index, doc_id)  # earlier units win ties
+            if len(heaps[t]) < width:
                 heapq.heappush(heaps[t], item)
             elif item > heaps[t][0]:
                 heapq.heapreplace(heaps[t], item)
-    return [[(w, -i) for w, i in sorted(h, reverse=True)] for h in heaps]
-
-
-def npmi_coherence(terms: list[list[str]], texts: list[list[str]], dictionary: Any) -> list[float | None]:
-    """Mean NPMI of each topic's top terms over the units (gensim's c_npmi, one process)."""
-    from gensim.models.coherencemodel import CoherenceModel
-
-    if not texts or not terms or min(len(t) for t in terms) < 2:
-        return [None] * len(terms)
-    cm = CoherenceModel(
-        topics=terms,
-        texts=texts,
-        dictionary=dictionary,
-        coherence="c_npmi",
-        topn=max(len(t) for t in terms),
-        processes=1,
-    )
-    return [None if math.isnan(v) else float(v) for v in cm.get_coherence_per_topic()]
+    out = []
+    for h in heaps:
+        chosen: list[tuple[float, int]] = []
+        seen: set[str] = set()
+        for w, i, doc in sorted(h, reverse=True):
+            if one_per_document and doc in seen:
+                continue
+            seen.add(doc)
+            chosen.append((w, -i))
+            if len(chosen) == n:
+                break
+        out.append(chosen)
+    return out
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -69,3 +57,33 @@ def stride_sample(items: Iterable[Any], total: int, limit: int) -> Iterator[Any]
     for i, item in enumerate(items):
         if i % step == 0:
             yield item
+
+
+def period_of(value: Any, period: str, field: str) -> str:
+    """The period a meta value falls in: a date cut to day, month or year, or the value itself."""
+    text = "" if value is None else str(value)
+    if period == "category":
+        return text
+    m = _DATE.match(text)
+    if not m or (period != "year" and not m.group(2)) or (period == "day" and not m.group(3)):
+        raise DataError(
+            f"report.prevalence_field: {field} value {text!r} is not a date with a {period} "
+            "(use YYYY-MM-DD, or set report.prevalence_period: category)"
+        )
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    if period == "year":
+        return year
+    if period == "month":
+        return f"{year}-{int(month):02d}"
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def topic_map(distance: np.ndarray, seed: int) -> np.ndarray:
+    """2-D coordinates for topics from their distances (metric MDS, as in LDAvis)."""
+    k = distance.shape[0]
+    if k < 3:
+        return np.array([[-distance[0, -1] / 2, 0.0], [distance[0, -1] / 2, 0.0]][:k])
+    from sklearn.manifold import MDS
+
+    mds = MDS(n_components=2, metric="precomputed", init="classical_mds", random_state=seed, n_init=1)
+    return np.asarray(mds.fit_transform(distance))

@@ -9,31 +9,19 @@ unless the whole document has none, when its units count equally).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
+from pipeline.engines import load_model
 from pipeline.stages.base import Counts, Progress, Stage
 from pipeline.stages.dictionary import CORPUS, CORPUS_FILE
-from pipeline.stages.train import MODEL, MODEL_FILE
+from pipeline.stages.train import MODEL
 
 CHUNK = 2000
 DIGITS = 6
-
-
-def unit_distributions(model: Any, bows: Iterator[list[tuple[int, int]]], seed: int) -> Iterator[np.ndarray]:
-    """Stream normalised posteriors, chunk by chunk, deterministically for a seed."""
-    model.random_state = np.random.RandomState(seed)
-    while True:
-        chunk = list(islice(bows, CHUNK))
-        if not chunk:
-            return
-        gamma, _ = model.inference(chunk)
-        theta = gamma / gamma.sum(axis=1, keepdims=True)
-        yield from theta
 
 
 def rounded(theta: np.ndarray) -> list[str]:
@@ -45,9 +33,8 @@ def rounded(theta: np.ndarray) -> list[str]:
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     from gensim.corpora import MmCorpus
-    from gensim.models import LdaModel
 
-    model = LdaModel.load(str(store.read_path(MODEL) / MODEL_FILE))
+    model = load_model(store.read_path(MODEL))
     corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
     k = model.num_topics
     meta_fields = config.input.meta_fields
@@ -64,7 +51,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
                 lengths.append(sum(c for _, c in bow))
                 yield bow
 
-        thetas = unit_distributions(model, counted(), config.run.seed)
+        thetas = model.unit_distributions(counted())
         units = store.read_jsonl("units.jsonl")
         for i, (unit, theta) in enumerate(progress.track(zip(units, thetas, strict=True), n_units, "assign")):
             n_tok = lengths[i]

@@ -1,63 +1,115 @@
-"""report: topics.csv, topics.json and report.md, from the model and the assignments."""
+"""report: topic summaries (topics.csv, topics.json), diagnostics and the reports people read.
+
+Engine-blind: it reads the model's topic-term matrix, the assignments and the units.
+Writes ``topics.csv``, ``topics.json``, ``report.md`` and ``report.html``, plus
+``prevalence.csv`` when ``report.prevalence_field`` names a meta field.
+"""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from pipeline import measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
+from pipeline.engines import load_model
 from pipeline.reporting import summary as S
 from pipeline.reporting.markdown import render_markdown
 from pipeline.stages.base import Counts, Progress, Stage
 from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
-from pipeline.stages.train import MODEL, MODEL_FILE
+from pipeline.stages.train import MODEL, SWEEP, TRAINING
 
 COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
+HEATMAP_DOCS = 300
 
 
-def _thetas(store: RunStore, k: int) -> Iterator[np.ndarray]:
+def _r(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), digits)
+
+
+def _assignments(store: RunStore, k: int) -> Iterator[tuple[dict[str, str], np.ndarray]]:
     cols = [f"topic_{i}" for i in range(k)]
     for row in store.read_csv("assignments.csv"):
-        yield np.array([float(row[c]) for c in cols])
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 6)
+        yield row, np.array([float(row[c]) for c in cols])
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     from gensim.corpora import Dictionary, MmCorpus
-    from gensim.models import LdaModel
 
     cfg = config.report
-    model = LdaModel.load(str(store.read_path(MODEL) / MODEL_FILE))
+    model = load_model(store.read_path(MODEL))
     dct = Dictionary.load(str(store.read_path(DICTIONARY)))
     corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
-    k = model.num_topics
+    training = store.read_json(TRAINING)
+    phi, k = model.topic_term, model.num_topics
     id2token = {i: t for t, i in dct.token2id.items()}
-    terms = S.topic_terms(model.get_topics(), id2token, cfg.top_terms)
+
+    # One pass over the units: prevalence, spread, rank-1 counts, representatives, labels, periods.
+    acc = measures.TopicAccumulator(k)
+    units_meta: list[tuple[str, str]] = []  # (doc_id, label) for label scoring
+    dominant: list[int] = []
+    periods: dict[str, np.ndarray] = {}
+    period_units: dict[str, int] = {}
     lengths = (sum(c for _, c in bow) for bow in corpus)
-    prev = S.prevalence(_thetas(store, k), lengths, k)
-    tops = S.top_units(enumerate(_thetas(store, k)), k, cfg.representatives)
+    units = store.read_jsonl("units.jsonl")
+
+    def rows() -> Iterator[tuple[int, str, np.ndarray]]:
+        for i, ((row, theta), n_tok, unit) in enumerate(
+            zip(_assignments(store, k), lengths, units, strict=True)
+        ):
+            acc.add(theta, n_tok)
+            dominant.append(int(row["dominant_topic"]))
+            if config.input.label_field:
+                units_meta.append((row["doc_id"], str(unit["meta"].get(config.input.label_field, ""))))
+            if cfg.prevalence_field:
+                p = S.period_of(
+                    unit["meta"].get(cfg.prevalence_field), cfg.prevalence_period, cfg.prevalence_field
+                )
+                periods[p] = periods.get(p, np.zeros(k)) + theta * n_tok
+                period_units[p] = period_units.get(p, 0) + 1
+            yield i, row["doc_id"], theta
+
+    tops = S.top_units(
+        progress.track(rows(), len(corpus), "report"), k, cfg.representatives, cfg.one_per_document
+    )
     wanted = {i for t in tops for _, i in t}
-    units: dict[int, dict[str, Any]] = {
-        i: u for i, u in enumerate(store.read_jsonl("units.jsonl")) if i in wanted
-    }
+    chosen = {i: u for i, u in enumerate(store.read_jsonl("units.jsonl")) if i in wanted}
+
+    prevalence = acc.prevalence()
+    term_share = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
+    term_share = term_share / term_share.sum()
+    by_prob = measures.ranked_terms(phi, id2token, cfg.top_terms)
+    by_rel = measures.ranked_terms(
+        measures.relevance(phi, term_share, cfg.relevance_lambda), id2token, cfg.top_terms
+    )
+    by_frex = measures.ranked_terms(measures.frex(phi), id2token, cfg.top_terms)
     vocab = set(dct.token2id)
     texts = [
         [w for w in row["tokens"] if w in vocab]
         for row in S.stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
     ]
-    coherence = S.npmi_coherence([[t for t, _ in ts] for ts in terms], texts, dct)
+    coherence = measures.coherence([[t for t, _ in ts] for ts in by_prob], texts, dct, "c_npmi")
+    stability = training.get("topic_stability") or [None] * k
+    diag = {
+        "token_share": prevalence,
+        "coherence": np.array([np.nan if c is None else c for c in coherence]),
+        "exclusivity": measures.exclusivity(phi, cfg.top_terms),
+        "effective_words": measures.effective_words(phi),
+        "document_entropy": acc.document_entropy(),
+        "stability": np.array([np.nan if s is None else s for s in stability]),
+        "rank1_units": acc.rank1,
+    }
+    flags = measures.junk_flags(diag)
 
     topics = []
     for t in range(k):
         reps = []
         for weight, i in tops[t]:
-            u = units[i]
+            u = chosen[i]
             reps.append(
                 {
                     "unit_id": u["unit_id"],
@@ -72,59 +124,171 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         topics.append(
             {
                 "topic": t,
-                "terms": [{"term": w, "weight": round(p, 6)} for w, p in terms[t]],
-                "prevalence": round(float(prev[t]), 6),
-                "coherence": _round(coherence[t]),
+                "terms": [{"term": w, "weight": round(p, 6)} for w, p in by_prob[t]],
+                "relevance": [{"term": w, "score": round(p, 6)} for w, p in by_rel[t]],
+                "frex": [{"term": w, "score": round(p, 6)} for w, p in by_frex[t]],
+                "prevalence": round(float(prevalence[t]), 6),
+                "coherence": _r(coherence[t]),
+                "stability": _r(stability[t], 4),
+                "diagnostics": {
+                    name: (int(v[t]) if name == "rank1_units" else _r(v[t], 4)) for name, v in diag.items()
+                },
+                "flags": flags[t],
                 "representatives": reps,
             }
         )
     store.write_csv(
         "topics.csv",
         ["topic", "rank", "term", "weight"],
-        ([t, r, w, f"{p:.6f}"] for t in range(k) for r, (w, p) in enumerate(terms[t], start=1)),
+        ([t, r, w, f"{p:.6f}"] for t in range(k) for r, (w, p) in enumerate(by_prob[t], start=1)),
     )
     store.write_json("topics.json", topics)
-    stages = store.load_manifest().get("stages", {})
+
+    details: dict[str, Any] = {}
+    if config.input.label_field:
+        details["labels"] = _label_scores(store, config.input.label_field, units_meta, dominant)
+    prevalence_rows = None
+    if cfg.prevalence_field:
+        keys = sorted(periods)
+        prevalence_rows = {
+            "field": cfg.prevalence_field,
+            "periods": keys,
+            "values": [list(np.round(periods[p] / max(periods[p].sum(), 1e-12), 6)) for p in keys],
+        }
+        store.write_csv(
+            "prevalence.csv",
+            ["period", "units", *[f"topic_{i}" for i in range(k)]],
+            (
+                [p, period_units[p], *[f"{v:.6f}" for v in vals]]
+                for p, vals in zip(keys, prevalence_rows["values"], strict=True)
+            ),
+        )
+    else:
+        store.remove("prevalence.csv")
+
+    data = _report_data(config, store, topics, model, training, details, prevalence_rows)
+    store.write_text("report.md", render_markdown(data))
+    counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
+    if details:
+        counts["details"] = details
+    return counts
+
+
+def _label_scores(
+    store: RunStore, field: str, units_meta: list[tuple[str, str]], dominant: list[int]
+) -> dict[str, Any]:
+    unit_scores = measures.label_scores([lab for _, lab in units_meta], dominant)
+    doc_labels: dict[str, str] = {}
+    for doc_id, lab in units_meta:
+        doc_labels.setdefault(doc_id, lab)
+    docs = list(store.read_csv("documents.csv"))
+    doc_scores = measures.label_scores(
+        [doc_labels[d["doc_id"]] for d in docs], [int(d["dominant_topic"]) for d in docs]
+    )
+    return {
+        "field": field,
+        "units": {k: round(v, 4) for k, v in unit_scores.items()},
+        "documents": {k: round(v, 4) for k, v in doc_scores.items()},
+    }
+
+
+def _report_data(
+    config: Config,
+    store: RunStore,
+    topics: list[dict[str, Any]],
+    model: Any,
+    training: dict[str, Any],
+    details: dict[str, Any],
+    prevalence: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Everything the Markdown and HTML reports show, in one dict."""
+    manifest = store.load_manifest()
+    stages = manifest.get("stages", {})
 
     def counts(stage: str) -> dict[str, Any]:
         return dict(stages.get(stage, {}).get("counts", {}))
 
     seg, tok, dic = counts("segment"), counts("tokenize"), counts("dictionary")
-    summary = {
+    k = model.num_topics
+    docs: list[dict[str, Any]] = []
+    for row in store.read_csv("documents.csv"):
+        if len(docs) < HEATMAP_DOCS:
+            docs.append(
+                {
+                    "doc_id": row["doc_id"],
+                    "source": row["source"],
+                    "mix": [float(row[f"topic_{i}"]) for i in range(k)],
+                }
+            )
+    coords = S.topic_map(1.0 - measures.js_similarity(model.topic_term, model.topic_term), config.run.seed)
+    sweep = None
+    if store.exists(SWEEP):
+        with store.read_path(SWEEP).open(encoding="utf-8") as fh:
+            sweep = [
+                {
+                    key: (None if v == "" else float(v) if key not in ("k", "seed") else int(v))
+                    for key, v in r.items()
+                }
+                for r in csv.DictReader(fh)
+            ]
+    return {
         "run": config.run.name,
         "corpus": {
             "files": seg.get("files", 0),
             "documents": seg.get("documents", 0),
-            "units": len(corpus),
+            "units": seg.get("units", 0),
             "tokens": dic.get("tokens", 0),
-            "terms": len(dct),
+            "terms": dic.get("terms", 0),
             "removed_lines": seg.get("removed_lines", 0),
             "removed_tokens": {
                 **{
                     f: tok.get(f"removed_{f}", 0)
-                    for f in ("stopword", "punctuation", "number", "latin", "short")
+                    for f in ("stopword", "punctuation", "number", "latin", "short", "pos")
+                    if tok.get(f"removed_{f}", 0)
                 },
                 "rare or too common": dic.get("tokens_removed", 0),
             },
         },
         "model": {
-            "engine": "gensim LdaModel",
+            "engine": model.engine,
             "num_topics": k,
             "passes": config.model.passes,
             "iterations": config.model.iterations,
             "alpha": config.model.alpha,
             "eta": config.model.eta,
-            "seed": config.run.seed,
+            "seed": training.get("seed", config.run.seed),
         },
+        "timings": {
+            name: stages[name].get("seconds") for name in stages if stages[name].get("seconds") is not None
+        },
+        "topics": topics,
+        "documents": docs,
+        "intertopic": [
+            {"topic": t, "x": round(float(x), 4), "y": round(float(y), 4)} for t, (x, y) in enumerate(coords)
+        ],
+        "sweep": sweep,
+        "chosen_k": {"k": training["chosen_k"], "reason": training["reason"]}
+        if "chosen_k" in training
+        else None,
+        "prevalence": prevalence,
+        "labels": details.get("labels"),
+        "training": {key: training.get(key) for key in ("mean_stability", "converged_share", "warnings")},
     }
-    store.write_text("report.md", render_markdown(summary, topics))
-    return {"topics": k, "representatives": sum(len(t) for t in tops)}
 
 
 STAGE = Stage(
     name="report",
-    sections=("report",),
-    inputs=(MODEL, DICTIONARY, CORPUS, "units.jsonl", "tokens.jsonl", "assignments.csv"),
+    sections=("report", "input.label_field"),
+    inputs=(
+        MODEL,
+        TRAINING,
+        DICTIONARY,
+        CORPUS,
+        "units.jsonl",
+        "tokens.jsonl",
+        "assignments.csv",
+        "documents.csv",
+    ),
     outputs=("topics.csv", "topics.json", "report.md"),
     run=run,
     summary="topic summaries and the report",

@@ -1,97 +1,294 @@
-"""train: bag-of-words corpus -> a seeded gensim LDA model in ``model/``."""
+"""train: bag-of-words corpus -> the topic model in ``model/``, seeded.
+
+One K and one seed train one model on every unit. Several K (a list or a range) or
+several seeds make a sweep: every (K, seed) model is trained on the same seeded 90%
+of the units in parallel processes, scored (coherence c_v, c_npmi, u_mass; topic
+diversity; held-out perplexity; stability across seeds) and written to ``sweep.csv``.
+K is chosen by the rule in ``choose_k``; the seed whose topics agree best with the
+other seeds' is retrained on every unit and kept.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import math
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
+import numpy as np
+
+from pipeline import engines, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.reporting.summary import stride_sample
 from pipeline.stages.base import Counts, Progress, Stage
 from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
 
-MODEL = "model"  # folder written by LdaModel.save
-MODEL_FILE = "lda.model"
-_PASS = re.compile(r"PROGRESS: pass (\d+),")
+log = logging.getLogger(__name__)
+
+MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
+TRAINING = "training.json"
+SWEEP = "sweep.csv"
+COHERENCE_SAMPLE = 20000  # units: co-occurrence statistics need texts, so large corpora are sampled
+EVAL_SAMPLE = 2000  # units whose perplexity is tracked pass by pass
+SWEEP_COLUMNS = ["k", "seed", "c_v", "c_npmi", "u_mass", "diversity", "perplexity", "stability"]
 
 
-class _PassCounter(logging.Handler):
-    """Turns gensim's per-pass log lines into progress-bar updates."""
-
-    def __init__(self, update: Callable[[int], None]) -> None:
-        super().__init__(logging.INFO)
-        self.update = update
-
-    def emit(self, record: logging.LogRecord) -> None:
-        m = _PASS.match(record.getMessage())
-        if m:
-            self.update(int(m.group(1)))
-
-
-@contextmanager
-def _passes_bar(progress: Progress, passes: int) -> Iterator[None]:
-    logger = logging.getLogger("gensim.models.ldamodel")
-    with progress.task(passes, "train") as update:
-        handler = _PassCounter(update)
-        old_level, old_propagate = logger.level, logger.propagate
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # keep gensim's chatter off the user's screen
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
-            logger.propagate = old_propagate
-            update(passes)
-
-
-def lda_params(config: Config) -> dict[str, Any]:
-    """The gensim keyword arguments for this config: one name per concept."""
+def spec_for(config: Config, k: int, seed: int, dictionary: Any) -> engines.TrainSpec:
     m = config.model
-    return {
-        "num_topics": m.num_topics,
-        "passes": m.passes,
-        "iterations": m.iterations,
-        "alpha": m.alpha,
-        "eta": None if m.eta == "symmetric" else m.eta,
-        "chunksize": m.chunksize,
-        "random_state": config.run.seed,
-        "eval_every": None,  # perplexity estimates cost a pass each; measured elsewhere
-        "update_every": 1,
+    return engines.TrainSpec(
+        engine=m.engine,
+        num_topics=k,
+        seed=seed,
+        passes=m.passes,
+        iterations=m.iterations,
+        alpha=m.alpha,
+        eta=m.eta,
+        chunksize=m.chunksize,
+        update_every=m.update_every,
+        workers=m.workers,
+        eta_prior=seed_prior(config, k, dictionary),
+    )
+
+
+def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
+    """An eta matrix (K x V) in which each seed word leans towards its topic."""
+    m = config.model
+    if not m.seed_words:
+        return None
+    default = 0.01 if m.engine == "tomotopy" else 1.0 / k  # each engine's own symmetric eta
+    base = m.eta if isinstance(m.eta, float) else default
+    eta = np.full((k, len(dictionary)), base)
+    for topic, words in enumerate(m.seed_words):
+        missing = [w for w in words if w not in dictionary.token2id]
+        if missing:
+            log.warning(
+                "model.seed_words[%d]: not in the dictionary, so they cannot anchor topic %d: %s "
+                "(check tokenize and dictionary filters)",
+                topic,
+                topic,
+                ", ".join(missing),
+            )
+        for w in words:
+            if w in dictionary.token2id:
+                col = dictionary.token2id[w]
+                eta[:, col] = base * 0.01
+                eta[topic, col] = m.seed_strength
+    return eta
+
+
+class Subset:
+    """A restartable view of the corpus: the rows whose mask is True (skipping empty units)."""
+
+    def __init__(self, corpus: Any, mask: np.ndarray) -> None:
+        self.corpus = corpus
+        self.mask = mask
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for keep, bow in zip(self.mask, self.corpus, strict=True):
+            if keep and bow:
+                yield bow
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())
+
+
+# -- one sweep job, run in a worker process -------------------------------------------
+
+_JOB: dict[str, Any] = {}
+
+
+@dataclass
+class JobResult:
+    k: int
+    seed: int
+    phi: np.ndarray
+    scores: dict[str, float | None]
+
+
+def _run_job(k: int, seed: int) -> JobResult:
+    config, dct, corpus, train_mask, texts = (
+        _JOB["config"],
+        _JOB["dictionary"],
+        _JOB["corpus"],
+        _JOB["train_mask"],
+        _JOB["texts"],
+    )
+    spec = spec_for(config, k, seed, dct)
+    model, _ = engines.train(spec, Subset(corpus, train_mask), dct)
+    id2token = {i: t for t, i in dct.token2id.items()}
+    top = [[t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, 10)]
+    scores: dict[str, float | None] = {}
+    for measure in ("c_v", "c_npmi", "u_mass"):
+        values = [v for v in measures.coherence(top, texts, dct, measure) if v is not None]
+        scores[measure] = float(np.mean(values)) if values else None
+    scores["diversity"] = measures.topic_diversity(model.topic_term)
+    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, ~train_mask))
+    return JobResult(k, seed, model.topic_term, scores)
+
+
+def heldout_perplexity(model: engines.TopicModel, heldout: Subset) -> float | None:
+    """exp(-log-likelihood per token) of held-out units, each under its inferred mixture."""
+    ll, n = 0.0, 0
+    for bow, theta in zip(heldout, model.infer(heldout), strict=True):
+        ids = np.array([i for i, _ in bow])
+        counts = np.array([c for _, c in bow], dtype=float)
+        p = theta @ model.topic_term[:, ids]
+        ll += float((counts * np.log(np.maximum(p, 1e-300))).sum())
+        n += int(counts.sum())
+    return math.exp(-ll / n) if n else None
+
+
+def choose_k(rows: list[dict[str, Any]]) -> tuple[int, str]:
+    """The K with the best sum of min-max-scaled mean NPMI, diversity and (if seeds > 1) stability.
+
+    Perplexity is reported but not used: on held-out text it keeps falling as K grows.
+    Ties go to the smaller K.
+    """
+    ks = sorted({r["k"] for r in rows})
+    keys = ["c_npmi", "diversity"] + (["stability"] if any(r["stability"] is not None for r in rows) else [])
+    means = {
+        key: np.array(
+            [np.mean([r[key] for r in rows if r["k"] == k and r[key] is not None] or [np.nan]) for k in ks]
+        )
+        for key in keys
     }
+    total = np.zeros(len(ks))
+    for v in means.values():
+        span = np.nanmax(v) - np.nanmin(v)
+        total += np.nan_to_num((v - np.nanmin(v)) / span if span > 0 else np.zeros_like(v))
+    best = int(np.argmax(total))  # argmax takes the first, i.e. smallest, K on ties
+    parts = ", ".join(f"{key} {means[key][best]:.3f}" for key in keys)
+    reason = (
+        f"K={ks[best]} has the best sum of scaled mean {' + '.join(keys)} ({parts}) over K={ks[0]}..{ks[-1]}"
+    )
+    return ks[best], reason
+
+
+def _sweep(
+    config: Config, corpus: Any, dct: Any, texts: list[list[str]], progress: Progress
+) -> dict[str, Any]:
+    n = len(corpus)
+    rng = np.random.RandomState(config.run.seed)
+    train_mask = rng.random_sample(n) >= config.model.heldout
+    jobs = [(k, config.run.seed + s) for k in config.model.k_values() for s in range(config.model.seeds)]
+    _JOB.update(config=config, dictionary=dct, corpus=corpus, train_mask=train_mask, texts=texts)
+    workers = min(len(jobs), config.model.sweep_workers or os.cpu_count() or 1)
+    results: list[JobResult] = []
+    with progress.task(len(jobs), "sweep") as update:
+        if workers > 1 and "fork" in get_all_start_methods():
+            # fork shares the corpus and texts with the workers without pickling them.
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                futures = [pool.submit(_run_job, k, s) for k, s in jobs]
+                for i, f in enumerate(futures):
+                    results.append(f.result())
+                    update(i + 1)
+        else:
+            for i, (k, s) in enumerate(jobs):
+                results.append(_run_job(k, s))
+                update(i + 1)
+    _JOB.clear()
+    rows: list[dict[str, Any]] = []
+    best_seed: dict[int, int] = {}
+    for k in config.model.k_values():
+        at_k = [r for r in results if r.k == k]
+        ref, _ = measures.stability([r.phi for r in at_k])
+        best_seed[k] = at_k[ref].seed
+        for r in at_k:
+            stab = None
+            if len(at_k) > 1:
+                others = [o.phi for o in at_k if o is not r]
+                stab = float(np.mean([measures.match_topics(r.phi, o)[1].mean() for o in others]))
+            rows.append({"k": k, "seed": r.seed, **r.scores, "stability": stab})
+    chosen, reason = (
+        choose_k(rows)
+        if len(config.model.k_values()) > 1
+        else (config.model.k_values()[0], f"K={config.model.k_values()[0]} is the only K asked for")
+    )
+    return {
+        "rows": rows,
+        "k": chosen,
+        "seed": best_seed[chosen],
+        "reason": reason,
+        "phis": [r.phi for r in results if r.k == chosen],
+    }
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.6f}"
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     from gensim.corpora import Dictionary, MmCorpus
-    from gensim.models import LdaModel
 
     dct = Dictionary.load(str(store.read_path(DICTIONARY)))
     corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
     n_units = sum(1 for bow in corpus if bow)
-    k = config.model.num_topics
-    if k > n_units:
+    ks = config.model.k_values()
+    if max(ks) > n_units:
+        k = max(ks)
         raise DataError(
             f"model.num_topics: {k} topics for {n_units} units with tokens; "
-            f"use at most {n_units} (e.g. --set model.num_topics={max(1, min(n_units, 10))})"
+            f"use at most {n_units} (e.g. --set model.num_topics={max(2, min(n_units, 10))})"
         )
-    params = lda_params(config)
-    with _passes_bar(progress, config.model.passes):
-        model = LdaModel(corpus=corpus, id2word=dct, **params)
+    sweeping = len(ks) > 1 or config.model.seeds > 1
+    training: dict[str, Any] = {"engine": config.model.engine}
+    if sweeping:
+        vocab = set(dct.token2id)
+        texts = [
+            [w for w in row["tokens"] if w in vocab]
+            for row in stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
+        ]
+        sweep = _sweep(config, corpus, dct, texts, progress)
+        k, seed = sweep["k"], sweep["seed"]
+        training.update(chosen_k=k, chosen_seed=seed, reason=sweep["reason"])
+        store.write_csv(
+            SWEEP,
+            SWEEP_COLUMNS,
+            ([r[c] if c in ("k", "seed") else _fmt(r[c]) for c in SWEEP_COLUMNS] for r in sweep["rows"]),
+        )
+        log.info("sweep: %s", sweep["reason"])
+    else:
+        k, seed = ks[0], config.run.seed
+        store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
+    spec = spec_for(config, k, seed, dct)
+    spec.eval_sample = [bow for bow in stride_sample(iter(corpus), len(corpus), EVAL_SAMPLE) if bow]
+    with progress.task(engines.progress_steps(spec), f"train K={k}") as update:
+        model, train_log = engines.train(spec, corpus, dct, lambda step: update(step + 1))
+    for warning in train_log.warnings:
+        log.warning("train: %s", warning)
+    if sweeping and config.model.seeds > 1:
+        stab = np.mean([measures.match_topics(model.topic_term, phi)[1] for phi in sweep["phis"]], axis=0)
+        training["topic_stability"] = [round(float(x), 4) for x in stab]
+        training["mean_stability"] = round(float(stab.mean()), 4)
+        log.info(
+            "train: mean topic stability at K=%d over %d seeds: %.3f", k, config.model.seeds, stab.mean()
+        )
+    training.update(num_topics=k, seed=seed, **train_log.as_dict())
     with store.write_path(MODEL, directory=True) as tmp_dir:
-        model.save(str(tmp_dir / MODEL_FILE))
-    return {"topics": k, "units": n_units, "terms": len(dct), "passes": config.model.passes}
+        model.save(tmp_dir)
+    store.write_json(TRAINING, training)
+    counts: Counts = {"topics": k, "units": n_units, "terms": len(dct), "engine": config.model.engine}
+    if train_log.converged_share is not None:
+        counts["converged"] = f"{train_log.converged_share:.0%}"
+    if "mean_stability" in training:
+        counts["mean_stability"] = training["mean_stability"]
+    if sweeping:
+        counts["sweep_models"] = len(sweep["rows"])
+    return counts
 
 
 STAGE = Stage(
     name="train",
     sections=("model", "run.seed"),
-    inputs=(DICTIONARY, CORPUS),
-    outputs=(MODEL,),
+    ignore=("model.sweep_workers",),  # any number of sweep processes gives the same models
+    inputs=(DICTIONARY, CORPUS, "tokens.jsonl"),
+    outputs=(MODEL, TRAINING),
     run=run,
     summary="train LDA on the paragraph units",
 )

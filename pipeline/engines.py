@@ -1,0 +1,315 @@
+"""Topic-model engines behind one contract: gensim variational LDA and tomotopy Gibbs LDA.
+
+Both train on the bag-of-words corpus built with the gensim ``Dictionary`` and give a
+``TopicModel``: topic-term distributions in dictionary id order, the document-topic
+prior, per-unit distributions and inference for new text. Everything downstream
+(assign, report, the measures) uses only this contract, so it is engine-blind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import ConfigError
+
+Bow = list[tuple[int, int]]
+CHUNK = 2000
+_PASS = re.compile(r"PROGRESS: pass (\d+),")
+_CONVERGED = re.compile(r"(\d+)/(\d+) documents converged")
+
+
+@dataclass
+class TrainSpec:
+    """What to train: one name per concept, as in gensim (alpha, eta, passes, iterations)."""
+
+    engine: str
+    num_topics: int
+    seed: int
+    passes: int
+    iterations: int
+    alpha: str | float
+    eta: str | float
+    chunksize: int
+    update_every: int = 1
+    workers: int = 1
+    eta_prior: np.ndarray | None = None  # K x V, from seed words
+    eval_sample: Sequence[Bow] = ()  # units for per-pass perplexity
+
+
+@dataclass
+class TrainLog:
+    """What training reports: per-pass perplexity and convergence."""
+
+    perplexity: list[float] = field(default_factory=list)
+    converged_share: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "perplexity_per_pass": [round(p, 4) for p in self.perplexity],
+            "converged_share": None if self.converged_share is None else round(self.converged_share, 4),
+            "warnings": self.warnings,
+        }
+
+
+class TopicModel:
+    """A trained model: ``topic_term`` (K x V, rows sum to 1) and ``alpha`` (K)."""
+
+    engine = "base"
+
+    def __init__(self, topic_term: np.ndarray, alpha: np.ndarray, seed: int) -> None:
+        self.topic_term = topic_term
+        self.alpha = alpha
+        self.seed = seed
+
+    @property
+    def num_topics(self) -> int:
+        return int(self.topic_term.shape[0])
+
+    def prior_distribution(self) -> np.ndarray:
+        return np.asarray(self.alpha / self.alpha.sum(), dtype=float)
+
+    def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
+        """The distribution of every training unit, in corpus order."""
+        return self.infer(corpus)
+
+    def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / "topic_term.npy", self.topic_term)
+        np.save(folder / "alpha.npy", self.alpha)
+        (folder / "engine.json").write_text(
+            json.dumps({"engine": self.engine, "seed": self.seed, "num_topics": self.num_topics}) + "\n",
+            encoding="utf-8",
+        )
+
+
+class GensimModel(TopicModel):
+    engine = "gensim"
+
+    def __init__(self, lda: Any, seed: int) -> None:
+        alpha = np.asarray(lda.alpha, dtype=float)
+        super().__init__(lda.get_topics().astype(np.float64), alpha, seed)
+        self.lda = lda
+
+    def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:
+        # A fresh, seeded random state: the same units always get the same distributions.
+        self.lda.random_state = np.random.RandomState(self.seed)
+        it = iter(bows)
+        while chunk := list(islice(it, CHUNK)):
+            gamma, _ = self.lda.inference(chunk)
+            yield from gamma / gamma.sum(axis=1, keepdims=True)
+
+    def save(self, folder: Path) -> None:
+        super().save(folder)
+        self.lda.save(str(folder / "lda.model"))
+
+
+class TomotopyModel(TopicModel):
+    engine = "tomotopy"
+
+    def __init__(self, mdl: Any, id2token: dict[int, str], seed: int, train_theta: np.ndarray) -> None:
+        token2id = {t: i for i, t in id2token.items()}
+        topic_term = np.zeros((mdl.k, len(id2token)))
+        cols = np.array([token2id[w] for w in mdl.used_vocabs])
+        for k in range(mdl.k):
+            topic_term[k, cols] = mdl.get_topic_word_dist(k)
+        topic_term /= topic_term.sum(axis=1, keepdims=True)
+        super().__init__(topic_term, np.asarray(mdl.alpha, dtype=float), seed)
+        self.mdl = mdl
+        self.id2token = id2token
+        self.train_theta = train_theta  # rows: the non-empty training units, in order
+
+    def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
+        # Training units keep the distribution the sampler gave them; Gibbs inference
+        # again would only add noise.
+        rows = iter(self.train_theta)
+        prior = self.prior_distribution()
+        for bow in corpus:
+            yield next(rows).astype(float) if bow else prior
+
+    def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:
+        prior = self.prior_distribution()
+        it = iter(bows)
+        while chunk := list(islice(it, CHUNK)):
+            docs = [self.mdl.make_doc(_words(b, self.id2token)) for b in chunk if b]
+            dists = iter(self.mdl.infer(docs, iter=200, workers=1)[0] if docs else [])
+            for b in chunk:
+                yield np.asarray(next(dists), dtype=float) if b else prior
+
+    def save(self, folder: Path) -> None:
+        super().save(folder)
+        self.mdl.save(str(folder / "tomotopy.bin"), full=False)
+        np.save(folder / "train_theta.npy", self.train_theta)
+        (folder / "id2token.json").write_text(json.dumps(self.id2token, ensure_ascii=False), encoding="utf-8")
+
+
+def _words(bow: Bow, id2token: dict[int, str]) -> list[str]:
+    return [id2token[i] for i, n in bow for _ in range(n)]
+
+
+def load_model(folder: Path) -> TopicModel:
+    info = json.loads((folder / "engine.json").read_text(encoding="utf-8"))
+    if info["engine"] == "gensim":
+        from gensim.models import LdaModel
+
+        return GensimModel(LdaModel.load(str(folder / "lda.model")), info["seed"])
+    import tomotopy as tp
+
+    mdl = tp.LDAModel.load(str(folder / "tomotopy.bin"))
+    id2token = {
+        int(k): v for k, v in json.loads((folder / "id2token.json").read_text(encoding="utf-8")).items()
+    }
+    return TomotopyModel(mdl, id2token, info["seed"], np.load(folder / "train_theta.npy"))
+
+
+# -- training -------------------------------------------------------------------------
+
+
+class _GensimLog(logging.Handler):
+    """Reads gensim's log: pass progress for the bar, convergence counts per pass."""
+
+    def __init__(self, on_pass: Callable[[int], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.on_pass = on_pass
+        self.converged = [0, 0]  # in the current pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if m := _PASS.match(msg):
+            self.converged = [0, 0]
+            self.on_pass(int(m.group(1)))
+        elif m := _CONVERGED.match(msg):
+            self.converged[0] += int(m.group(1))
+            self.converged[1] += int(m.group(2))
+
+
+def train_gensim(
+    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+) -> tuple[TopicModel, TrainLog]:
+    from gensim.models import LdaModel, LdaMulticore
+    from gensim.models.callbacks import PerplexityMetric
+
+    eta: Any = (
+        spec.eta_prior if spec.eta_prior is not None else (None if spec.eta == "symmetric" else spec.eta)
+    )
+    callbacks = (
+        [PerplexityMetric(corpus=list(spec.eval_sample), logger="shell")] if spec.eval_sample else None
+    )
+    common = dict(
+        corpus=corpus,
+        id2word=dictionary,
+        num_topics=spec.num_topics,
+        passes=spec.passes,
+        iterations=spec.iterations,
+        eta=eta,
+        chunksize=spec.chunksize,
+        random_state=spec.seed,
+        eval_every=None,
+        callbacks=callbacks,
+    )
+    logger = logging.getLogger("gensim.models.ldamodel")
+    handler = _GensimLog(on_pass)
+    old = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # gensim's chatter stays off the user's screen
+    try:
+        if spec.workers > 1:
+            if spec.alpha == "auto" or spec.eta == "auto":
+                raise ConfigError(
+                    "model.workers: gensim's multicore LDA cannot learn priors; "
+                    "set model.alpha and model.eta to symmetric or a number, or model.workers: 1"
+                )
+            lda = LdaMulticore(workers=spec.workers - 1, alpha=spec.alpha, **common)
+        else:
+            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+    log = TrainLog(perplexity=[float(p) for p in lda.metrics.get("Perplexity", [])] if callbacks else [])
+    done, total = handler.converged
+    if total:
+        log.converged_share = done / total
+    return GensimModel(lda, spec.seed), log
+
+
+def train_tomotopy(
+    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+) -> tuple[TopicModel, TrainLog]:
+    import tomotopy as tp
+
+    id2token = {i: t for t, i in dictionary.token2id.items()}
+    alpha = 0.1 if not isinstance(spec.alpha, float) else spec.alpha
+    eta = 0.01 if not isinstance(spec.eta, float) else spec.eta
+    mdl = tp.LDAModel(k=spec.num_topics, alpha=alpha, eta=eta, seed=spec.seed)
+    if spec.eta_prior is not None:
+        for w in np.flatnonzero((spec.eta_prior != spec.eta_prior.min()).any(axis=0)):
+            mdl.set_word_prior(id2token[int(w)], [float(x) for x in spec.eta_prior[:, w]])
+    n_docs = 0
+    for bow in corpus:
+        if bow:
+            mdl.add_doc(_words(bow, id2token))
+            n_docs += 1
+    # Hyperparameter optimisation learns an asymmetric alpha, as gensim's alpha=auto does.
+    mdl.optim_interval = 10 if spec.alpha in ("auto", "asymmetric") else 0
+    mdl.burn_in = min(100, spec.iterations // 5)
+    log = TrainLog()
+    done = 0
+    for step in range(progress_steps(spec)):
+        n = min(TOMOTOPY_STEP, spec.iterations - done)
+        mdl.train(n, workers=1)
+        done += n
+        log.perplexity.append(float(mdl.perplexity))
+        on_pass(step)
+    theta = np.array([doc.get_topic_dist() for doc in mdl.docs], dtype=np.float32).reshape(
+        n_docs, spec.num_topics
+    )
+    return TomotopyModel(mdl, id2token, spec.seed, theta), log
+
+
+ENGINES = {"gensim": train_gensim, "tomotopy": train_tomotopy}
+TOMOTOPY_STEP = 50  # sampling iterations between perplexity readings
+
+
+def progress_steps(spec: TrainSpec) -> int:
+    """How many progress ticks training makes: passes for gensim, sampling steps for tomotopy."""
+    if spec.engine == "tomotopy":
+        return max(1, -(-spec.iterations // TOMOTOPY_STEP))
+    return spec.passes
+
+
+def train(
+    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+) -> tuple[TopicModel, TrainLog]:
+    model, log = ENGINES[spec.engine](spec, corpus, dictionary, on_pass)
+    log.warnings.extend(convergence_warnings(spec, log))
+    return model, log
+
+
+def convergence_warnings(spec: TrainSpec, log: TrainLog) -> list[str]:
+    out = []
+    if log.converged_share is not None and log.converged_share < 0.9:
+        out.append(
+            f"only {log.converged_share:.0%} of units converged in the last pass within "
+            f"model.iterations={spec.iterations}; raise model.iterations"
+        )
+    p = log.perplexity
+    if len(p) >= 2 and p[-2] > 0 and (p[-2] - p[-1]) / p[-2] > 0.01:
+        what = "model.passes" if spec.engine == "gensim" else "model.iterations"
+        out.append(
+            f"perplexity still fell {100 * (p[-2] - p[-1]) / p[-2]:.1f}% in the last "
+            f"{'pass' if spec.engine == 'gensim' else 'step'}; raise {what}"
+        )
+    return out

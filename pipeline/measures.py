@@ -1,0 +1,190 @@
+"""Measures of topics and models: pure functions over arrays, no I/O, no training.
+
+Notation follows the literature: ``phi`` (K x V) is the topic-term matrix, ``theta``
+(units x K) the unit-topic matrix, ``lambda`` the relevance weight of LDAvis (Sievert
+and Shirley 2014), FREX the frequency-exclusivity score of stm (Roberts et al.).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import rankdata
+
+
+def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - Jensen-Shannon distance (base 2) between every row of ``a`` and of ``b``: in [0, 1]."""
+    out = np.empty((a.shape[0], b.shape[0]))
+    for i, row in enumerate(a):
+        out[i] = 1.0 - jensenshannon(np.repeat(row[None, :], b.shape[0], axis=0), b, axis=1, base=2)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def match_topics(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal one-to-one matching of the topics of ``a`` to those of ``b``.
+
+    Returns (index in b for each topic of a, similarity of each matched pair); topics
+    left over when the two models differ in size get index -1 and similarity 0.
+    """
+    sim = js_similarity(a, b)
+    rows, cols = linear_sum_assignment(-sim)
+    match = np.full(a.shape[0], -1)
+    score = np.zeros(a.shape[0])
+    match[rows] = cols
+    score[rows] = sim[rows, cols]
+    return match, score
+
+
+def stability(models: Sequence[np.ndarray]) -> tuple[int, np.ndarray]:
+    """The model that agrees best with the others, and its per-topic stability.
+
+    Each topic's stability is the mean similarity of its matches in the other models;
+    the reference is the model with the highest mean stability.
+    """
+    if len(models) < 2:
+        return 0, np.full(models[0].shape[0], np.nan)
+    per_model = []
+    for i, ref in enumerate(models):
+        scores = [match_topics(ref, other)[1] for j, other in enumerate(models) if j != i]
+        per_model.append(np.mean(scores, axis=0))
+    best = int(np.argmax([s.mean() for s in per_model]))
+    return best, per_model[best]
+
+
+def topic_diversity(phi: np.ndarray, topn: int = 25) -> float:
+    """Share of unique terms among the top ``topn`` terms of all topics (Dieng et al. 2020)."""
+    top = np.argsort(-phi, axis=1, kind="stable")[:, :topn]
+    return float(len(np.unique(top)) / top.size)
+
+
+def relevance(phi: np.ndarray, term_share: np.ndarray, lam: float) -> np.ndarray:
+    """LDAvis relevance: lambda * log p(w|k) + (1 - lambda) * log(p(w|k) / p(w))."""
+    with np.errstate(divide="ignore"):
+        logphi = np.log(phi)
+        lift = logphi - np.log(term_share)[None, :]
+    return np.asarray(lam * logphi + (1 - lam) * lift)
+
+
+def frex(phi: np.ndarray, weight: float = 0.5) -> np.ndarray:
+    """stm's FREX: harmonic mean of the within-topic ECDFs of exclusivity and frequency."""
+    excl = phi / phi.sum(axis=0, keepdims=True)
+    v = phi.shape[1]
+    fr = np.vstack([rankdata(row, method="max") / v for row in phi])
+    ex = np.vstack([rankdata(row, method="max") / v for row in excl])
+    return np.asarray(1.0 / (weight / ex + (1 - weight) / fr))
+
+
+def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> list[list[tuple[str, float]]]:
+    """Per topic, the ``topn`` best terms by a score; ties broken by term."""
+    out = []
+    for row in scores:
+        order = sorted(range(len(row)), key=lambda i: (-row[i], id2token[i]))[:topn]
+        out.append([(id2token[i], float(row[i])) for i in order])
+    return out
+
+
+def exclusivity(phi: np.ndarray, topn: int = 10) -> np.ndarray:
+    """Mean, over a topic's top terms, of the share of the term's probability held by the topic."""
+    excl = phi / phi.sum(axis=0, keepdims=True)
+    top = np.argsort(-phi, axis=1, kind="stable")[:, :topn]
+    return np.array([excl[k, top[k]].mean() for k in range(phi.shape[0])])
+
+
+def effective_words(phi: np.ndarray) -> np.ndarray:
+    """1 / sum p(w|k)^2: how many words a topic effectively spreads over."""
+    return np.asarray(1.0 / (phi**2).sum(axis=1))
+
+
+class TopicAccumulator:
+    """Streams over units once to collect prevalence, spread and rank-1 counts."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.mass = np.zeros(k)  # sum of theta * tokens
+        self.mass_log = np.zeros(k)  # sum of (theta * tokens) * log(theta * tokens)
+        self.rank1 = np.zeros(k, dtype=int)
+        self.units = 0
+
+    def add(self, theta: np.ndarray, tokens: int) -> None:
+        m = theta * tokens
+        self.mass += m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.mass_log += np.where(m > 0, m * np.log(m), 0.0)
+        self.rank1[int(np.argmax(theta))] += 1
+        self.units += 1
+
+    def prevalence(self) -> np.ndarray:
+        total = self.mass.sum()
+        return self.mass / total if total else self.mass
+
+    def document_entropy(self) -> np.ndarray:
+        """Entropy of each topic's tokens over the units, divided by log(units): 1 = everywhere."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.log(self.mass) - self.mass_log / self.mass
+        norm = math.log(self.units) if self.units > 1 else 1.0
+        return np.nan_to_num(h / norm)
+
+
+def junk_flags(diag: dict[str, np.ndarray]) -> list[list[str]]:
+    """Reasons a topic looks like junk, after MALLET's diagnostics; empty when none."""
+    k = len(diag["coherence"])
+    coh = diag["coherence"]
+    finite = coh[np.isfinite(coh)]
+    low = min(0.0, float(finite.mean() - finite.std())) if finite.size else -np.inf
+    flags: list[list[str]] = [[] for _ in range(k)]
+    for t in range(k):
+        if np.isfinite(coh[t]) and coh[t] < low:
+            flags[t].append(f"low coherence ({coh[t]:.3f}, corpus mean {finite.mean():.3f})")
+        if diag["effective_words"][t] < 8:
+            flags[t].append(f"a few words dominate (effective words {diag['effective_words'][t]:.1f})")
+        if diag["document_entropy"][t] > 0.95 and k > 2:
+            flags[t].append("spread evenly over the corpus: background or boilerplate")
+        if diag["rank1_units"][t] == 0:
+            flags[t].append("not the main topic of any unit")
+        if diag["token_share"][t] < 0.2 / k:
+            flags[t].append(f"very rare ({100 * diag['token_share'][t]:.1f}% of tokens)")
+    return flags
+
+
+def label_scores(labels: Sequence[Any], clusters: Sequence[int]) -> dict[str, float]:
+    """NMI, ARI and purity of clusters (dominant topics) against labels."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    labels = [str(x) for x in labels]
+    table: dict[int, dict[str, int]] = {}
+    for lab, c in zip(labels, clusters, strict=True):
+        table.setdefault(c, {}).setdefault(lab, 0)
+        table[c][lab] += 1
+    purity = sum(max(v.values()) for v in table.values()) / len(labels) if labels else 0.0
+    return {
+        "nmi": float(normalized_mutual_info_score(labels, clusters)),
+        "ari": float(adjusted_rand_score(labels, clusters)),
+        "purity": float(purity),
+    }
+
+
+def coherence(
+    topics: list[list[str]], texts: list[list[str]], dictionary: Any, measure: str
+) -> list[float | None]:
+    """Per-topic coherence from gensim's CoherenceModel: c_v, c_npmi or u_mass, one process."""
+    from gensim.models.coherencemodel import CoherenceModel
+
+    if not texts or not topics or min(len(t) for t in topics) < 2:
+        return [None] * len(topics)
+    kwargs: dict[str, Any] = {"texts": texts}
+    if measure == "u_mass":
+        kwargs = {"corpus": [dictionary.doc2bow(t) for t in texts]}
+    cm = CoherenceModel(
+        topics=topics,
+        dictionary=dictionary,
+        coherence=measure,
+        topn=max(len(t) for t in topics),
+        processes=1,
+        **kwargs,
+    )
+    return [None if not math.isfinite(v) else float(v) for v in cm.get_coherence_per_topic()]
