@@ -61,6 +61,7 @@ import math
 import random
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -284,6 +285,7 @@ def run_baseline(
     from gensim.models import LdaModel
 
     jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()  # loading jieba's dictionary is not timed (it happens once per process)
     t0 = time.perf_counter()
     raw = [jieba.lcut(d.text) for d in docs]
     texts = [[t for t in tokens if t.strip() and not is_symbol(t) and t not in stopwords] for tokens in raw]
@@ -461,6 +463,22 @@ def versions() -> str:
     return ", ".join(found)
 
 
+def pipeline_source() -> str:
+    """Where ``pipeline`` was imported from, with its git commit when that is a git checkout."""
+    import pipeline
+
+    folder = Path(pipeline.__file__).resolve().parent
+    try:
+        git = ["git", "-C", str(folder)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "."], capture_output=True, text=True)
+    except OSError:
+        return str(folder)
+    if commit.returncode:
+        return str(folder)
+    return f"{folder} at {commit.stdout.strip()}{' + uncommitted changes' if dirty.stdout.strip() else ''}"
+
+
 def markdown_report(
     results: Sequence[Result], command: str, args: argparse.Namespace, stop_source: str, wall: float
 ) -> str:
@@ -470,7 +488,8 @@ def markdown_report(
         f"Command: `{command}`  ",
         f"Seed {args.seed}; pipeline overrides: {', '.join(args.set) or 'none'}; "
         f"baseline stopwords: {stop_source}  ",
-        f"{time.strftime('%Y-%m-%d %H:%M')}; {versions()}; wall time {wall:.0f}s",
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {versions()}; wall time {wall:.0f}s  ",
+        f"pipeline imported from {pipeline_source()}",
         "",
         markdown_table(results),
         "",
@@ -500,6 +519,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="pipeline override (repeatable)"
     )
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_DOCS} documents per corpus")
+    p.add_argument("--out", type=Path, default=None, help="Markdown file (default bench/results/quality.md)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
     p.add_argument("--verbose", action="store_true", help="print tracebacks of failures")
     args = p.parse_args(argv)
@@ -541,8 +561,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in failures(results):
         print(f"failed {line}")
     print(f"wall time {wall:.0f}s")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / ("quality-quick.md" if args.quick else "quality.md")
+    out = args.out or RESULTS_DIR / ("quality-quick.md" if args.quick else "quality.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown_report(results, command, args, stop_source, wall), encoding="utf-8")
     print(f"wrote {out}")
     return 1 if failures(results) else 0

@@ -9,8 +9,8 @@ are all present. Fresh stages are skipped and say so; ``force`` runs them anyway
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import platform
 import sys
 import time
