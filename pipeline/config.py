@@ -147,7 +147,9 @@ class ModelConfig(Section):
     seed_words: list[list[str]] = Field(
         [], description="Word lists that anchor topics 0, 1, ... through the eta prior."
     )
-    seed_strength: float = Field(1.0, gt=0, description="Prior weight of a seed word in its topic.")
+    seed_strength: float = Field(
+        1.0, gt=0, description="Prior weight of a seed word in its topic, in average term counts."
+    )
 
     @field_validator("num_topics")
     @classmethod

@@ -155,7 +155,7 @@ class TomotopyModel(TopicModel):
 
 
 def _words(bow: Bow, id2token: dict[int, str]) -> list[str]:
-    return [id2token[i] for i, n in bow for _ in range(n)]
+    return [id2token[i] for i, n in bow for _ in range(int(n))]
 
 
 def load_model(folder: Path) -> TopicModel:

@@ -26,6 +26,7 @@ OUTPUTS = [
     "topics.csv",
     "topics.json",
     "report.md",
+    "report.html",
     "manifest.json",
 ]
 DETERMINISTIC = ["assignments.csv", "documents.csv", "topics.csv", "topics.json"]

@@ -527,3 +527,23 @@ def test_browser_draws_chinese_glyphs(tmp_path: Path) -> None:
     first, second = pixels[0:80, 0:400], pixels[80:160, 0:400]
     assert (first != 255).any(), "no text drawn"
     assert (first != second).any(), "Chinese renders as boxes: install fonts-noto-cjk (.ci/setup-browser.sh)"
+
+
+def test_browser_opens_the_seeds_report(seeds_run: Path, tmp_path: Path) -> None:
+    """The report.html that `pipeline run` wrote for the seeds: loads clean, every card, not blank."""
+    page = (seeds_run / "report.html").read_text(encoding="utf-8")
+    topics = json.loads((seeds_run / "topics.json").read_text(encoding="utf-8"))
+    seen = _probe(tmp_path, page)
+    assert seen.get("loaded") == "1"
+    assert seen["errors"] == ""
+    assert json.loads(seen["resources"]) == []
+    assert seen["cards"] == str(len(topics))
+    for t in topics:
+        assert f'id="topic-{t["topic"]}"' in page
+    shot = tmp_path / "seeds.png"
+    _chromium(
+        tmp_path, (seeds_run / "report.html").as_uri(), f"--screenshot={shot}", "--window-size=1280,2000"
+    )
+    pixels = _png_pixels(shot)
+    colors = np.unique(pixels.reshape(-1, 3).astype(np.uint32) @ np.array([65536, 256, 1], np.uint32))
+    assert len(colors) > 200

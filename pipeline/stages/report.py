@@ -1,7 +1,8 @@
 """report: topic summaries (topics.csv, topics.json), diagnostics and the reports people read.
 
 Engine-blind: it reads the model's topic-term matrix, the assignments and the units.
-Writes ``topics.csv``, ``topics.json``, ``report.md`` and ``report.html``, plus
+Writes ``topics.csv``, ``topics.json``, ``report.md`` and ``report.html`` (one
+self-contained page), plus
 ``prevalence.csv`` when ``report.prevalence_field`` names a meta field.
 """
 
@@ -13,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import measures
+from pipeline import __version__, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.engines import load_model
 from pipeline.reporting import summary as S
+from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
 from pipeline.stages.base import Counts, Progress, Stage
 from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
@@ -168,6 +170,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
     data = _report_data(config, store, topics, model, training, details, prevalence_rows)
     store.write_text("report.md", render_markdown(data))
+    store.write_text("report.html", render_html(data))
     counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
     if details:
         counts["details"] = details
@@ -233,6 +236,7 @@ def _report_data(
             ]
     return {
         "run": config.run.name,
+        "generated_by": f"pipeline {__version__}",
         "corpus": {
             "files": seg.get("files", 0),
             "documents": seg.get("documents", 0),
@@ -289,7 +293,7 @@ STAGE = Stage(
         "assignments.csv",
         "documents.csv",
     ),
-    outputs=("topics.csv", "topics.json", "report.md"),
+    outputs=("topics.csv", "topics.json", "report.md", "report.html"),
     run=run,
     summary="topic summaries and the report",
 )

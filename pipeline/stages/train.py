@@ -57,12 +57,18 @@ def spec_for(config: Config, k: int, seed: int, dictionary: Any) -> engines.Trai
 
 
 def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
-    """An eta matrix (K x V) in which each seed word leans towards its topic."""
+    """An eta matrix (K x V) in which each seed word leans towards its topic.
+
+    A seed word's prior in its topic is ``model.seed_strength`` times the average term
+    count (tokens / vocabulary), so it weighs like real occurrences whatever the corpus
+    size; in the other topics it is a hundredth of the usual eta.
+    """
     m = config.model
     if not m.seed_words:
         return None
     default = 0.01 if m.engine == "tomotopy" else 1.0 / k  # each engine's own symmetric eta
     base = m.eta if isinstance(m.eta, float) else default
+    strength = m.seed_strength * max(1.0, dictionary.num_pos / max(1, len(dictionary)))
     eta = np.full((k, len(dictionary)), base)
     for topic, words in enumerate(m.seed_words):
         missing = [w for w in words if w not in dictionary.token2id]
@@ -78,7 +84,7 @@ def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
             if w in dictionary.token2id:
                 col = dictionary.token2id[w]
                 eta[:, col] = base * 0.01
-                eta[topic, col] = m.seed_strength
+                eta[topic, col] = strength
     return eta
 
 

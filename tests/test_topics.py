@@ -1,0 +1,128 @@
+"""Choosing K, stability, both engines, seed words, labels and prevalence, end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import random
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.runner import run_pipeline
+
+from .conftest import invoke, snapshot, write_config
+
+PLANTED = 4
+WORDS = [[f"t{t}w{j:02d}" for j in range(30)] for t in range(PLANTED)]
+
+
+def planted_corpus(folder: Path, docs: int = 240, seed: int = 3) -> Path:
+    """Documents drawn mostly from one of four disjoint vocabularies, with a date and a label."""
+    rng = random.Random(seed)
+    path = folder / "planted.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(docs):
+            main = i % PLANTED
+            other = rng.randrange(PLANTED)
+            words = [rng.choice(WORDS[main] if rng.random() < 0.85 else WORDS[other]) for _ in range(40)]
+            row = {
+                "id": f"d{i:03d}",
+                "label": f"L{main}",
+                "date": f"2020-{1 + i % 3:02d}-15",
+                "text": " ".join(words) + "。",
+            }
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+def planted_config(folder: Path, **model: object) -> Path:
+    return write_config(
+        folder,
+        run={"name": "planted"},
+        input={
+            "paths": [str(planted_corpus(folder))],
+            "id_field": "id",
+            "meta_fields": ["label", "date"],
+            "label_field": "label",
+        },
+        tokenize={"drop_latin": False, "builtin_stopwords": False},
+        dictionary={"no_above": 1.0},
+        model={"passes": 10, **model},
+        report={"prevalence_field": "date", "prevalence_period": "month"},
+    )
+
+
+def test_sweep_picks_the_planted_number_of_topics(tmp_path: Path) -> None:
+    config = load_config(planted_config(tmp_path, num_topics={"min": 2, "max": 7}))
+    run_pipeline(config)
+    with (config.run_dir / "sweep.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["k"]) for r in rows] == list(range(2, 8))
+    assert all(r["c_v"] and r["c_npmi"] and r["u_mass"] and r["perplexity"] for r in rows)
+    training = json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))
+    assert training["chosen_k"] == PLANTED, training["reason"]
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    assert len(topics) == PLANTED
+
+
+def test_seeds_give_every_topic_a_stability_and_labels_and_prevalence_are_scored(tmp_path: Path) -> None:
+    config = load_config(planted_config(tmp_path, num_topics=PLANTED, seeds=3))
+    run_pipeline(config)
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    stabilities = [t["stability"] for t in topics]
+    assert all(s is not None and 0 < s <= 1 for s in stabilities)
+    training = json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))
+    assert training["mean_stability"] == pytest.approx(sum(stabilities) / PLANTED, abs=1e-3)
+    assert training["mean_stability"] > 0.6
+    manifest = json.loads((config.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    labels = manifest["stages"]["report"]["details"]["labels"]
+    assert labels["documents"]["nmi"] > 0.9 and labels["documents"]["purity"] > 0.9
+    with (config.run_dir / "prevalence.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["period"] for r in rows] == ["2020-01", "2020-02", "2020-03"]
+    assert all(abs(sum(float(r[f"topic_{t}"]) for t in range(PLANTED)) - 1) < 1e-4 for r in rows)
+    report = (config.run_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Agreement with `label`" in report and "mean topic stability" in report
+
+
+def test_single_k_trains_one_model_and_drops_an_old_sweep_table(tmp_path: Path) -> None:
+    path = planted_config(tmp_path, num_topics=[3, 4])
+    run_pipeline(load_config(path))
+    config = load_config(path, ["model.num_topics=4"])
+    run_pipeline(config)
+    assert not (config.run_dir / "sweep.csv").exists()
+    assert json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))["num_topics"] == 4
+
+
+def test_tomotopy_engine_writes_the_same_files_reproducibly(tmp_path: Path) -> None:
+    path = planted_config(tmp_path, num_topics=PLANTED, engine="tomotopy", iterations=200)
+    config = load_config(path)
+    run_pipeline(config)
+    first = snapshot(config.run_dir)
+    run_pipeline(config, force=True)
+    assert snapshot(config.run_dir) == first
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    found = {next(i for i, ws in enumerate(WORDS) if t["terms"][0]["term"] in ws) for t in topics}
+    assert found == set(range(PLANTED))  # every planted topic recovered
+
+
+def test_seed_words_anchor_topics_and_unknown_ones_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = planted_config(tmp_path, num_topics=PLANTED, seed_words=[WORDS[2][:5], ["不存在的词"]])
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        run_pipeline(load_config(path))
+    assert any(
+        "model.seed_words[1]" in r.getMessage() and "不存在的词" in r.getMessage() for r in caplog.records
+    )
+    topics = json.loads((load_config(path).run_dir / "topics.json").read_text(encoding="utf-8"))
+    assert {t["term"] for t in topics[0]["terms"][:5]} <= set(WORDS[2])
+
+
+def test_workers_above_one_refuse_learned_priors(tmp_path: Path) -> None:
+    result = invoke("run", planted_config(tmp_path, num_topics=PLANTED, workers=2))
+    assert result.exit_code == 2
+    assert "model.workers: gensim's multicore LDA cannot learn priors" in result.stderr
