@@ -77,6 +77,9 @@ class SegmentConfig(Section):
 
 
 class TokenizeConfig(Section):
+    engine: Literal["jieba", "rjieba"] = Field(
+        "jieba", description="Word segmenter: jieba, or rjieba (jieba-rs, faster, same dictionaries)."
+    )
     stopwords: list[str] = Field(
         [], description="Stopword files (one word a line) added to the built-in list."
     )
@@ -191,6 +194,15 @@ class ReportConfig(Section):
     )
 
 
+class ExecutorConfig(Section):
+    kind: Literal["local", "dask"] = Field(
+        "local", description="local processes, or a Dask cluster for segment, tokenize and assign."
+    )
+    address: str | None = Field(
+        None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."
+    )
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=lambda: RunConfig())
     input: InputConfig = Field(default_factory=lambda: InputConfig())
@@ -199,6 +211,7 @@ class Config(Section):
     dictionary: DictionaryConfig = Field(default_factory=lambda: DictionaryConfig())
     model: ModelConfig = Field(default_factory=lambda: ModelConfig())
     report: ReportConfig = Field(default_factory=lambda: ReportConfig())
+    executor: ExecutorConfig = Field(default_factory=lambda: ExecutorConfig())
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<defaults>")
