@@ -134,6 +134,9 @@ class RunStore:
                 if line.strip():
                     yield json.loads(line)
 
+    def read_text(self, name: str) -> str:
+        return self._require(name).read_text(encoding="utf-8")
+
     def read_json(self, name: str) -> Any:
         with self._require(name).open(encoding="utf-8") as fh:
             return json.load(fh)

@@ -105,6 +105,9 @@ def _settings(resolved: dict[str, Any], stage: Stage) -> dict[str, Any]:
 def _stage_files(stage: Stage, config: Config, inputs: list[dict[str, Any]]) -> Any:
     if stage.name == "segment":
         return inputs
+    if stage.name == "report":
+        labels = config.run_dir / "labels.yaml"  # written by people, read by the report
+        return corpus.fingerprint(labels) if labels.is_file() else None
     if stage.name == "tokenize":
         paths = [*config.tokenize.stopwords, *config.tokenize.userdict]
         return [corpus.fingerprint(config.resolve(p)) if config.resolve(p).is_file() else p for p in paths]
@@ -287,6 +290,12 @@ def run_pipeline(
                 _save_quietly(store, manifest)
                 raise
             seconds = time.perf_counter() - t0
+            # A stage may rewrite a file it also reads (report normalises labels.yaml):
+            # record the files as they are now, so the next run finds the stage fresh.
+            p.parts["files"] = _digest(_stage_files(p.stage, config, inputs))
+            p.fingerprint = _digest(p.parts)
+            stages_rec[name]["parts"] = p.parts
+            stages_rec[name]["fingerprint"] = p.fingerprint
             if warnings:
                 stages_rec[name]["warnings"] = warnings
             details = counts.pop("details", None)  # structured results belong in the manifest only

@@ -16,6 +16,7 @@ import pytest
 from pipeline import corpus
 from pipeline.config import Config, SegmentConfig, load_config
 from pipeline.stages.segment import (
+    ends_sentence,
     is_heading,
     normalize,
     segment_documents,
@@ -509,3 +510,24 @@ def test_seed_002_gives_at_least_25_units(seeds: Any) -> None:
     assert len(unit_002) >= 25
     # five articles, each under its own title
     assert len({u["heading"] for u in unit_002}) == 5
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["国足世预赛主场迎战日本"],  # a headline: the whole document is one short line
+        ["科技巨头发布新款折叠屏手机", "售价创新低"],  # two short lines, no sentence punctuation
+    ],
+)
+def test_a_document_of_only_short_lines_keeps_them_as_text(lines: list[str]) -> None:
+    doc = corpus.Document("d", "rows.jsonl", [(i, t) for i, t in enumerate(lines, start=1)])
+    pairs = list(segment_documents([doc], Config().segment))
+    units = [u for u, _ in pairs if u]
+    assert "".join(u["text"] for u in units) == "".join(lines)
+    assert units[0]["line_start"] == 1 and units[-1]["line_end"] == len(lines)
+    assert all(kind not in ("title", "heading") for _, removed in pairs for _, _, kind, _ in removed)
+
+
+def test_ascii_full_stop_after_chinese_ends_a_sentence() -> None:
+    assert ends_sentence("本文研究了水稻的抗病基因.")
+    assert not ends_sentence("版本 v1.")

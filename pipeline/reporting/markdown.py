@@ -49,6 +49,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append(f"- mean topic stability across seeds: {training['mean_stability']:.3f}")
     for w in training.get("warnings") or []:
         lines.append(f"- warning: {w}")
+    for v in data.get("vanished_labels") or []:
+        lines.append(f"- label dropped: no topic matches {v} any more (see `labels.yaml`)")
     if data.get("labels"):
         lab = data["labels"]
         lines += [

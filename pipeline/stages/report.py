@@ -18,6 +18,7 @@ from pipeline import __version__, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.engines import load_model
+from pipeline.labels import BASIS, LABELS, apply_labels
 from pipeline.reporting import summary as S
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
@@ -107,6 +108,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     }
     flags = measures.junk_flags(diag)
 
+    names, vanished = apply_labels(store, phi, id2token)
     topics = []
     for t in range(k):
         reps = []
@@ -126,6 +128,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         topics.append(
             {
                 "topic": t,
+                "name": names[t]["name"],
+                "note": names[t]["note"],
                 "terms": [{"term": w, "weight": round(p, 6)} for w, p in by_prob[t]],
                 "relevance": [{"term": w, "score": round(p, 6)} for w, p in by_rel[t]],
                 "frex": [{"term": w, "score": round(p, 6)} for w, p in by_frex[t]],
@@ -169,6 +173,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         store.remove("prevalence.csv")
 
     data = _report_data(config, store, topics, model, training, details, prevalence_rows)
+    data["vanished_labels"] = vanished
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
@@ -293,7 +298,7 @@ STAGE = Stage(
         "assignments.csv",
         "documents.csv",
     ),
-    outputs=("topics.csv", "topics.json", "report.md", "report.html"),
+    outputs=("topics.csv", "topics.json", "report.md", "report.html", LABELS, BASIS),
     run=run,
     summary="topic summaries and the report",
 )

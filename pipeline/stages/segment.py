@@ -91,7 +91,11 @@ def simplifier(cfg: SegmentConfig) -> Callable[[str], str] | None:
 
 
 def ends_sentence(text: str) -> bool:
-    return bool(text) and text.rstrip(CLOSERS)[-1:] in TERMINAL
+    core = text.rstrip(CLOSERS)
+    if core[-1:] in TERMINAL:
+        return True
+    # An ASCII full stop ends a Chinese sentence too (not "3.", "v1.", "Mr.").
+    return core[-1:] == "." and len(core) > 1 and "\u4e00" <= core[-2] <= "\u9fff"
 
 
 def is_heading(text: str, cfg: SegmentConfig) -> bool:
@@ -209,6 +213,13 @@ def paragraphs(
             if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars
             else None
         )
+    if not out:
+        # Nothing but title or heading lines (a headline, a short post, a csv row of one
+        # line): those lines are the text.
+        held = [r for r in removed if r[0] == doc.source and r[2] in ("title", "heading")]
+        for entry in held:
+            removed.remove(entry)
+            out.append(Paragraph(entry[3], entry[1], entry[1], "", 0))
     return out
 
 
