@@ -17,7 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
+from pipeline.infer import infer as run_infer
 from pipeline.runner import Reporter, StageResult, run_pipeline, status
+from pipeline.runs import compare_runs, open_run, topic_table
 from pipeline.stages import STAGE_NAMES
 
 T = TypeVar("T")
@@ -128,9 +130,9 @@ def run(
         run_pipeline(
             cfg, from_stage=from_stage, to_stage=to_stage, force=force, reporter=ConsoleReporter(console)
         )
-        report = cfg.run_dir.resolve() / "report.md"
+        report = cfg.run_dir.resolve() / "report.html"
         console.print(
-            f"Finished; the report is {report}"
+            f"Finished; open the report: {report} (text version: report.md)"
             if report.exists()
             else f"Finished; outputs in {cfg.run_dir.resolve()}"
         )
@@ -160,6 +162,96 @@ def validate(config: ConfigArg = DEFAULT_CONFIG, set_: SetOpt = None, verbose: V
         resolved: dict[str, Any] = cfg.resolved()
         typer.echo(f"# {config}: valid; run folder {cfg.run_dir}")
         typer.echo(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False).rstrip())
+
+
+RunArg = Annotated[
+    Path,
+    typer.Argument(help="A run folder (runs/<name>) or the config file that made it.", show_default=True),
+]
+
+
+@app.command()
+def show(run: RunArg = DEFAULT_CONFIG, verbose: VerboseOpt = False) -> None:
+    """Show the topics of a finished run as a table: id, name, prevalence, top terms, flags.
+
+    Example: pipeline show runs/seeds
+    """
+    from rich.table import Table
+
+    with _errors(verbose):
+        r = open_run(run)
+        table = Table(title=f"Topics of {r.name}")
+        for col, justify in (
+            ("topic", "right"),
+            ("name", "left"),
+            ("prevalence", "right"),
+            ("top terms", "left"),
+            ("flags", "left"),
+        ):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for row in topic_table(r):
+            table.add_row(
+                str(row["topic"]),
+                row["name"],
+                f"{100 * row['prevalence']:.1f}%",
+                " ".join(row["terms"]),
+                "; ".join(row["flags"]),
+            )
+        Console(width=160).print(table)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The first run folder or config.")],
+    run_b: Annotated[Path, typer.Argument(help="The second run folder or config.")],
+    verbose: VerboseOpt = False,
+) -> None:
+    """Match the topics of two runs: matched, new and vanished topics, and config differences.
+
+    Example: pipeline compare runs/seeds runs/seeds-k12
+    """
+    with _errors(verbose):
+        result = compare_runs(open_run(run_a), open_run(run_b))
+    out = Console(width=160, highlight=False)
+    out.print(
+        f"[bold]{result['a']}[/bold] vs [bold]{result['b']}[/bold]: {len(result['matched'])} matched, "
+        f"{len(result['new'])} new, {len(result['vanished'])} vanished"
+    )
+    for m in result["matched"]:
+        name = f" ({m['name']})" if m["name"] else ""
+        change = f" +{' '.join(m['added'])}" if m["added"] else ""
+        change += f" -{' '.join(m['removed'])}" if m["removed"] else ""
+        out.print(f"matched  {m['a']:>3} -> {m['b']:<3} similarity {m['similarity']:.3f}{name}{change}")
+    for n in result["new"]:
+        out.print(f"new          {n['b']:<3} {' '.join(n['terms'])}")
+    for v in result["vanished"]:
+        out.print(
+            f"vanished {v['a']:>3}        {' '.join(v['terms'])} (best similarity {v['best_similarity']:.3f})"
+        )
+    for d in result["config"]:
+        out.print(f"config   {d['key']}: {d['a']!r} -> {d['b']!r}")
+
+
+@app.command()
+def infer(
+    run: Annotated[Path, typer.Argument(help="The run folder (or config) whose model to apply.")],
+    paths: Annotated[list[str], typer.Argument(help="New input files, folders or globs.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder [default: RUN/infer].")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Apply a trained run to new texts; writes assignments.csv and documents.csv.
+
+    Example: pipeline infer runs/seeds new_texts/ --out runs/seeds/new
+    """
+    with _errors(verbose):
+        r = open_run(run)
+        target = out or r.store.run_dir / "infer"
+        stats = run_infer(r, paths, target)
+    typer.echo(
+        f"{stats['documents']} documents, {stats['units']} units; {stats['oov_tokens']} of "
+        f"{stats['tokens']} tokens ({100 * stats['oov_share']:.1f}%) not in the run's vocabulary; "
+        f"wrote {target / 'assignments.csv'} and documents.csv"
+    )
 
 
 def main() -> None:  # pragma: no cover - console script entry

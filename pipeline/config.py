@@ -186,6 +186,9 @@ class ReportConfig(Section):
     relevance_lambda: float = Field(
         0.6, ge=0, le=1, description="lambda of the LDAvis relevance ranking (1 = by probability)."
     )
+    export: list[Literal["parquet", "xlsx"]] = Field(
+        [], description="Extra formats: parquet (assignments.parquet), xlsx (results.xlsx workbook)."
+    )
     prevalence_field: str | None = Field(
         None, description="A meta field (date or category) to break topic prevalence down by."
     )

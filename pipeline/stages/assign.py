@@ -8,7 +8,8 @@ unless the whole document has none, when its units count equally).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -31,30 +32,21 @@ def rounded(theta: np.ndarray) -> list[str]:
     return [f"{v / 10**DIGITS:.{DIGITS}f}" for v in scaled]
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
-    from gensim.corpora import MmCorpus
+def write_assignments(
+    store: RunStore,
+    rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
+    k: int,
+    meta_fields: list[str],
+) -> dict[str, int]:
+    """Write assignments.csv and documents.csv from a stream of (unit, distribution, tokens).
 
-    model = load_model(store.read_path(MODEL))
-    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
-    k = model.num_topics
-    meta_fields = config.input.meta_fields
+    Shared by the assign stage and ``pipeline infer``, so both write the same format.
+    """
     topic_cols = [f"topic_{i}" for i in range(k)]
     docs: dict[str, dict[str, Any]] = {}
-    n_units = len(corpus)
 
     def unit_rows() -> Iterator[list[Any]]:
-        bows = iter(corpus)
-        lengths: list[int] = []
-
-        def counted() -> Iterator[list[tuple[int, int]]]:
-            for bow in bows:
-                lengths.append(sum(c for _, c in bow))
-                yield bow
-
-        thetas = model.unit_distributions(counted())
-        units = store.read_jsonl("units.jsonl")
-        for i, (unit, theta) in enumerate(progress.track(zip(units, thetas, strict=True), n_units, "assign")):
-            n_tok = lengths[i]
+        for unit, theta, n_tok in rows:
             d = docs.get(unit["doc_id"])
             if d is None:
                 d = docs[unit["doc_id"]] = {
@@ -91,7 +83,29 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields],
         doc_rows(),
     )
-    return {"units": n, "documents": len(docs), "topics": k}
+    return {"units": n, "documents": len(docs)}
+
+
+def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+    from gensim.corpora import MmCorpus
+
+    model = load_model(store.read_path(MODEL))
+    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
+    lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
+
+    def counted() -> Iterator[list[tuple[int, int]]]:
+        for bow in corpus:
+            lengths.append(int(sum(c for _, c in bow)))
+            yield bow
+
+    def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
+        thetas = model.unit_distributions(counted())
+        units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "assign")
+        for unit, theta in zip(units, thetas, strict=True):
+            yield unit, theta, lengths.popleft()
+
+    counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)
+    return {**counts, "topics": model.num_topics}
 
 
 STAGE = Stage(

@@ -19,6 +19,7 @@ from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.engines import load_model
 from pipeline.labels import BASIS, LABELS, apply_labels
+from pipeline.reporting import exports
 from pipeline.reporting import summary as S
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
@@ -176,10 +177,59 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     data["vanished_labels"] = vanished
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
+    _exports(config, store, topics)
     counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
     if details:
         counts["details"] = details
     return counts
+
+
+def _exports(config: Config, store: RunStore, topics: list[dict[str, Any]]) -> None:
+    if "parquet" in config.report.export:
+        with store.write_path("assignments.parquet") as tmp:
+            exports.write_parquet(store.read_path("assignments.csv"), tmp)
+    else:
+        store.remove("assignments.parquet")
+    if "xlsx" not in config.report.export:
+        store.remove("results.xlsx")
+        return
+
+    def csv_sheet(
+        name: str, extra: Iterator[dict[str, Any]] | None = None
+    ) -> tuple[list[str], Iterator[list[Any]]]:
+        rows = store.read_csv(name)
+        first = next(rows)
+        header = list(first)
+        extra_cols = ["heading", "text"] if extra is not None else []
+
+        def numbers(row: dict[str, str], unit: dict[str, Any] | None) -> list[Any]:
+            values: list[Any] = [
+                float(v) if k.startswith("topic_") or k == "dominant_weight" else v for k, v in row.items()
+            ]
+            return values + ([unit["heading"], unit["text"]] if unit is not None else [])
+
+        def body() -> Iterator[list[Any]]:
+            units = extra
+            yield numbers(first, next(units) if units is not None else None)
+            for row in rows:
+                yield numbers(row, next(units) if units is not None else None)
+
+        return header + extra_cols, body()
+
+    topic_rows = (
+        [t["topic"], t.get("name") or "", r, x["term"], x["weight"]]
+        for t in topics
+        for r, x in enumerate(t["terms"], start=1)
+    )
+    with store.write_path("results.xlsx") as tmp:
+        exports.write_workbook(
+            tmp,
+            {
+                "units": csv_sheet("assignments.csv", store.read_jsonl("units.jsonl")),
+                "documents": csv_sheet("documents.csv"),
+                "topics": (["topic", "name", "rank", "term", "weight"], topic_rows),
+            },
+        )
 
 
 def _label_scores(

@@ -1,25 +1,30 @@
 """tokenize: units.jsonl -> tokens.jsonl (jieba words after stopwords and filters).
 
 Each line of ``tokens.jsonl`` is ``{"unit_id": ..., "tokens": [...]}`` in unit order.
-Every filter counts what it removed: the counts and the most frequent removed words,
-and the words jieba's HMM found outside its dictionary, go to ``tokenize_audit.json``
-(merged into ``vocab_audit.json`` by the dictionary stage), so a user can see what
-cleaning cost. Large corpora are cut by ``tokenize.workers`` processes, each loading
-jieba and the word lists once; the output is identical to one process.
+Words are cut by ``tokenize.engine``: jieba (the Python package) or rjieba (jieba-rs,
+the same dictionary and HMM, several times faster); both get the same built-in and
+user dictionary words, and everything after cutting is shared. Every filter counts
+what it removed: the counts and the most frequent removed words, and the words
+jieba's HMM found outside its dictionary, go to ``tokenize_audit.json`` (merged into
+``vocab_audit.json`` by the dictionary stage), so a user can see what cleaning cost.
+Large corpora are cut by ``tokenize.workers`` processes, each loading the segmenter
+and the word lists once and turning raw ``units.jsonl`` lines into finished
+``tokens.jsonl`` lines; the output is identical to one process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from multiprocessing import get_all_start_methods, get_context
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline import corpus
 from pipeline.artifacts import RunStore
@@ -37,6 +42,10 @@ USER_WORD_TAG = "nz"  # dictionary words without a tag count as proper nouns for
 BUILTIN_FREQ = 2000
 CHUNK = 1000  # units per task sent to a worker
 PARALLEL_MIN_UNITS = 4000  # below this, starting workers costs more than it saves
+VERDICT_CACHE = 200_000  # distinct raw words whose filter verdict is remembered (bounded memory)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _is_symbol(token: str) -> bool:
@@ -44,16 +53,19 @@ def _is_symbol(token: str) -> bool:
 
 
 class Tokenizer:
-    """jieba with the built-in and user dictionaries, stopwords and token filters."""
+    """jieba or rjieba with the built-in and user dictionaries, stopwords and token filters.
+
+    Calling it cuts one text and returns the kept tokens. What the filters removed and
+    which kept words are outside the dictionary are counted in ``removed`` and
+    ``new_words``. The filter verdict of each distinct raw word is computed once and
+    remembered (up to ``VERDICT_CACHE`` words), so filtering costs a dictionary lookup
+    per token; the counters are filled lazily from one C-level ``Counter.update`` per text.
+    """
 
     def __init__(self, config: Config) -> None:
-        import jieba
-
         cfg = config.tokenize
         self.cfg = cfg
-        jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
+        self.engine = cfg.engine
         entries: list[tuple[str, int | None, str | None]] = []
         if cfg.builtin_userdict:
             # Compounds get enough weight to win against jieba's own longer words in
@@ -65,13 +77,39 @@ class Tokenizer:
             ]
         for path in cfg.userdict:
             entries += corpus.read_userdict(config.resolve(path))
-        for word, freq, pos in entries:
-            self._jieba.add_word(word, freq, pos or USER_WORD_TAG)
-        self._pos = None
-        if cfg.pos:
-            import jieba.posseg
+        hmm = cfg.hmm
+        self._words: Callable[[str], list[str]]
+        self._tagged: Callable[[str], list[tuple[str, str]]] | None = None
+        self._known: Callable[[str], bool]
+        if cfg.engine == "rjieba":
+            import rjieba
 
-            self._pos = jieba.posseg.POSTokenizer(self._jieba)
+            seg = rjieba.Jieba()
+            for word, freq, pos in entries:
+                # rjieba needs a whole-number weight: jieba's own rule (add_word with
+                # freq=None) is suggest_freq against the dictionary so far, in the same order.
+                seg.add_word(word, seg.suggest_freq(word) if freq is None else freq, pos or USER_WORD_TAG)
+            self._words = lambda text: seg.cut(text, hmm)
+            if cfg.pos:
+                self._tagged = lambda text: seg.tag(text, hmm)
+            self._known = seg.has_word
+        else:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            jb = jieba.Tokenizer()
+            jb.initialize()
+            for word, freq, pos in entries:
+                jb.add_word(word, freq, pos or USER_WORD_TAG)
+            self._words = lambda text: jb.lcut(text, HMM=hmm)
+            if cfg.pos:
+                import jieba.posseg
+
+                pos_tok = jieba.posseg.POSTokenizer(jb)
+                self._tagged = lambda text: [(p.word, p.flag) for p in pos_tok.cut(text, HMM=hmm)]
+            # FREQ also holds every prefix of a dictionary word with weight 0: not words.
+            self._known = lambda word: bool(jb.FREQ.get(word))
+        self._pos_prefixes = tuple(cfg.pos)
         stop: set[str] = set()
         if cfg.builtin_stopwords:
             stop.update(corpus.load_resource_lines("stopwords.txt"))
@@ -79,8 +117,15 @@ class Tokenizer:
             stop.update(corpus.read_word_list(config.resolve(path)))
         stop.difference_update(cfg.keep_words)
         self.stopwords = frozenset(stop)
-        self.removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
-        self.new_words: Counter[str] = Counter()
+        # Verdicts per raw word: the kept token ("" if dropped or blank); the filter and
+        # stripped token of a dropped one; the kept ones that are not dictionary words.
+        self._token: dict[str, str] = {}
+        self._dropped: dict[str, tuple[str, str]] = {}
+        self._new: set[str] = set()
+        self._pending: Counter[str] = Counter()  # raw words (not dropped by POS) since the last flush
+        self._pending_pos: Counter[str] = Counter()  # tokens dropped by the POS filter since then
+        self._removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
+        self._new_words: Counter[str] = Counter()
 
     def reason(self, token: str, tag: str | None = None) -> str | None:
         """Which filter drops this token, or None to keep it."""
@@ -94,38 +139,92 @@ class Tokenizer:
             return "stopword"
         if len(token) < self.cfg.min_len:
             return "short"
-        if tag is not None and not tag.startswith(tuple(self.cfg.pos)):
+        if tag is not None and not tag.startswith(self._pos_prefixes):
             return "pos"
         return None
 
-    def _cut(self, text: str) -> Iterator[tuple[str, str | None]]:
-        if self._pos is not None:
-            for pair in self._pos.cut(text, HMM=self.cfg.hmm):
-                yield pair.word, pair.flag
-        else:
-            for word in self._jieba.cut(text, HMM=self.cfg.hmm):
-                yield word, None
+    def _judge(self, raw: str) -> str:
+        """Compute, remember and return the kept token for a raw word ("" if dropped)."""
+        token = raw.strip()
+        why = self.reason(token) if token else None
+        if why is not None:
+            self._dropped[raw] = (why, token)
+            token = ""
+        elif token and not self._known(token):
+            self._new.add(raw)
+        self._token[raw] = token
+        return token
+
+    def _judge_all(self, words: Iterable[str]) -> None:
+        if len(self._token) > VERDICT_CACHE:
+            self._flush()
+            self._token.clear()
+            self._dropped.clear()
+            self._new.clear()
+        for raw in words:
+            if raw not in self._token:
+                self._judge(raw)
 
     def __call__(self, text: str) -> list[str]:
-        kept = []
-        for raw, tag in self._cut(text):
-            token = raw.strip()
-            if not token:
-                continue
-            why = self.reason(token, tag)
-            if why is None:
-                kept.append(token)
-                if token not in self._jieba.FREQ:
-                    self.new_words[token] += 1
-            else:
-                self.removed[why][token] += 1
+        if self._tagged is not None:
+            return self._call_tagged(text)
+        words = self._words(text)
+        # map and filter keep the per-token work in C: a lookup, a truth test, a count.
+        try:
+            kept = list(filter(None, map(self._token.__getitem__, words)))
+        except KeyError:
+            self._judge_all(words)
+            kept = list(filter(None, map(self._token.__getitem__, words)))
+        self._pending.update(words)
         return kept
+
+    def _call_tagged(self, text: str) -> list[str]:
+        assert self._tagged is not None
+        kept = []
+        token, pending, prefixes = self._token, self._pending, self._pos_prefixes
+        for raw, tag in self._tagged(text):
+            t = token.get(raw)
+            if t is None:
+                self._judge_all((raw,))
+                t = token[raw]
+            if t and not tag.startswith(prefixes):
+                self._pending_pos[t] += 1
+                continue
+            pending[raw] += 1
+            if t:
+                kept.append(t)
+        return kept
+
+    def _flush(self) -> None:
+        """Turn the pending raw-word counts into per-filter and new-word counts."""
+        dropped, new, token = self._dropped, self._new, self._token
+        for raw, n in self._pending.items():
+            if raw in dropped:
+                why, tok = dropped[raw]
+                self._removed[why][tok] += n
+            elif raw in new:
+                self._new_words[token[raw]] += n
+        self._removed["pos"].update(self._pending_pos)
+        self._pending.clear()
+        self._pending_pos.clear()
+
+    @property
+    def removed(self) -> dict[str, Counter[str]]:
+        """Per filter, the tokens it removed and how often."""
+        self._flush()
+        return self._removed
+
+    @property
+    def new_words(self) -> Counter[str]:
+        """Kept tokens that are not dictionary words (found by the HMM), and how often."""
+        self._flush()
+        return self._new_words
 
     def take_counts(self) -> tuple[dict[str, Counter[str]], Counter[str]]:
         """The counters so far, reset: how workers report per chunk."""
         removed, new = self.removed, self.new_words
-        self.removed = {name: Counter() for name in FILTERS}
-        self.new_words = Counter()
+        self._removed = {name: Counter() for name in FILTERS}
+        self._new_words = Counter()
         return removed, new
 
 
@@ -134,6 +233,8 @@ class Tokenizer:
 _WORKER: Tokenizer | None = None
 
 ChunkResult = tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]
+# tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
+LinesResult = tuple[str, int, int, int, dict[str, Counter[str]], Counter[str]]
 
 
 def _init_worker(config: Config) -> None:
@@ -148,30 +249,53 @@ def _tokenize_chunk(texts: list[str]) -> ChunkResult:
     return tokens, removed, new
 
 
-def tokenize_stream(
-    config: Config, texts: Iterable[str], workers: int
-) -> Iterator[tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]]:
-    """Token lists chunk by chunk, in input order, with at most a few chunks in flight."""
-    source = iter(texts)
+def _tokenize_lines(lines: list[str]) -> LinesResult:
+    """Raw units.jsonl lines -> finished tokens.jsonl lines: parsing and writing JSON
+    happen in the workers too, so the parent only moves text."""
+    assert _WORKER is not None
+    out: list[str] = []
+    n_tokens = n_empty = 0
+    dumps = json.dumps
+    for line in lines:
+        unit = json.loads(line)
+        tokens = _WORKER(unit.get("text_simplified", unit["text"]))
+        n_tokens += len(tokens)
+        n_empty += not tokens
+        row = {"unit_id": unit["unit_id"], "tokens": tokens}
+        out.append(dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+    removed, new = _WORKER.take_counts()
+    return "".join(out), len(lines), n_tokens, n_empty, removed, new
+
+
+def _chunked_map(config: Config, items: Iterable[T], workers: int, fn: Callable[[list[T]], R]) -> Iterator[R]:
+    """``fn`` over chunks of ``items``, in input order, with at most a few chunks in flight."""
+    source = iter(items)
     chunks = iter(lambda: list(islice(source, CHUNK)), [])
     if workers <= 1:
         _init_worker(config)
         for chunk in chunks:
-            yield _tokenize_chunk(chunk)
+            yield fn(chunk)
         return
     # fork where the platform has it: spawn would re-import the caller's __main__, which
-    # breaks scripts without a main guard. Workers touch only jieba and this module.
+    # breaks scripts without a main guard. Workers touch only the segmenter and this module.
     method = "fork" if "fork" in get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
         workers, mp_context=get_context(method), initializer=_init_worker, initargs=(config,)
     ) as pool:
-        pending: deque[Future[ChunkResult]] = deque()
+        pending: deque[Future[R]] = deque()
         for chunk in chunks:
-            pending.append(pool.submit(_tokenize_chunk, chunk))
+            pending.append(pool.submit(fn, chunk))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def tokenize_stream(
+    config: Config, texts: Iterable[str], workers: int
+) -> Iterator[tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]]:
+    """Token lists chunk by chunk, in input order, with at most a few chunks in flight."""
+    return _chunked_map(config, texts, workers, _tokenize_chunk)
 
 
 def worker_count(config: Config, n_units: int | None) -> int:
@@ -215,6 +339,13 @@ def _apply_phrases(config: Config, store: RunStore) -> tuple[int, list[tuple[str
     return joined, [(p, float(s)) for p, s in found]
 
 
+def _unit_lines(store: RunStore) -> Iterator[str]:
+    with store.read_path("units.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     counts: dict[str, int] = {"units": 0, "tokens": 0, "empty_units": 0}
     segment_counts = store.load_manifest().get("stages", {}).get("segment", {}).get("counts", {})
@@ -223,36 +354,26 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
     new_words: Counter[str] = Counter()
 
-    def rows() -> Iterator[dict[str, Any]]:
-        ids: deque[str] = deque()
-
-        def texts() -> Iterator[str]:
-            for unit in store.read_jsonl("units.jsonl"):
-                ids.append(unit["unit_id"])
-                yield unit.get("text_simplified", unit["text"])
-
-        for token_lists, chunk_removed, chunk_new in progress.track(
-            tokenize_stream(config, texts(), workers),
+    with store.open_write("tokens.jsonl") as fh:
+        for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in progress.track(
+            _chunked_map(config, _unit_lines(store), workers, _tokenize_lines),
             None if total is None else -(-total // CHUNK),
             "tokenize",
         ):
             for name, c in chunk_removed.items():
                 removed[name].update(c)
             new_words.update(chunk_new)
-            for tokens in token_lists:
-                counts["units"] += 1
-                counts["tokens"] += len(tokens)
-                counts["empty_units"] += not tokens
-                yield {"unit_id": ids.popleft(), "tokens": tokens}
+            counts["units"] += n_units
+            counts["tokens"] += n_tokens
+            counts["empty_units"] += n_empty
+            fh.write(text)
         if counts["tokens"] == 0:
-            # Raised inside the stream so the write is abandoned and old outputs stay.
+            # Raised before the file is renamed into place, so old outputs stay.
             shown = ", ".join(f"{k} {sum(c.values())}" for k, c in removed.items())
             raise DataError(
                 f"every token was filtered out ({shown}); check tokenize.min_len, "
                 "tokenize.stopwords and the input text"
             )
-
-    store.write_jsonl("tokens.jsonl", rows())
     candidates: list[tuple[str, float]] = []
     if config.tokenize.phrases:
         counts["phrase_joins"], candidates = _apply_phrases(config, store)
@@ -275,6 +396,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 STAGE = Stage(
     name="tokenize",
     sections=(
+        "tokenize.engine",
         "tokenize.stopwords",
         "tokenize.keep_words",
         "tokenize.builtin_stopwords",
@@ -292,5 +414,5 @@ STAGE = Stage(
     inputs=("units.jsonl",),
     outputs=("tokens.jsonl", "tokenize_audit.json", "phrases.tsv"),
     run=run,
-    summary="segment words with jieba, drop stopwords and noise",
+    summary="segment words with jieba or rjieba, drop stopwords and noise",
 )

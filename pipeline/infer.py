@@ -1,0 +1,65 @@
+"""Apply a finished run to new texts: same segmentation, tokenization, dictionary and model.
+
+Library side of ``pipeline infer``. Writes ``assignments.csv`` and ``documents.csv``
+in the run's format, and ``infer.json`` with how many tokens were out of vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import corpus
+from pipeline.artifacts import RunStore
+from pipeline.engines import load_model
+from pipeline.runs import Run
+from pipeline.stages.assign import write_assignments
+from pipeline.stages.segment import segment_documents
+from pipeline.stages.tokenize import Tokenizer
+
+
+def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
+    """Topic distributions for the texts at ``paths`` under the model of ``run``."""
+    from gensim.corpora import Dictionary
+
+    config = run.config()
+    config.input.paths = [str(Path(p).resolve()) for p in paths]
+    model = load_model(run.store.read_path("model"))
+    dct = Dictionary.load(str(run.store.read_path("dictionary.gensim")))
+    tokenizer = Tokenizer(config)
+    stats: dict[str, Any] = {"documents": 0, "units": 0, "tokens": 0, "oov_tokens": 0}
+    docs = corpus.read_documents(config)
+
+    def units() -> Iterator[tuple[dict[str, Any], list[tuple[int, int]]]]:
+        for unit, _ in segment_documents(docs, config.segment):
+            if not unit:
+                continue
+            tokens = tokenizer(unit.get("text_simplified", unit["text"]))
+            bow, missing = dct.doc2bow(tokens, return_missing=True)
+            stats["units"] += 1
+            stats["tokens"] += len(tokens)
+            stats["oov_tokens"] += sum(missing.values())
+            yield unit, bow
+
+    pending: deque[tuple[dict[str, Any], int]] = deque()  # units whose distribution is being inferred
+
+    def bows() -> Iterator[list[tuple[int, int]]]:
+        for unit, bow in units():
+            pending.append((unit, int(sum(c for _, c in bow))))
+            yield bow
+
+    def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
+        for theta in model.infer(bows()):
+            unit, n_tok = pending.popleft()
+            yield unit, theta, n_tok
+
+    store = RunStore(out_dir)
+    counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)
+    stats["documents"] = counts["documents"]
+    stats["oov_share"] = round(stats["oov_tokens"] / stats["tokens"], 4) if stats["tokens"] else 0.0
+    store.write_json("infer.json", {"run": str(run.store.run_dir), "paths": config.input.paths, **stats})
+    return stats
