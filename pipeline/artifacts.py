@@ -113,6 +113,15 @@ class RunStore:
                 n += 1
         return n
 
+    def clean_temporary(self) -> int:
+        """Remove temporary files a killed run left behind; call only while holding the lock."""
+        if not self.run_dir.is_dir():
+            return 0
+        stale = [p for p in self.run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+        for p in stale:
+            _remove(p)
+        return len(stale)
+
     def remove(self, name: str) -> None:
         """Delete an artifact that no longer describes this run, if it exists."""
         _remove(self.path(name))

@@ -242,6 +242,7 @@ def run_pipeline(
     store = RunStore(config.run_dir)
     results: list[StageResult] = []
     with store.lock():
+        store.clean_temporary()  # what a killed run was writing when it died
         plans = plan(config, store, inputs, force=force)
         manifest = store.load_manifest()
         manifest.update(

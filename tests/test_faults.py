@@ -1,0 +1,133 @@
+"""Faults: a killed run, two runs at once, a folder that cannot be written, a full disk."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.artifacts import RunStore
+from pipeline.errors import StoreError
+
+from .conftest import SEEDS, invoke, snapshot, write_config
+
+FILES = [
+    "units.jsonl",
+    "tokens.jsonl",
+    "vocab.tsv",
+    "assignments.csv",
+    "documents.csv",
+    "topics.csv",
+    "topics.json",
+]
+
+
+def _big_corpus(folder: Path, copies: int = 4) -> Path:
+    """The seeds, copied enough times that tokenize and train take a few seconds."""
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for i in range(copies):
+        for f in SEEDS.iterdir():
+            (corpus / f"{i:02d}_{f.name}").write_bytes(f.read_bytes())
+    return corpus
+
+
+def _stage_running(run_dir: Path, stage: str) -> bool:
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return manifest.get("stages", {}).get(stage, {}).get("status") == "running"
+
+
+def _kill_during(config: Path, run_dir: Path, stage: str, partial: str | None, *args: str) -> None:
+    """SIGKILL the run while ``stage`` runs (and, if given, while ``partial`` is half written)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(config), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+
+    def ready() -> bool:
+        if not _stage_running(run_dir, stage):
+            return False
+        return partial is None or any(p.name.startswith(f".{partial}.") for p in run_dir.iterdir())
+
+    while not ready():
+        assert proc.poll() is None, f"the run ended before {stage} started"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    if partial is None:
+        time.sleep(0.5)  # well inside the stage
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("stage", "partial", "change"),
+    [("tokenize", "tokens.jsonl", "tokenize.min_len=3"), ("train", None, "model.passes=12")],
+)
+def test_a_killed_run_keeps_earlier_outputs_and_the_next_run_completes_identically(
+    tmp_path: Path, stage: str, partial: str | None, change: str
+) -> None:
+    corpus = _big_corpus(tmp_path)
+    fast = {"passes": 4, "iterations": 100}
+    killed = write_config(
+        tmp_path, "killed.yaml", input={"paths": [str(corpus)]}, run={"name": "killed"}, model=fast
+    )
+    clean = write_config(
+        tmp_path, "clean.yaml", input={"paths": [str(corpus)]}, run={"name": "clean"}, model=fast
+    )
+    assert invoke("run", killed).exit_code == 0
+    run_dir = tmp_path / "runs" / "killed"
+    before = snapshot(run_dir, FILES)
+    _kill_during(killed, run_dir, stage, partial, "--set", change)
+    assert snapshot(run_dir, FILES) == before  # every earlier output still whole and readable
+    resumed = invoke("run", killed, "--set", change)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "segment: skipped (up to date)" in resumed.stderr
+    assert f"{stage}: running (last run did not finish)" in resumed.stderr
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    assert invoke("run", clean, "--set", change).exit_code == 0
+    assert snapshot(run_dir, FILES) == snapshot(tmp_path / "runs" / "clean", FILES)
+
+
+def test_a_second_concurrent_run_is_refused(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+    with RunStore(run_dir).lock():
+        result = invoke("run", config, "--force")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {run_dir}: another run is using this run folder; wait for it to finish\n"
+
+
+def test_an_output_folder_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    config = write_config(tmp_path, run={"output_dir": str(blocker / "runs")})
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {blocker / 'runs' / 'seeds'}: cannot create the run folder (")
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = RunStore(tmp_path)
+    store.write_text("topics.csv", "old\n")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(StoreError, match=r"topics\.csv: cannot write \(the disk is full\); earlier outputs"):
+        store.write_text("topics.csv", "new\n")
+    assert (tmp_path / "topics.csv").read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["topics.csv"]
