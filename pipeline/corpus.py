@@ -31,6 +31,8 @@ class InputFile:
     path: Path
     source: str  # the name shown in outputs: stable whatever the working directory
     format: str
+    byte_range: tuple[int, int] | None = None  # a block of whole lines of a jsonl file
+    first_line: int = 1  # the line number the block starts at
 
 
 @dataclass
@@ -88,24 +90,69 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def read_documents(config: Config, files: list[InputFile] | None = None) -> Iterator[Document]:
-    """Stream documents from every input file: one per txt file, one per csv/jsonl row."""
-    used_ids: dict[str, int] = {}
+def read_documents(
+    config: Config, files: list[InputFile] | None = None, dedupe: bool = True
+) -> Iterator[Document]:
+    """Stream documents from every input file: one per txt file, one per csv/jsonl row.
+
+    A document id seen before gets a suffix (``id~2``); ``dedupe=False`` leaves that to
+    the caller, which partitioned reading needs. Undecodable bytes are counted on the
+    first document of their file.
+    """
+    dedup = IdDeduper()
     for f in files if files is not None else list_inputs(config):
-        text, encoding, bad = decode(f.path.read_bytes(), config.input.encoding, f.source)
+        if f.byte_range is not None:
+            with f.path.open("rb") as fh:
+                fh.seek(f.byte_range[0])
+                data = fh.read(f.byte_range[1] - f.byte_range[0])
+            # JSON text is UTF-8 (RFC 8259) unless the config names another encoding.
+            encoding_name = "utf-8" if config.input.encoding == "auto" else config.input.encoding
+            text, encoding, bad = _decode_counting(data, encoding_name, f.source)
+        else:
+            text, encoding, bad = decode(f.path.read_bytes(), config.input.encoding, f.source)
         if f.format == "txt":
             docs: Iterator[Document] = iter([_txt_document(f, text)])
         elif f.format == "csv":
             docs = _csv_documents(f, text, config)
         else:
-            docs = _jsonl_documents(f, text, config)
+            docs = _jsonl_documents(f, text, config, f.first_line)
         for doc in docs:
-            n = used_ids.get(doc.doc_id, 0)
-            used_ids[doc.doc_id] = n + 1
-            if n:
-                doc.doc_id = f"{doc.doc_id}~{n + 1}"
+            if dedupe:
+                doc.doc_id = dedup(doc.doc_id)
             doc.encoding, doc.bad_bytes = encoding, bad
+            bad = 0
             yield doc
+
+
+class IdDeduper:
+    """Gives repeated document ids a suffix: a, a -> a, a~2."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, doc_id: str) -> str:
+        n = self.seen.get(doc_id, 0)
+        self.seen[doc_id] = n + 1
+        return f"{doc_id}~{n + 1}" if n else doc_id
+
+
+def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
+    """A jsonl file cut at line ends into blocks of about ``block_bytes``."""
+    size = f.path.stat().st_size
+    if f.format != "jsonl" or size <= block_bytes:
+        return [f]
+    blocks: list[InputFile] = []
+    start, line = 0, 1
+    with f.path.open("rb") as fh:
+        while start < size:
+            fh.seek(min(size, start + block_bytes))
+            fh.readline()  # finish the line the cut fell in
+            end = min(size, fh.tell())
+            fh.seek(start)
+            lines = fh.read(end - start).count(b"\n")
+            blocks.append(InputFile(f.path, f.source, f.format, (start, end), line))
+            start, line = end, line + lines
+    return blocks
 
 
 def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:
@@ -267,8 +314,8 @@ def _csv_documents(f: InputFile, text: str, config: Config) -> Iterator[Document
         raise InputError(f"{f.source}:{lines.taken}: malformed CSV ({exc})") from exc
 
 
-def _jsonl_documents(f: InputFile, text: str, config: Config) -> Iterator[Document]:
-    for lineno, line in enumerate(_lines(text), start=1):
+def _jsonl_documents(f: InputFile, text: str, config: Config, first_line: int = 1) -> Iterator[Document]:
+    for lineno, line in enumerate(_lines(text), start=first_line):
         if not line.strip():
             continue
         try:

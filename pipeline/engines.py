@@ -103,10 +103,11 @@ class GensimModel(TopicModel):
         self.lda = lda
 
     def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:
-        # A fresh, seeded random state: the same units always get the same distributions.
-        self.lda.random_state = np.random.RandomState(self.seed)
         it = iter(bows)
         while chunk := list(islice(it, CHUNK)):
+            # Reseeded for every chunk: a unit's distribution depends only on its chunk, so
+            # partitions cut at chunk boundaries (Dask) give the same numbers as one stream.
+            self.lda.random_state = np.random.RandomState(self.seed)
             gamma, _ = self.lda.inference(chunk)
             yield from gamma / gamma.sum(axis=1, keepdims=True)
 

@@ -26,6 +26,7 @@ from pipeline import __version__, corpus
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.errors import PipelineError, StoreError
+from pipeline.executor import executor_for
 from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
 
 T = TypeVar("T")
@@ -241,7 +242,7 @@ def run_pipeline(
     inputs = input_fingerprints(config)  # validates the inputs before the run folder is touched
     store = RunStore(config.run_dir)
     results: list[StageResult] = []
-    with store.lock():
+    with store.lock(), executor_for(config):
         store.clean_temporary()  # what a killed run was writing when it died
         plans = plan(config, store, inputs, force=force)
         manifest = store.load_manifest()

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
 
+from pipeline import executor
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
-from pipeline.engines import load_model
+from pipeline.engines import CHUNK as ENGINE_CHUNK
+from pipeline.engines import TopicModel, load_model
 from pipeline.stages.base import Counts, Progress, Stage
 from pipeline.stages.dictionary import CORPUS, CORPUS_FILE
 from pipeline.stages.train import MODEL
@@ -30,6 +33,13 @@ def rounded(theta: np.ndarray) -> list[str]:
     scaled = np.round(theta * 10**DIGITS).astype(np.int64)
     scaled[int(np.argmax(theta))] += 10**DIGITS - int(scaled.sum())
     return [f"{v / 10**DIGITS:.{DIGITS}f}" for v in scaled]
+
+
+PARTITION = 5 * ENGINE_CHUNK  # units per Dask task: whole inference chunks, so results match local
+
+
+def _infer_partition(bows: list[list[tuple[int, int]]], model: TopicModel) -> list[np.ndarray]:
+    return list(model.infer(bows))
 
 
 def write_assignments(
@@ -99,7 +109,13 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             yield bow
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
-        thetas = model.unit_distributions(counted())
+        ex = executor.current()
+        if ex.kind == "dask" and model.engine == "gensim":
+            stream = counted()
+            partitions = iter(lambda: list(islice(stream, PARTITION)), [])
+            thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
+        else:
+            thetas = model.unit_distributions(counted())
         units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "assign")
         for unit, theta in zip(units, thetas, strict=True):
             yield unit, theta, lengths.popleft()

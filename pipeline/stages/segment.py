@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import corpus
+from pipeline import corpus, executor
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
@@ -309,28 +309,64 @@ def segment_documents(
             yield {}, removed
 
 
+BLOCK_BYTES = 4 << 20  # a Dask partition: one file, or about this much of a jsonl file
+
+DocResult = tuple[str, int, list[dict[str, Any]], list[tuple[str, int, str, str]]]
+
+
+def segment_partition(files: list[corpus.InputFile], config: Config) -> list[DocResult]:
+    """One partition, on a worker: (raw doc id, undecodable bytes, units, removed) per document."""
+    out: list[DocResult] = []
+    for doc in corpus.read_documents(config, files, dedupe=False):
+        units, removed = [], []
+        for unit, rem in segment_documents([doc], config.segment):
+            removed.extend(rem)
+            if unit:
+                units.append(unit)
+        out.append((doc.doc_id, doc.bad_bytes, units, removed))
+    return out
+
+
+def _local_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
+    """Documents segmented here, streamed one at a time."""
+    for doc in corpus.read_documents(config, files):
+        units, removed = [], []
+        for unit, rem in segment_documents([doc], config.segment):
+            removed.extend(rem)
+            if unit:
+                units.append(unit)
+        yield doc.doc_id, doc.bad_bytes, units, removed
+
+
+def _cluster_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
+    """Documents segmented as partitions on the cluster, ids made unique here, in order."""
+    partitions = ([block] for f in files for block in corpus.jsonl_blocks(f, BLOCK_BYTES))
+    dedup = corpus.IdDeduper()
+    for result in executor.current().map(segment_partition, partitions, config):
+        for raw_id, bad, units, removed in result:
+            doc_id = dedup(raw_id)
+            if doc_id != raw_id:
+                for n, unit in enumerate(units, start=1):
+                    unit["doc_id"], unit["unit_id"] = doc_id, f"{doc_id}-{n:04d}"
+            yield doc_id, bad, units, removed
+
+
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     files = corpus.list_inputs(config)
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
     removed_all: list[tuple[str, int, str, str]] = []
-    docs_seen: set[str] = set()
-    bad_bytes = 0
+    undecodable: dict[str, int] = {}
 
     def units() -> Iterator[dict[str, Any]]:
-        nonlocal bad_bytes
-        docs = corpus.read_documents(config, files)
-
-        def counted() -> Iterator[corpus.Document]:
-            nonlocal bad_bytes
-            for d in progress.track(docs, None, "segment"):
-                counts["documents"] += 1
-                bad_bytes += d.bad_bytes
-                yield d
-
-        for unit, removed in segment_documents(counted(), config.segment):
+        local = executor.current().kind == "local"
+        docs = _local_documents(config, files) if local else _cluster_documents(config, files)
+        for _, bad, doc_units, removed in progress.track(docs, None, "segment"):
+            counts["documents"] += 1
             removed_all.extend(removed)
-            if unit:
-                docs_seen.add(unit["doc_id"])
+            if bad:
+                source = doc_units[0]["source"] if doc_units else (removed[0][0] if removed else "?")
+                undecodable[source] = undecodable.get(source, 0) + bad
+            for unit in doc_units:
                 counts["units"] += 1
                 yield unit
         if counts["units"] == 0:
@@ -342,14 +378,17 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
     store.write_jsonl("units.jsonl", units())
     counts["removed_lines"] = len(removed_all)
-    counts["undecodable_bytes"] = bad_bytes
+    counts["undecodable_bytes"] = sum(undecodable.values())
     store.write_csv(
         "segmentation.tsv",
         ["source", "line", "kind", "text"],
         ([s, line, kind, text] for s, line, kind, text in removed_all),
         delimiter="\t",
     )
-    return counts
+    result: Counts = dict(counts)
+    if undecodable:
+        result["details"] = {"undecodable_bytes": undecodable}
+    return result
 
 
 STAGE = Stage(

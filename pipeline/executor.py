@@ -1,0 +1,111 @@
+"""Where partitioned work runs: in this process, or as tasks on a Dask cluster.
+
+The segment, tokenize and assign stages cut their work into ordered partitions and
+hand them to ``current().map(fn, partitions, *shared)``; results come back in input
+order with only a few partitions in flight, so outputs are identical to a local run
+and memory stays bounded. Training always runs here, on the client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from pipeline.config import Config
+from pipeline.errors import ConfigError, PipelineError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class LocalExecutor:
+    """Runs each partition in this process, one after another."""
+
+    kind = "local"
+
+    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
+        for part in partitions:
+            yield fn(part, *shared)
+
+
+class DaskExecutor:
+    """Runs partitions as tasks on a Dask distributed cluster, results in input order.
+
+    The cluster is reached (or a local one started) on first use, so a run whose
+    partitioned stages are all up to date never waits for it.
+    """
+
+    kind = "dask"
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ConfigError(
+                "executor.kind: dask needs Dask distributed; install it with pip install 'dask[distributed]'"
+            ) from exc
+        try:
+            if self.address:
+                self._client = self._stack.enter_context(Client(self.address, timeout="5s"))
+            else:
+                cluster = self._stack.enter_context(
+                    LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+                )
+                self._client = self._stack.enter_context(Client(cluster))
+        except (OSError, TimeoutError) as exc:
+            raise PipelineError(
+                f"executor.address: cannot reach the Dask scheduler at {self.address} ({exc}); "
+                "start one with `dask scheduler` or set executor.kind: local"
+            ) from exc
+        return self._client
+
+    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
+        client = self._connect()
+        in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+        # Large shared objects (config, model) go to the workers once, not with every task.
+        handles = [client.scatter(obj, broadcast=True) for obj in shared]
+        pending: deque[Any] = deque()
+        for part in partitions:
+            pending.append(client.submit(fn, part, *handles, pure=False))
+            if len(pending) >= in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+_CURRENT: contextvars.ContextVar[LocalExecutor | DaskExecutor | None] = contextvars.ContextVar(
+    "executor", default=None
+)
+
+
+def current() -> LocalExecutor | DaskExecutor:
+    """The executor of the run in progress (local outside a run)."""
+    return _CURRENT.get() or LocalExecutor()
+
+
+@contextlib.contextmanager
+def executor_for(config: Config) -> Iterator[LocalExecutor | DaskExecutor]:
+    """The executor ``executor`` asks for, current for the length of a run."""
+    ex: LocalExecutor | DaskExecutor = (
+        LocalExecutor() if config.executor.kind == "local" else DaskExecutor(config.executor.address)
+    )
+    token = _CURRENT.set(ex)
+    try:
+        yield ex
+    finally:
+        _CURRENT.reset(token)
+        if isinstance(ex, DaskExecutor):
+            ex.close()

@@ -1,0 +1,47 @@
+"""Partitioned stages: a Dask local cluster gives the files a local run gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import corpus
+from pipeline.config import load_config
+
+from .conftest import DETERMINISTIC, invoke, snapshot, write_config
+
+pytest.importorskip("distributed", reason="Dask distributed is part of the dev install")
+
+
+def test_dask_local_cluster_gives_files_identical_to_a_local_run(seeds_run: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path, executor={"kind": "dask"})
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    run_dir = tmp_path / "runs" / "seeds"
+    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv"]
+    assert snapshot(run_dir, names) == snapshot(seeds_run, names)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["executor"]["kind"] == "dask"
+
+
+def test_jsonl_blocks_read_the_same_documents_as_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    rows = [{"id": f"r{i}", "text": f"第{i}行的内容。" * (i % 5 + 1)} for i in range(200)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(write_config(tmp_path, input={"paths": [str(path)], "id_field": "id"}))
+    (whole,) = corpus.list_inputs(config)
+    blocks = corpus.jsonl_blocks(whole, 1000)
+    assert len(blocks) > 5
+    one = [(d.doc_id, d.lines) for d in corpus.read_documents(config, [whole])]
+    parts = [(d.doc_id, d.lines) for d in corpus.read_documents(config, blocks)]
+    assert parts == one
+    assert one[-1][1][0][0] == 200  # line numbers stay those of the file
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, executor={"kind": "dask", "address": "tcp://127.0.0.1:9"})
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert "Error: executor.address: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
