@@ -232,14 +232,18 @@ def train_gensim(
                     "model.workers: gensim's multicore LDA cannot learn priors; "
                     "set model.alpha and model.eta to symmetric or a number, or model.workers: 1"
                 )
-            lda = LdaMulticore(workers=spec.workers - 1, alpha=spec.alpha, **common)
+            # LdaMulticore takes no callbacks: per-pass perplexity is not tracked there.
+            # Its workers run the E-step; the M-step on this process is light.
+            common.pop("callbacks")
+            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, **common)
         else:
             lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])
         logger.propagate = old[1]
-    log = TrainLog(perplexity=[float(p) for p in lda.metrics.get("Perplexity", [])] if callbacks else [])
+    metrics = getattr(lda, "metrics", {}) if callbacks and spec.workers == 1 else {}
+    log = TrainLog(perplexity=[float(p) for p in metrics.get("Perplexity", [])])
     done, total = handler.converged
     if total:
         log.converged_share = done / total

@@ -126,3 +126,11 @@ def test_workers_above_one_refuse_learned_priors(tmp_path: Path) -> None:
     result = invoke("run", planted_config(tmp_path, num_topics=PLANTED, workers=2))
     assert result.exit_code == 2
     assert "model.workers: gensim's multicore LDA cannot learn priors" in result.stderr
+
+
+def test_workers_above_one_train_with_ldamulticore(tmp_path: Path) -> None:
+    path = planted_config(tmp_path, num_topics=PLANTED, workers=2, alpha="symmetric")
+    config = load_config(path)
+    run_pipeline(config)
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    assert len(topics) == PLANTED
