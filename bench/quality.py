@@ -1,46 +1,78 @@
-"""Topic quality of the pipeline against a hand-written gensim baseline, on labelled corpora.
+"""Topic quality of pipeline variants against peer LDA systems, on labelled corpora.
 
-Run from the repository root (needs scikit-learn, which is not a project dependency)::
+Run from the repository root (needs scikit-learn and tomotopy, which are not project dependencies)::
 
     .venv/bin/python bench/quality.py                      # all corpora, default sizes
     .venv/bin/python bench/quality.py --quick              # smoke run on tiny samples
     .venv/bin/python bench/quality.py --corpora tnews --set segment.heading_max_chars=1
+    .venv/bin/python bench/quality.py --peers none \
+        --pipelines 'batch=model.update_every=0 model.passes=50' --pipelines 'hmm-off=tokenize.hmm=false'
 
 What is measured
 ----------------
 For every corpus found under ``/work/shared/corpora`` a seeded random sample of labelled
-documents is drawn and both systems are run on it, in the same process, with the same
-number of topics K = the number of distinct labels in the sample:
+documents is drawn and every system is run on it, in the same process, one after the other,
+with the same number of topics K = the number of distinct labels in the sample. Each system
+works on whole documents, as a user would run it.
 
-* ``pipeline``: the sample is written to a temporary jsonl (``id``, ``label``, ``text``) and run
-  through ``pipeline.runner.run_pipeline`` with a temporary config (``input.id_field: id``,
-  ``input.meta_fields: [label]``, ``model.num_topics: K``, ``run.seed``, plus any ``--set``
-  overrides). A document's topic is ``dominant_topic`` in ``documents.csv``; its topics are the
-  top-10 terms of ``topics.csv``. Seconds = the whole ``run_pipeline`` call (all six stages).
-* ``baseline``: what a user writes by hand: ``jieba.lcut`` of the whole document; drop
-  stopwords (goto456 ``cn_stopwords.txt`` read at run time, else the pipeline's built-in list)
-  and whitespace/punctuation tokens; gensim ``Dictionary`` + ``filter_extremes()`` with its
-  defaults; ``LdaModel`` with its defaults except ``num_topics=K`` and ``random_state=seed``.
-  A document's topic is the argmax of ``get_document_topics(minimum_probability=0)``; its
-  topics are ``show_topic(i, topn=10)``. Seconds = tokenization + dictionary + training +
-  assignment.
+Peers (``--peers``, default all four). They share one tokenization, what a user writes by hand:
+``jieba.lcut`` of the whole document; drop stopwords (goto456 ``cn_stopwords.txt`` read at run
+time, else the pipeline's built-in list) and whitespace/punctuation tokens; a gensim ``Dictionary``
++ ``filter_extremes()`` with its defaults (no_below=5, no_above=0.5, keep_n=100000). So all four
+see the same documents over the same vocabulary; only the model differs.
+
+* ``gensim-default``: ``LdaModel`` with its defaults except ``num_topics=K`` and
+  ``random_state=seed`` (1 pass, online, alpha=eta=symmetric). Topic of a document: argmax of
+  ``get_document_topics(minimum_probability=0)``; its terms: ``show_topic(i, topn=10)``.
+* ``gensim-auto20``: the same with ``alpha='auto', eta='auto', passes=20``.
+* ``sklearn-lda``: ``CountVectorizer(analyzer=<identity>)`` over the filtered token lists, then
+  ``LatentDirichletAllocation(n_components=K, random_state=seed, learning_method='batch',
+  max_iter=20)`` (priors 1/K, its defaults); ``fit`` then ``transform``; topic = argmax of the
+  row; terms = the top 10 of ``components_``.
+* ``tomotopy-1000``: ``tomotopy.LDAModel(k=K, seed=seed)`` (alpha=0.1, eta=0.01, its defaults),
+  ``add_doc`` of the filtered token lists, ``train(1000, workers=1)``; topic = argmax of
+  ``doc.get_topic_dist()``; terms = ``get_topic_words(i, top_n=10)``. tomotopy does not take
+  empty documents, so a document with no token left is not covered.
+
+Pipeline variants (``--pipelines NAME=OVERRIDES``, repeatable; default ``pipeline`` = the default
+config and ``pipeline-tomotopy`` = ``model.engine=tomotopy model.iterations=1000``). OVERRIDES are
+``key.path=value`` items separated by whitespace (shell-style quoting; write lists without
+spaces, ``tokenize.pos=[n,v,a]``). ``--set`` overrides apply to every variant first, then the
+variant's own. The sample is written to a temporary jsonl (``id``, ``label``, ``text``), one
+document per record, and run through ``pipeline.runner.run_pipeline`` with a temporary config
+(``input.id_field: id``, ``input.meta_fields: [label]``, ``model.num_topics: K``, ``run.seed``,
+plus the overrides); the pipeline splits documents into its paragraph units itself. A
+document's topic is ``dominant_topic`` in ``documents.csv``; its topics are the top-10 terms of
+``topics.csv``.
+
+Seconds: ``train s`` is the training call only: ``LdaModel(...)``, ``LatentDirichletAllocation.fit``,
+``tomotopy train()``; for a pipeline variant the train stage (``stages.train.seconds`` of
+``manifest.json``). ``total s`` is everything the system needs from raw text to a topic per
+document: for a peer the shared tokenization and dictionary (timed once, added to each peer) plus
+its own vectorizing, training and assignment; for a pipeline variant the whole ``run_pipeline``
+call (all stages). jieba's dictionary loading is not timed for the peers (once per process).
 
 Scores (per corpus and system):
 
 * ``NMI`` / ``ARI``: ``sklearn.metrics.normalized_mutual_info_score`` and
   ``adjusted_rand_score`` of dominant topic vs label, over every sampled document. A document
-  the system gives no topic (absent from ``documents.csv``) counts as one extra cluster
-  "no topic"; ``covered`` says how many documents did get a topic.
+  the system gives no topic counts as one extra cluster "no topic"; ``covered`` says how many
+  documents did get a topic.
 * ``NPMI``: mean over topics of gensim ``CoherenceModel(coherence="c_npmi", topn=10)``. To make
-  the two systems comparable, both are scored over ONE common reference tokenization of the
+  the systems comparable, all are scored over ONE common reference tokenization of the
   sample: ``jieba.lcut`` of each whole document with punctuation/whitespace tokens and single
   characters removed (no stopword removal), with a gensim ``Dictionary`` of those lists (no
   filtering). A topic term that never occurs in the reference tokenization (e.g. a word of the
   pipeline's domain dictionary that plain jieba splits) is left out of that topic; a topic with
   fewer than two remaining terms is left out of the mean. NaN topics are left out as well.
 
+Goals (printed after the table, per corpus and pipeline variant): a tomotopy-engine variant
+should have the highest NMI of all systems (the peers and the gensim-engine variants); a
+gensim-engine variant a higher NMI than every gensim and scikit-learn peer; both an NPMI no
+lower than the best peer's.
+
 The sample is drawn with ``random.Random(seed)`` and kept in its random order (the source files
-are sorted by label, which would bias online LDA); both systems see the same documents in the
+are sorted by label, which would bias online LDA); all systems see the same documents in the
 same order. Temporary files go to a ``tempfile`` directory outside the repository and are removed
 at the end (``--keep`` keeps them). The corpora are research-use only: nothing of them is written
 inside the repository; ``bench/results/`` (git-ignored) gets the scores table only.
@@ -109,15 +141,34 @@ class Result:
     nmi: float | None = None
     ari: float | None = None
     npmi: float | None = None
+    train_seconds: float | None = None
     seconds: float = 0.0
+    engine: str = ""  # pipeline variants: model.engine; peers: ""
     error: str = ""
+
+    @property
+    def is_pipeline(self) -> bool:
+        return bool(self.engine)
 
 
 @dataclass
 class SystemOutput:
     assigned: dict[str, int]  # doc id -> dominant topic
     topics: list[list[str]]  # top terms of each topic
-    seconds: float
+    seconds: float  # total: raw text to a topic per document
+    train_seconds: float | None = None  # the training call only
+
+
+@dataclass
+class Prepared:
+    """The peers' shared tokenization: what a user writes by hand before choosing a model."""
+
+    raw: list[list[str]]  # jieba.lcut of each document (also the NPMI reference's source)
+    texts: list[list[str]]  # after stopwords and punctuation
+    dictionary: Any  # gensim Dictionary after filter_extremes()
+    bows: list[list[tuple[int, int]]]
+    filtered: list[list[str]]  # texts restricted to the dictionary's vocabulary
+    seconds: float  # tokenization + dictionary + bows
 
 
 # -- corpora --------------------------------------------------------------------------
@@ -242,26 +293,35 @@ def pipeline_config(name: str, data: Path, workdir: Path, k: int, seed: int) -> 
 
 
 def run_pipeline_system(
-    name: str, docs: Sequence[Doc], k: int, seed: int, overrides: Sequence[str], workdir: Path
-) -> SystemOutput:
-    """Run the pipeline through the library on the sample; read documents.csv and topics.csv."""
+    corpus: str,
+    variant: str,
+    data: Path,
+    k: int,
+    seed: int,
+    overrides: Sequence[str],
+    workdir: Path,
+) -> tuple[SystemOutput, str]:
+    """Run one pipeline variant through the library; read documents.csv, topics.csv, manifest.json."""
     from pipeline.config import load_config
     from pipeline.runner import run_pipeline
 
-    data = workdir / f"{name}.jsonl"
-    write_jsonl(docs, data)
+    name = f"{corpus}.{variant}"
     config_path = workdir / f"{name}.yaml"
     config_path.write_text(
         yaml.safe_dump(pipeline_config(name, data, workdir, k, seed), allow_unicode=True), encoding="utf-8"
     )
     config = load_config(config_path, list(overrides))
     if config.model.num_topics != k:
-        print(f"    warning: --set model.num_topics={config.model.num_topics}, not K={k}", file=sys.stderr)
+        print(f"    warning: model.num_topics={config.model.num_topics}, not K={k}", file=sys.stderr)
     t0 = time.perf_counter()
     run_pipeline(config, force=True, reporter=StageLog())  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
-    labels = {d.id: d.label for d in docs}
     assigned: dict[str, int] = {}
+    labels = {}
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            labels[row["id"]] = row["label"]
     with (config.run_dir / "documents.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             if labels.get(row["doc_id"]) != row["label"]:
@@ -272,17 +332,16 @@ def run_pipeline_system(
         for row in csv.DictReader(fh):
             if int(row["rank"]) <= TOPN:
                 topics.setdefault(int(row["topic"]), []).append(row["term"])
-    return SystemOutput(assigned, [topics[t] for t in sorted(topics)], seconds)
+    manifest = json.loads((config.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    train_seconds = manifest.get("stages", {}).get("train", {}).get("seconds")
+    out = SystemOutput(assigned, [topics[t] for t in sorted(topics)], seconds, train_seconds)
+    return out, config.model.engine
 
 
-def run_baseline(
-    docs: Sequence[Doc], k: int, seed: int, stopwords: frozenset[str]
-) -> tuple[SystemOutput, list[list[str]]]:
-    """The hand-written baseline; also returns the raw jieba tokens (reused for the NPMI reference)."""
+def prepare(docs: Sequence[Doc], stopwords: frozenset[str]) -> Prepared:
+    """The hand-written tokenization the peers share: jieba, stopwords, Dictionary.filter_extremes()."""
     import jieba
-    import numpy as np
     from gensim.corpora import Dictionary
-    from gensim.models import LdaModel
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()  # loading jieba's dictionary is not timed (it happens once per process)
@@ -292,16 +351,83 @@ def run_baseline(
     dictionary = Dictionary(texts)
     dictionary.filter_extremes()
     bows = [dictionary.doc2bow(t) for t in texts]
-    lda = LdaModel(corpus=bows, id2word=dictionary, num_topics=k, random_state=seed)
+    filtered = [[t for t in text if t in dictionary.token2id] for text in texts]
+    return Prepared(raw, texts, dictionary, bows, filtered, time.perf_counter() - t0)
+
+
+def run_gensim_peer(docs: Sequence[Doc], k: int, seed: int, prep: Prepared, **params: Any) -> SystemOutput:
+    """gensim LdaModel on the shared bag of words, with ``params`` on top of its defaults."""
+    import numpy as np
+    from gensim.models import LdaModel
+
+    t0 = time.perf_counter()
+    lda = LdaModel(corpus=prep.bows, id2word=prep.dictionary, num_topics=k, random_state=seed, **params)
+    train_seconds = time.perf_counter() - t0
     assigned = {}
-    for d, bow in zip(docs, bows, strict=True):
+    for d, bow in zip(docs, prep.bows, strict=True):
         dense = np.zeros(k)
         for topic, p in lda.get_document_topics(bow, minimum_probability=0):
             dense[topic] = p
         assigned[d.id] = int(np.argmax(dense))
-    seconds = time.perf_counter() - t0
+    seconds = prep.seconds + time.perf_counter() - t0
     topics = [[w for w, _ in lda.show_topic(t, topn=TOPN)] for t in range(k)]
-    return SystemOutput(assigned, topics, seconds), raw
+    return SystemOutput(assigned, topics, seconds, train_seconds)
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def run_sklearn_peer(docs: Sequence[Doc], k: int, seed: int, prep: Prepared) -> SystemOutput:
+    """scikit-learn batch variational LDA (20 iterations) on a CountVectorizer of the token lists."""
+    import numpy as np
+    from sklearn.decomposition import LatentDirichletAllocation
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    t0 = time.perf_counter()
+    vectorizer = CountVectorizer(analyzer=_identity)
+    x = vectorizer.fit_transform(prep.filtered)
+    lda = LatentDirichletAllocation(n_components=k, random_state=seed, learning_method="batch", max_iter=20)
+    t1 = time.perf_counter()
+    lda.fit(x)
+    train_seconds = time.perf_counter() - t1
+    theta = lda.transform(x)
+    assigned = {d.id: int(np.argmax(row)) for d, row in zip(docs, theta, strict=True)}
+    seconds = prep.seconds + time.perf_counter() - t0
+    terms = vectorizer.get_feature_names_out()
+    topics = [[str(terms[i]) for i in np.argsort(-row, kind="stable")[:TOPN]] for row in lda.components_]
+    return SystemOutput(assigned, topics, seconds, train_seconds)
+
+
+def run_tomotopy_peer(docs: Sequence[Doc], k: int, seed: int, prep: Prepared) -> SystemOutput:
+    """tomotopy Gibbs LDA, 1000 iterations on one worker, on the token lists (empty ones skipped)."""
+    import numpy as np
+    import tomotopy as tp
+
+    t0 = time.perf_counter()
+    mdl = tp.LDAModel(k=k, seed=seed)
+    added: list[str] = []
+    for d, tokens in zip(docs, prep.filtered, strict=True):
+        if mdl.add_doc(tokens) is not None:
+            added.append(d.id)
+    t1 = time.perf_counter()
+    mdl.train(1000, workers=1)
+    train_seconds = time.perf_counter() - t1
+    assigned = {i: int(np.argmax(doc.get_topic_dist())) for i, doc in zip(added, mdl.docs, strict=True)}
+    seconds = prep.seconds + time.perf_counter() - t0
+    topics = [[w for w, _ in mdl.get_topic_words(t, top_n=TOPN)] for t in range(k)]
+    return SystemOutput(assigned, topics, seconds, train_seconds)
+
+
+PEERS: dict[str, Callable[[Sequence[Doc], int, int, Prepared], SystemOutput]] = {
+    "gensim-default": lambda docs, k, seed, prep: run_gensim_peer(docs, k, seed, prep),
+    "gensim-auto20": lambda docs, k, seed, prep: run_gensim_peer(
+        docs, k, seed, prep, alpha="auto", eta="auto", passes=20
+    ),
+    "sklearn-lda": run_sklearn_peer,
+    "tomotopy-1000": run_tomotopy_peer,
+}
+DEFAULT_PIPELINES = ["pipeline=", "pipeline-tomotopy=model.engine=tomotopy model.iterations=1000"]
 
 
 # -- scores ---------------------------------------------------------------------------
@@ -338,6 +464,7 @@ def score(
     result.nmi, result.ari = cluster_scores(docs, out.assigned)
     result.npmi = mean_npmi(out.topics, texts, dictionary)
     result.seconds = out.seconds
+    result.train_seconds = out.train_seconds
     return result
 
 
@@ -353,7 +480,8 @@ def bench_corpus(
     corpus: Corpus,
     n: int,
     seed: int,
-    overrides: Sequence[str],
+    peers: Sequence[str],
+    pipelines: Sequence[tuple[str, list[str]]],
     stopwords: frozenset[str],
     workdir: Path,
     verbose: bool,
@@ -366,40 +494,79 @@ def bench_corpus(
     print(
         f"{corpus.name}: {len(docs)} docs, K={k} (read in {time.perf_counter() - t0:.1f}s)", file=sys.stderr
     )
-    base = Result(corpus.name, len(docs), k, "baseline")
-    pipe = Result(corpus.name, len(docs), k, "pipeline")
-    raw: list[list[str]] | None = None
-    try:
-        base_out, raw = run_baseline(docs, k, seed, stopwords)
-    except Exception as exc:
-        base.error = first_line(exc)
-        if verbose:
-            traceback.print_exc()
-    print(f"    baseline: {'failed: ' + base.error if base.error else 'done'}", file=sys.stderr)
-    try:
-        pipe_out = run_pipeline_system(corpus.name, docs, k, seed, overrides, workdir)
-    except Exception as exc:
-        pipe.error = first_line(exc)
-        if verbose:
-            traceback.print_exc()
-    if pipe.error:
-        print(f"    pipeline: failed: {pipe.error}", file=sys.stderr)
-    if raw is None:
-        import jieba
+    results: list[Result] = []
+    outputs: list[SystemOutput | None] = []
 
-        raw = [jieba.lcut(d.text) for d in docs]
-    texts = reference_texts(raw)
+    def attempt(result: Result, run: Callable[[], SystemOutput]) -> None:
+        out = None
+        t = time.perf_counter()
+        try:
+            out = run()
+        except Exception as exc:
+            result.error = first_line(exc)
+            if verbose:
+                traceback.print_exc()
+        state = f"failed: {result.error}" if result.error else f"done in {time.perf_counter() - t:.1f}s"
+        print(f"    {result.system}: {state}", file=sys.stderr)
+        results.append(result)
+        outputs.append(out)
+
+    prep = prepare(docs, stopwords)
+    for name in peers:
+        attempt(Result(corpus.name, len(docs), k, name), lambda name=name: PEERS[name](docs, k, seed, prep))
+    data = workdir / f"{corpus.name}.jsonl"
+    write_jsonl(docs, data)
+    for variant, overrides in pipelines:
+        result = Result(corpus.name, len(docs), k, variant, engine="?")
+
+        def run_variant(variant: str = variant, overrides: list[str] = overrides, result: Result = result):
+            out, result.engine = run_pipeline_system(corpus.name, variant, data, k, seed, overrides, workdir)
+            return out
+
+        attempt(result, run_variant)
+    texts = reference_texts(prep.raw)
     dictionary = Dictionary(texts)
-    if not base.error:
-        score(base, docs, base_out, texts, dictionary)
-    if not pipe.error:
-        score(pipe, docs, pipe_out, texts, dictionary)
-    return [pipe, base]
+    for result, out in zip(results, outputs, strict=True):
+        if out is not None:
+            score(result, docs, out, texts, dictionary)
+    return results
+
+
+def goal_misses(results: Sequence[Result]) -> list[str]:
+    """Where a pipeline variant misses its goal on a corpus (see the module docstring)."""
+    misses = []
+    for corpus in dict.fromkeys(r.corpus for r in results):
+        rows = [r for r in results if r.corpus == corpus and not r.error]
+        peers = [r for r in rows if not r.is_pipeline]
+        for r in rows:
+            if not r.is_pipeline or r.nmi is None:
+                continue
+            if r.engine == "tomotopy":
+                rivals = peers + [o for o in rows if o.is_pipeline and o.engine != "tomotopy"]
+                goal = "highest NMI of all systems"
+            else:
+                rivals = [o for o in peers if not o.system.startswith("tomotopy")]
+                goal = "higher NMI than every gensim/sklearn peer"
+            beaten_by = [o for o in rivals if o.nmi is not None and o.nmi >= r.nmi]
+            if beaten_by:
+                best = max(beaten_by, key=lambda o: o.nmi or 0.0)
+                misses.append(
+                    f"{corpus} / {r.system}: {goal} missed, NMI {r.nmi:.3f} vs {best.system} {best.nmi:.3f}"
+                )
+            peer_npmi = [o for o in peers if o.npmi is not None]
+            if peer_npmi:
+                best = max(peer_npmi, key=lambda o: o.npmi or -1.0)
+                if r.npmi is None or r.npmi < (best.npmi or -1.0):
+                    misses.append(
+                        f"{corpus} / {r.system}: NPMI {fmt(r.npmi)} below the best peer's, "
+                        f"{best.system} {best.npmi:.3f}"
+                    )
+    return misses
 
 
 # -- output ---------------------------------------------------------------------------
 
-COLUMNS = ["corpus", "docs", "K", "system", "covered", "NMI", "ARI", "NPMI", "seconds"]
+COLUMNS = ["corpus", "docs", "K", "system", "covered", "NMI", "ARI", "NPMI", "train s", "total s"]
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -409,19 +576,18 @@ def fmt(x: float | None, digits: int = 3) -> str:
 def table_rows(results: Sequence[Result]) -> list[list[str]]:
     rows = []
     for r in results:
+        head = [r.corpus, str(r.docs), str(r.k), r.system]
         if r.error:
-            rows.append([r.corpus, str(r.docs), str(r.k), r.system, "FAILED", "-", "-", "-", "-"])
+            rows.append([*head, "FAILED", "-", "-", "-", "-", "-"])
         else:
             rows.append(
                 [
-                    r.corpus,
-                    str(r.docs),
-                    str(r.k),
-                    r.system,
+                    *head,
                     str(r.covered),
                     fmt(r.nmi),
                     fmt(r.ari),
                     fmt(r.npmi),
+                    fmt(r.train_seconds, 1),
                     fmt(r.seconds, 1),
                 ]
             )
@@ -442,7 +608,7 @@ def text_table(results: Sequence[Result]) -> str:
 
 
 def markdown_table(results: Sequence[Result]) -> str:
-    align = ["---", "---:", "---:", "---", "---:", "---:", "---:", "---:", "---:"]
+    align = ["---", "---:", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"]
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
     return "\n".join(lines)
@@ -453,7 +619,7 @@ def failures(results: Sequence[Result]) -> list[str]:
 
 
 def versions() -> str:
-    names = ("pipeline", "gensim", "jieba", "scikit-learn", "numpy")
+    names = ("pipeline", "gensim", "jieba", "scikit-learn", "tomotopy", "numpy")
     found = []
     for name in names:
         try:
@@ -482,12 +648,13 @@ def pipeline_source() -> str:
 def markdown_report(
     results: Sequence[Result], command: str, args: argparse.Namespace, stop_source: str, wall: float
 ) -> str:
+    variants = "; ".join(f"`{n}`: {' '.join(o) or 'defaults'}" for n, o in args.pipelines)
     lines = [
-        "# Topic quality: pipeline vs hand-written gensim baseline",
+        "# Topic quality: pipeline variants vs peer LDA systems",
         "",
         f"Command: `{command}`  ",
-        f"Seed {args.seed}; pipeline overrides: {', '.join(args.set) or 'none'}; "
-        f"baseline stopwords: {stop_source}  ",
+        f"Seed {args.seed}; pipeline variants: {variants or 'none'}; overrides for all variants: "
+        f"{', '.join(args.set) or 'none'}; peers' stopwords: {stop_source}  ",
         f"{time.strftime('%Y-%m-%d %H:%M')}; {versions()}; wall time {wall:.0f}s  ",
         f"pipeline imported from {pipeline_source()}",
         "",
@@ -496,8 +663,12 @@ def markdown_report(
         "K = number of distinct labels in the sample; covered = documents that got a topic "
         "(the rest count as one extra cluster). NMI/ARI: dominant topic vs label. NPMI: mean gensim "
         "c_npmi of each topic's top 10 terms over one common reference tokenization (jieba.lcut, "
-        "punctuation and single characters removed). See the docstring of `bench/quality.py`.",
+        "punctuation and single characters removed). train s: the training call (pipeline: the train "
+        "stage); total s: raw text to a topic per document. See the docstring of `bench/quality.py`.",
     ]
+    misses = goal_misses(results)
+    lines += ["", "Goals missed:" if misses else "Goals: all met.", ""]
+    lines += [f"- {m}" for m in misses]
     failed = failures(results)
     if failed:
         lines += ["", "Failures:", "", *[f"- {f}" for f in failed]]
@@ -507,6 +678,21 @@ def markdown_report(
 # -- command line ---------------------------------------------------------------------
 
 
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    """``NAME=key=value key=value`` (or just ``NAME``) -> (NAME, overrides)."""
+    name, _, rest = text.partition("=")
+    name = name.strip()
+    if not name or not all(c.isalnum() or c in "_.-" for c in name):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=key.path=value ... (NAME of [A-Za-z0-9_.-])"
+        )
+    overrides = shlex.split(rest)
+    for item in overrides:
+        if "=" not in item:
+            raise argparse.ArgumentTypeError(f"{text!r}: override {item!r} is not key.path=value")
+    return name, overrides
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     names = [c.name for c in CORPORA]
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -514,9 +700,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--corpora", nargs="+", default=names, metavar="NAME", help=f"subset of: {', '.join(names)}"
     )
     p.add_argument("--docs", type=int, default=None, help=f"documents per corpus (default {DEFAULT_DOCS})")
-    p.add_argument("--seed", type=int, default=42, help="sampling, baseline and pipeline seed (default 42)")
+    p.add_argument("--seed", type=int, default=42, help="sampling, peer and pipeline seed (default 42)")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="pipeline override (repeatable)"
+        "--peers",
+        nargs="+",
+        default=list(PEERS),
+        metavar="NAME",
+        help=f"peer systems, subset of: {', '.join(PEERS)}, or none (default all)",
+    )
+    p.add_argument(
+        "--pipelines",
+        action="append",
+        type=parse_variant,
+        default=None,
+        metavar="NAME=OVERRIDES",
+        help="a pipeline variant: NAME=key.path=value ... (repeatable; default: "
+        + "; ".join(DEFAULT_PIPELINES)
+        + ")",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override for every pipeline variant, applied before the variant's own (repeatable)",
     )
     p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_DOCS} documents per corpus")
     p.add_argument("--out", type=Path, default=None, help="Markdown file (default bench/results/quality.md)")
@@ -527,6 +734,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.corpora) - set(names))
     if unknown:
         p.error(f"unknown corpus {', '.join(unknown)} (choose from {', '.join(names)})")
+    args.peers = [n for item in args.peers for n in item.split(",") if n and n != "none"]
+    unknown = sorted(set(args.peers) - set(PEERS))
+    if unknown:
+        p.error(f"unknown peer {', '.join(unknown)} (choose from {', '.join(PEERS)}, or none)")
+    if args.pipelines is None:
+        args.pipelines = [parse_variant(v) for v in DEFAULT_PIPELINES]
+    seen = [n for n, _ in args.pipelines]
+    if len(set(seen)) < len(seen) or set(seen) & set(PEERS):
+        p.error("--pipelines: every variant needs its own name, different from the peers'")
     if args.docs is None:
         args.docs = QUICK_DOCS if args.quick else DEFAULT_DOCS
     if args.docs < 2:
@@ -541,6 +757,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     started = time.perf_counter()
     stopwords, stop_source = load_stopwords()
+    pipelines = [(name, [*args.set, *overrides]) for name, overrides in args.pipelines]
     results: list[Result] = []
     workdir = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     try:
@@ -550,7 +767,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not corpus.path.exists():
                 print(f"skipped {corpus.name}: {corpus.path} not found")
                 continue
-            results += bench_corpus(corpus, args.docs, args.seed, args.set, stopwords, workdir, args.verbose)
+            results += bench_corpus(
+                corpus, args.docs, args.seed, args.peers, pipelines, stopwords, workdir, args.verbose
+            )
     finally:
         if args.keep:
             print(f"kept the temporary folder {workdir}", file=sys.stderr)
@@ -558,6 +777,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     wall = time.perf_counter() - started
     print(text_table(results))
+    for line in goal_misses(results):
+        print(f"goal missed: {line}")
     for line in failures(results):
         print(f"failed {line}")
     print(f"wall time {wall:.0f}s")

@@ -101,7 +101,7 @@ class TokenizeConfig(Section):
 
 
 class DictionaryConfig(Section):
-    no_below: int = Field(2, ge=1, description="Drop terms in fewer than this many units.")
+    no_below: int = Field(5, ge=1, description="Drop terms in fewer than this many units.")
     no_above: float = Field(0.5, gt=0, le=1, description="Drop terms in more than this share of units.")
     keep_n: int = Field(100000, ge=1, description="Keep at most this many most frequent terms.")
 
