@@ -139,7 +139,7 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
         ),
         "too many topics": (
             ["--set", "model.num_topics=500"],
-            "model.num_topics: 500 topics for 133 units with tokens; use at most 133 "
+            "model.num_topics: 500 topics for 132 units with tokens; use at most 132 "
             "(e.g. --set model.num_topics=10)",
         ),
         "all tokens filtered": (["--set", "tokenize.min_len=60"], "every token was filtered out ("),
