@@ -161,9 +161,8 @@ class Tokenizer:
             self._token.clear()
             self._dropped.clear()
             self._new.clear()
-        for raw in words:
-            if raw not in self._token:
-                self._judge(raw)
+        for raw in set(words).difference(self._token):
+            self._judge(raw)
 
     def __call__(self, text: str) -> list[str]:
         if self._tagged is not None:
@@ -231,6 +230,9 @@ class Tokenizer:
 # -- worker processes -----------------------------------------------------------------
 
 _WORKER: Tokenizer | None = None
+# What RunStore.write_jsonl writes (json.dumps with these arguments), built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DECODER = json.JSONDecoder()
 
 ChunkResult = tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]
 # tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
@@ -255,14 +257,13 @@ def _tokenize_lines(lines: list[str]) -> LinesResult:
     assert _WORKER is not None
     out: list[str] = []
     n_tokens = n_empty = 0
-    dumps = json.dumps
+    encode, decode = _ENCODER.encode, _DECODER.decode
     for line in lines:
-        unit = json.loads(line)
+        unit = decode(line)
         tokens = _WORKER(unit.get("text_simplified", unit["text"]))
         n_tokens += len(tokens)
         n_empty += not tokens
-        row = {"unit_id": unit["unit_id"], "tokens": tokens}
-        out.append(dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.append(encode({"unit_id": unit["unit_id"], "tokens": tokens}) + "\n")
     removed, new = _WORKER.take_counts()
     return "".join(out), len(lines), n_tokens, n_empty, removed, new
 
@@ -318,20 +319,24 @@ def _apply_phrases(config: Config, store: RunStore) -> tuple[int, list[tuple[str
         for row in store.read_jsonl("tokens.jsonl"):
             yield row["tokens"]
 
+    # gensim needs a non-empty delimiter; Chinese compounds are written without one.
+    glue = "\u2063"
     phrases = Phrases(
         sentences(),
         min_count=cfg.phrases_min_count,
         threshold=cfg.phrases_threshold,
         scoring="npmi",
-        delimiter="",
+        delimiter=glue,
     ).freeze()
-    found = sorted(phrases.phrasegrams.items(), key=lambda kv: (-kv[1], kv[0]))
+    found = sorted(
+        ((p.replace(glue, ""), s) for p, s in phrases.phrasegrams.items()), key=lambda kv: (-kv[1], kv[0])
+    )
     joined = 0
 
     def rows() -> Iterator[dict[str, Any]]:
         nonlocal joined
         for row in store.read_jsonl("tokens.jsonl"):
-            tokens = phrases[row["tokens"]]
+            tokens = [t.replace(glue, "") for t in phrases[row["tokens"]]]
             joined += len(row["tokens"]) - len(tokens)
             yield {"unit_id": row["unit_id"], "tokens": tokens}
 
