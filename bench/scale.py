@@ -1,0 +1,498 @@
+"""How the pipeline scales on a large news corpus, against a plain hand-written script.
+
+Run from the repository root::
+
+    .venv/bin/python bench/scale.py                         # 10%, 50%, 100% of the corpus
+    .venv/bin/python bench/scale.py --sizes 0.1,0.5 --repeat 3
+    .venv/bin/python bench/scale.py --quick                 # smoke run on a tiny sample
+
+Corpus
+------
+``../shared/corpora/xwlb/xwlb_2012-2026.jsonl.xz`` (CCTV Xinwen Lianbo, 74,545 news items; see
+its README.txt; research use only). If it is absent the script prints ``skipped: <reason>`` and
+exits 0. For each size f a seeded random subset of round(f * N) items is drawn (the subsets are
+nested: the 10% items are among the 50% items) and written, in corpus (date) order, to a
+temporary jsonl outside the repository (under ``tempfile.gettempdir()``), one row per item:
+``id``, ``date``, ``text`` = the item's paragraphs joined with newlines, so the segment stage
+makes paragraph units. Nothing of the corpus is written inside the repository; the temporary
+files are removed at the end (``--keep`` keeps them).
+
+What is measured, per size and repetition
+-----------------------------------------
+Every pipeline run is a fresh child process, ``<venv>/bin/pipeline run CONFIG --set ...``, with
+``tokenize.workers=2``, ``model.workers=2``, ``model.alpha=symmetric`` (gensim's multicore LDA
+cannot learn alpha), ``model.num_topics=--topics``, ``model.passes=--passes``, other settings at
+their defaults (``model.iterations`` 400, ``model.chunksize`` 2000, ``dictionary.*``). Its wall
+time is measured around the child (interpreter start-up included) and its peak resident memory
+is the child's ``ru_maxrss`` from ``os.wait4`` (the largest RSS of the pipeline process or any of
+its worker processes).
+
+1. ``full run`` in a new run folder: wall time, peak RSS, and each stage's seconds as recorded in
+   ``manifest.json`` (``stages[*].seconds``). ``tokens/s`` = kept tokens written by the tokenize
+   stage (its ``counts.tokens``) / its seconds.
+2. ``re-run``: the same command with only ``model.num_topics`` changed to K+1: wall time, and the
+   stages the manifest marks ``skipped``. Compared with train + assign + report seconds of the
+   full run (K+1 topics cost ~5% more training than K, which counts against the re-run).
+3. ``rjieba``: ``--set tokenize.engine=rjieba --to tokenize`` on the same run folder (segment is
+   skipped, tokenize runs with 2 workers): the tokenize stage's seconds from the manifest.
+4. ``plain script``: a fresh child process (this file with ``--plain``) doing the same work by
+   hand on the same units: reads the run's ``units.jsonl`` texts; ``jieba.lcut`` of each text in a
+   single-process loop (timed on its own: ``lcut loop``); keeps tokens of 2+ characters that are
+   not whitespace or in the pipeline's built-in stopword list; gensim ``Dictionary`` +
+   ``filter_extremes`` with the run's ``dictionary.*`` settings and ``doc2bow``; ``LdaModel`` with
+   the run's num_topics, passes, iterations, chunksize, seed, ``alpha="symmetric"`` and
+   ``eval_every=None``. Its wall time is measured the same way as the pipeline's.
+
+Ratios (medians of ``--repeat`` repetitions; default 3 repetitions for sizes below 50%, 1 above):
+
+* tokenize speed-up = lcut loop seconds / pipeline tokenize-stage seconds (same units, so this is
+  the throughput ratio), for jieba (the full run) and for rjieba (run 3). Targets >= 1.8 and >= 5.
+* peak RSS / peak RSS of the smallest size measured. Target at 100% vs 10%: <= 1.5.
+* end-to-end = full-run wall / plain-script wall. Target <= 0.6.
+* re-run = re-run wall / (train + assign + report seconds of the full run). Target <= 1.1.
+
+The machine is shared: the load average before and after each size is printed with the table.
+Output: the table on stdout and as Markdown in ``bench/results/scale.md`` (``scale-quick.md`` with
+``--quick``); ``bench/results/`` is git-ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
+RESULTS = REPO / "bench" / "results"
+STAGES = ["segment", "tokenize", "dictionary", "train", "assign", "report"]
+SEED = 42
+CHILD_ENV = dict(os.environ)  # PYTHONPATH gets the code snapshot (see snapshot_code)
+
+
+# -- child processes ------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    seconds: float
+    cpu_seconds: float  # user + system of the child and the worker processes it waited for
+    max_rss_mb: float
+    returncode: int
+
+
+def run_child(cmd: list[str], log: Path) -> Child:
+    """Run ``cmd`` with output to ``log``; its wall time and peak RSS (os.wait4 of this child)."""
+    with log.open("ab") as fh:
+        fh.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        fh.flush()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=log.parent, env=CHILD_ENV)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Child(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def pipeline_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "pipeline"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from pipeline.cli import app; app()"]
+
+
+def must(child: Child, what: str, log: Path) -> Child:
+    if child.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise SystemExit(f"{what} failed (exit {child.returncode}); last lines of {log}:\n" + "\n".join(tail))
+    return child
+
+
+def snapshot_code(folder: Path) -> Path:
+    """A copy of the pipeline package that every child imports (PYTHONPATH, working directory
+    outside the repository): edits made to the repository during the benchmark neither change
+    what is measured nor invalidate the run folders' fingerprints between runs."""
+    target = folder / "code"
+    shutil.copytree(REPO / "pipeline", target / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    CHILD_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    return target
+
+
+# -- the sample -----------------------------------------------------------------------
+
+
+def write_samples(sizes: list[float], folder: Path) -> dict[float, dict[str, Any]]:
+    """One jsonl per size: nested seeded random subsets of the items, in corpus order."""
+    with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
+        n = sum(1 for _ in fh)
+    order = list(range(n))
+    random.Random(SEED).shuffle(order)
+    rank = [0] * n
+    for r, i in enumerate(order):
+        rank[i] = r
+    wanted = {f: max(1, round(f * n)) for f in sizes}
+    info: dict[float, dict[str, Any]] = {
+        f: {"path": folder / f"xwlb-{f:g}.jsonl", "items": 0, "chars": 0} for f in sizes
+    }
+    outs = {f: info[f]["path"].open("w", encoding="utf-8") for f in sizes}
+    try:
+        with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                targets = [f for f in sizes if rank[i] < wanted[f]]
+                if not targets:
+                    continue
+                item = json.loads(line)
+                text = "\n".join(item["paragraphs"])
+                row = json.dumps({"id": item["id"], "date": item["date"], "text": text}, ensure_ascii=False)
+                for f in targets:
+                    outs[f].write(row + "\n")
+                    info[f]["items"] += 1
+                    info[f]["chars"] += len(text)
+    finally:
+        for out in outs.values():
+            out.close()
+    return info
+
+
+def write_config(folder: Path, sample: Path, name: str) -> Path:
+    data = {
+        "run": {"name": name, "seed": SEED, "output_dir": str(folder / "runs")},
+        "input": {
+            "paths": [str(sample)],
+            "format": "jsonl",
+            "text_field": "text",
+            "id_field": "id",
+            "meta_fields": ["date"],
+        },
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def manifest(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+# -- one repetition at one size -------------------------------------------------------
+
+
+def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace) -> dict[str, Any]:
+    config = write_config(folder, sample, name)
+    run_dir = folder / "runs" / name
+    log = folder / f"{name}.log"
+    base = [
+        *pipeline_cmd(),
+        "run",
+        str(config),
+        "--set",
+        "tokenize.workers=2",
+        "--set",
+        f"model.workers={args.model_workers}",
+        "--set",
+        "model.alpha=symmetric",
+        "--set",
+        f"model.passes={args.passes}",
+    ]
+    k = args.topics
+    out: dict[str, Any] = {}
+
+    full = run_child([*base, "--set", f"model.num_topics={k}"], log)
+    if full.returncode != 0 and args.model_workers > 1 and "LdaMulticore" in log.read_text(errors="replace"):
+        # The pipeline cannot train with model.workers > 1: measure the rest with one worker.
+        args.model_workers = 1
+        args.notes.append(
+            "model.workers=2 failed (LdaMulticore raised, see the log), so model.workers=1 was used"
+        )
+        print(f"warning: {args.notes[-1]}", file=sys.stderr)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return measure_once(folder, sample, name, args)
+    must(full, "full run", log)
+    m = manifest(run_dir)
+    st = m["stages"]
+    out["stage_s"] = {s: st[s].get("seconds", 0.0) for s in STAGES}
+    out["units"] = st["segment"]["counts"].get("units")
+    out["tokens"] = st["tokenize"]["counts"].get("tokens")
+    out["tokenize_workers"] = st["tokenize"]["counts"].get("workers")
+    out["terms"] = st["dictionary"]["counts"].get("terms")
+    out["full_s"] = full.seconds
+    out["full_cpu_s"] = full.cpu_seconds
+    out["rss_mb"] = full.max_rss_mb
+    out["tokens_per_s"] = out["tokens"] / max(out["stage_s"]["tokenize"], 1e-9)
+    out["tar_s"] = sum(out["stage_s"][s] for s in ("train", "assign", "report"))
+
+    rerun = must(run_child([*base, "--set", f"model.num_topics={k + 1}"], log), "re-run", log)
+    st = manifest(run_dir)["stages"]
+    out["rerun_s"] = rerun.seconds
+    out["rerun_stage_s"] = sum(st[s].get("seconds", 0.0) for s in STAGES if st[s]["status"] == "ran")
+    out["skipped"] = [s for s in STAGES if st[s]["status"] == "skipped"]
+    out["rerun_reasons"] = {s: st[s].get("reason", "") for s in STAGES if st[s]["status"] == "ran"}
+
+    rj = must(
+        run_child([*base, "--set", "tokenize.engine=rjieba", "--to", "tokenize"], log), "rjieba run", log
+    )
+    st = manifest(run_dir)["stages"]
+    assert st["tokenize"]["status"] == "ran", "the rjieba run did not re-run tokenize"
+    out["rjieba_s"] = st["tokenize"]["seconds"]
+    out["rjieba_rss_mb"] = rj.max_rss_mb
+
+    plain_json = folder / f"{name}.plain.json"
+    plain = must(
+        run_child(
+            [sys.executable, str(Path(__file__).resolve()), "--plain", str(run_dir), str(plain_json)], log
+        ),
+        "plain script",
+        log,
+    )
+    p = json.loads(plain_json.read_text(encoding="utf-8"))
+    out["plain_s"] = plain.seconds
+    out["plain_cpu_s"] = plain.cpu_seconds
+    out["lcut_cpu_s"] = p["lcut_cpu_s"]
+    out["plain_rss_mb"] = plain.max_rss_mb
+    out["lcut_s"] = p["lcut_s"]
+    out["plain_parts"] = p
+    if not args.keep:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of every numeric field over the repetitions (the first run's other fields)."""
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = statistics.median(r[key] for r in runs)
+    out["stage_s"] = {s: statistics.median(r["stage_s"][s] for r in runs) for s in STAGES}
+    return out
+
+
+# -- the plain script -------------------------------------------------------------------
+
+
+def plain(run_dir: Path, out: Path) -> None:
+    """What a user writes by hand, on the run's units and with the run's settings."""
+    t_start = time.perf_counter()
+    import logging
+
+    import jieba
+    from gensim.corpora import Dictionary
+    from gensim.models import LdaModel
+
+    jieba.setLogLevel(logging.WARNING)
+    cfg = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["config"]
+    d, m = cfg["dictionary"], cfg["model"]
+    stop_file = REPO / "pipeline" / "resources" / "stopwords.txt"
+    stop = {w.strip() for w in stop_file.read_text(encoding="utf-8").splitlines() if w.strip()}
+    with (run_dir / "units.jsonl").open(encoding="utf-8") as fh:
+        texts = [(u := json.loads(line)).get("text_simplified", u["text"]) for line in fh if line.strip()]
+    jieba.initialize()
+    t, c = time.perf_counter(), time.process_time()
+    cut = [jieba.lcut(text) for text in texts]
+    lcut_s, lcut_cpu_s = time.perf_counter() - t, time.process_time() - c
+    t = time.perf_counter()
+    docs = [[w for w in ws if len(w) >= 2 and w not in stop and not w.isspace()] for ws in cut]
+    filter_s = time.perf_counter() - t
+    t = time.perf_counter()
+    dct = Dictionary(docs)
+    dct.filter_extremes(no_below=d["no_below"], no_above=d["no_above"], keep_n=d["keep_n"])
+    bows = [dct.doc2bow(doc) for doc in docs]
+    dictionary_s = time.perf_counter() - t
+    t = time.perf_counter()
+    LdaModel(
+        bows,
+        id2word=dct,
+        num_topics=m["num_topics"],
+        passes=m["passes"],
+        iterations=m["iterations"],
+        chunksize=m["chunksize"],
+        alpha="symmetric",
+        random_state=cfg["run"]["seed"],
+        eval_every=None,
+    )
+    lda_s = time.perf_counter() - t
+    result = {
+        "units": len(texts),
+        "lcut_s": lcut_s,
+        "lcut_cpu_s": lcut_cpu_s,
+        "filter_s": filter_s,
+        "dictionary_s": dictionary_s,
+        "lda_s": lda_s,
+        "in_process_s": time.perf_counter() - t_start,
+    }
+    out.write_text(json.dumps(result), encoding="utf-8")
+
+
+# -- the table --------------------------------------------------------------------------
+
+
+def pct(size: float) -> str:
+    return f"{size * 100:g}%"
+
+
+def fmt(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def skipped_cell(r: dict[str, Any]) -> str:
+    cell = ", ".join(r["skipped"]) or "none"
+    ran = [f"{s} ran: {r['rerun_reasons'][s]}" for s in STAGES[:3] if s in r["rerun_reasons"]]
+    return cell + (f" ({'; '.join(ran)})" if ran else "")
+
+
+def tables(results: list[dict[str, Any]]) -> str:
+    base = results[0]
+    lines = [
+        "### Stage wall times (seconds, from manifest.json) and the plain script",
+        "",
+        "| size | items | units | kept tokens | terms | " + " | ".join(STAGES) + " | pipeline wall (CPU) "
+        "| plain: lcut / filter / dictionary / LDA | plain wall (CPU) |",
+        "|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---|---:|",
+    ]
+    for r in results:
+        p = r["plain_parts"]
+        lines.append(
+            f"| {pct(r['size'])} | {r['items']:,} | {r['units']:,} | {r['tokens']:,} | {r['terms']:,} | "
+            + " | ".join(fmt(r["stage_s"][s]) for s in STAGES)
+            + f" | {fmt(r['full_s'])} ({fmt(r['full_cpu_s'])}) | {fmt(p['lcut_s'])} / {fmt(p['filter_s'])} / "
+            f"{fmt(p['dictionary_s'])} / {fmt(p['lda_s'])} | {fmt(r['plain_s'])} ({fmt(r['plain_cpu_s'])}) |"
+        )
+    lines += [
+        "",
+        "### Against the targets",
+        "",
+        "| size | tokens/s (tokenize, jieba) | tokenize vs lcut loop: jieba w=2 (≥1.8×) "
+        "| rjieba w=2 (≥5×) | peak RSS MB | RSS vs "
+        f"{pct(base['size'])} (≤1.5× at 100%) | end-to-end vs plain (≤0.6×) "
+        "| re-run K+1 s | train+assign+report s | re-run ratio (≤1.1×) | skipped on re-run |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {pct(r['size'])} | {r['tokens_per_s']:,.0f} "
+            f"| {r['lcut_s'] / r['stage_s']['tokenize']:.2f}× ({fmt(r['lcut_s'])} / "
+            f"{fmt(r['stage_s']['tokenize'])} s) "
+            f"| {r['lcut_s'] / r['rjieba_s']:.2f}× ({fmt(r['rjieba_s'])} s) "
+            f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× "
+            f"| {r['full_s'] / r['plain_s']:.2f}× ({fmt(r['full_s'])} / {fmt(r['plain_s'])} s) "
+            f"| {fmt(r['rerun_s'])} | {fmt(r['tar_s'])} | {r['rerun_s'] / r['tar_s']:.2f}× "
+            f"| {skipped_cell(r)} |"
+        )
+    return "\n".join(lines)
+
+
+def header(args: argparse.Namespace) -> str:
+    from importlib import metadata
+
+    versions = []
+    for name in ("jieba", "rjieba", "gensim", "numpy"):
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} not installed")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
+    return (
+        f"# Scale benchmark: {CORPUS.name}\n\n"
+        f"{time.strftime('%Y-%m-%d %H:%M')}; commit {commit}{' + uncommitted changes' if dirty else ''}; "
+        f"Python {platform.python_version()}, {', '.join(versions)}; {os.cpu_count()} cores. "
+        f"K={args.topics}, passes={args.passes}, tokenize.workers=2, model.workers={args.model_workers}, "
+        f"alpha=symmetric; medians of {args.repeat or 'the default number of'} repetition(s). "
+        "See the docstring of bench/scale.py for what each number is.\n"
+        + "".join(f"\n**Note:** {n}.\n" for n in args.notes)
+    )
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--sizes", default="0.1,0.5,1.0", help="corpus fractions, comma separated")
+    ap.add_argument("--topics", type=int, default=20, help="model.num_topics (the re-run uses one more)")
+    ap.add_argument("--passes", type=int, default=2, help="model.passes")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions per size, medians (default: 3 below 50%%, else 1)",
+    )
+    ap.add_argument("--quick", action="store_true", help="a tiny sample, K=5, 1 pass: a smoke run")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (samples and runs)")
+    ap.add_argument("--plain", nargs=2, metavar=("RUN_DIR", "OUT_JSON"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.topics, args.passes = "0.004,0.008", 5, 1
+        args.repeat = args.repeat or 1
+    args.model_workers = 2
+    args.notes = []
+    args.size_list = sorted({float(s) for s in args.sizes.split(",") if s.strip()})
+    if not args.size_list or not all(0 < s <= 1 for s in args.size_list):
+        ap.error("--sizes: fractions in (0, 1], e.g. 0.1,0.5,1.0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.plain:
+        plain(Path(args.plain[0]), Path(args.plain[1]))
+        return 0
+    if not CORPUS.is_file():
+        print(f"skipped: {CORPUS} not found (the xwlb corpus is not on this machine)")
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="pipeline-scale-", dir=tempfile.gettempdir()))
+    print(f"temporary folder: {folder}", file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    try:
+        t = time.perf_counter()
+        samples = write_samples(args.size_list, folder)
+        print(f"samples written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        snapshot_code(folder)
+        for size in args.size_list:
+            info = samples[size]
+            repeat = args.repeat or (3 if size < 0.5 else 1)
+            load_before = os.getloadavg()[0]
+            runs = []
+            for i in range(repeat):
+                print(
+                    f"size {pct(size)} ({info['items']:,} items), repetition {i + 1}/{repeat} ...",
+                    file=sys.stderr,
+                )
+                runs.append(measure_once(folder, info["path"], f"xwlb-{size:g}-{i}", args))
+            r = median_of(runs)
+            r.update(size=size, items=info["items"], chars=info["chars"], repeat=repeat)
+            r["load"] = (load_before, os.getloadavg()[0])
+            results.append(r)
+            print(tables([r]), file=sys.stderr)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    loads = "; ".join(
+        f"{pct(r['size'])}: {r['load'][0]:.2f} -> {r['load'][1]:.2f} ({r['repeat']} rep.)" for r in results
+    )
+    text = header(args) + f"\nLoad average (1 min) before -> after each size: {loads}.\n\n" + tables(results)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("scale-quick.md" if args.quick else "scale.md")
+    out.write_text(text + "\n", encoding="utf-8")
+    print(f"\nwritten: {out.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
