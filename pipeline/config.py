@@ -199,7 +199,7 @@ class ReportConfig(Section):
 
 class ExecutorConfig(Section):
     kind: Literal["local", "dask"] = Field(
-        "local", description="local processes, or a Dask cluster for segment, tokenize and assign."
+        "local", description="local processes, or a Dask cluster for the segment and assign stages."
     )
     address: str | None = Field(
         None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."

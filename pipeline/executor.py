@@ -1,6 +1,6 @@
 """Where partitioned work runs: in this process, or as tasks on a Dask cluster.
 
-The segment, tokenize and assign stages cut their work into ordered partitions and
+The segment and assign stages cut their work into ordered partitions and
 hand them to ``current().map(fn, partitions, *shared)``; results come back in input
 order with only a few partitions in flight, so outputs are identical to a local run
 and memory stays bounded. Training always runs here, on the client.
