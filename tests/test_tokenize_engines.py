@@ -12,7 +12,7 @@ import pytest
 from pipeline.config import Config, load_config
 from pipeline.runner import run_pipeline
 from pipeline.stages import tokenize
-from pipeline.stages.tokenize import Tokenizer, tokenize_stream
+from pipeline.stages.tokenize import Tokenizer, _token_line, tokenize_stream
 from tests.conftest import write_config
 from tests.test_tokenize import CASES, NEW_WORDS
 
@@ -201,6 +201,8 @@ def seeds_tokens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
     out["workers"] = results[-1].counts["workers"]
     out["rjieba_2"], out["rjieba_2_audit"] = _tokens(run_dir), _audit(run_dir)
+    with (run_dir / "tokens.jsonl").open(encoding="utf-8", newline="") as fh:
+        out["rjieba_2_lines"] = list(fh)
     return out
 
 
@@ -228,6 +230,19 @@ def test_rjieba_audit_matches_jieba(seeds_tokens: dict[str, Any]) -> None:
     for name in ("punctuation", "latin", "number"):
         assert abs(r[name]["removed"] - j[name]["removed"]) <= 0.01 * j[name]["removed"] + 1, name
     assert r["hmm_new_words"] == j["hmm_new_words"]
+
+
+def test_token_lines_are_what_write_jsonl_writes(seeds_tokens: dict[str, Any]) -> None:
+    """Workers format tokens.jsonl lines themselves: byte for byte RunStore.write_jsonl's."""
+    lines = seeds_tokens["rjieba_2_lines"]
+    assert lines == [
+        json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
+    ]
+    tricky = ["疫情", 'a"b', "c\\d", "\x01", "\u2028"]
+    assert (
+        _token_line("u-1", tricky)
+        == json.dumps({"unit_id": "u-1", "tokens": tricky}, ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
 
 
 def test_rjieba_in_worker_processes(seeds_tokens: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
+from json.encoder import encode_basestring
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any, TypeVar
 
@@ -230,9 +231,16 @@ class Tokenizer:
 # -- worker processes -----------------------------------------------------------------
 
 _WORKER: Tokenizer | None = None
-# What RunStore.write_jsonl writes (json.dumps with these arguments), built once.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _DECODER = json.JSONDecoder()
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _token_line(unit_id: Any, tokens: list[str]) -> str:
+    """The tokens.jsonl line RunStore.write_jsonl would write for this row, byte for byte
+    (json.dumps with ensure_ascii=False and compact separators), at half the cost."""
+    uid = encode_basestring(unit_id) if isinstance(unit_id, str) else _ENCODER.encode(unit_id)
+    return '{"unit_id":' + uid + ',"tokens":[' + ",".join(map(encode_basestring, tokens)) + "]}\n"
+
 
 ChunkResult = tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]
 # tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
@@ -257,13 +265,13 @@ def _tokenize_lines(lines: list[str]) -> LinesResult:
     assert _WORKER is not None
     out: list[str] = []
     n_tokens = n_empty = 0
-    encode, decode = _ENCODER.encode, _DECODER.decode
+    decode = _DECODER.decode
     for line in lines:
         unit = decode(line)
         tokens = _WORKER(unit.get("text_simplified", unit["text"]))
         n_tokens += len(tokens)
         n_empty += not tokens
-        out.append(encode({"unit_id": unit["unit_id"], "tokens": tokens}) + "\n")
+        out.append(_token_line(unit["unit_id"], tokens))
     removed, new = _WORKER.take_counts()
     return "".join(out), len(lines), n_tokens, n_empty, removed, new
 
