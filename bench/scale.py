@@ -33,6 +33,7 @@ its worker processes).
 2. ``re-run``: the same command with only ``model.num_topics`` changed to K+1: wall time, and the
    stages the manifest marks ``skipped``. Compared with train + assign + report seconds of the
    full run (K+1 topics cost ~5% more training than K, which counts against the re-run).
+   ``--rerun-max F`` skips this measurement for sizes above F (it is the slowest after the full run).
 3. ``rjieba``: ``--set tokenize.engine=rjieba --to tokenize`` on the same run folder (segment is
    skipped, tokenize runs with 2 workers): the tokenize stage's seconds from the manifest.
 4. ``plain script``: a fresh child process (this file with ``--plain``) doing the same work by
@@ -235,12 +236,12 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     out["tokens_per_s"] = out["tokens"] / max(out["stage_s"]["tokenize"], 1e-9)
     out["tar_s"] = sum(out["stage_s"][s] for s in ("train", "assign", "report"))
 
-    rerun = must(run_child([*base, "--set", f"model.num_topics={k + 1}"], log), "re-run", log)
-    st = manifest(run_dir)["stages"]
-    out["rerun_s"] = rerun.seconds
-    out["rerun_stage_s"] = sum(st[s].get("seconds", 0.0) for s in STAGES if st[s]["status"] == "ran")
-    out["skipped"] = [s for s in STAGES if st[s]["status"] == "skipped"]
-    out["rerun_reasons"] = {s: st[s].get("reason", "") for s in STAGES if st[s]["status"] == "ran"}
+    if args.rerun_max is None or args.size <= args.rerun_max:
+        rerun = must(run_child([*base, "--set", f"model.num_topics={k + 1}"], log), "re-run", log)
+        st = manifest(run_dir)["stages"]
+        out["rerun_s"] = rerun.seconds
+        out["skipped"] = [s for s in STAGES if st[s]["status"] == "skipped"]
+        out["rerun_reasons"] = {s: st[s].get("reason", "") for s in STAGES if st[s]["status"] == "ran"}
 
     rj = must(
         run_child([*base, "--set", "tokenize.engine=rjieba", "--to", "tokenize"], log), "rjieba run", log
@@ -388,8 +389,12 @@ def tables(results: list[dict[str, Any]]) -> str:
             f"| {r['lcut_s'] / r['rjieba_s']:.2f}× ({fmt(r['rjieba_s'])} s) "
             f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× "
             f"| {r['full_s'] / r['plain_s']:.2f}× ({fmt(r['full_s'])} / {fmt(r['plain_s'])} s) "
-            f"| {fmt(r['rerun_s'])} | {fmt(r['tar_s'])} | {r['rerun_s'] / r['tar_s']:.2f}× "
-            f"| {skipped_cell(r)} |"
+            + (
+                f"| {fmt(r['rerun_s'])} | {fmt(r['tar_s'])} | {r['rerun_s'] / r['tar_s']:.2f}× "
+                f"| {skipped_cell(r)} |"
+                if "rerun_s" in r
+                else f"| not measured (--rerun-max) | {fmt(r['tar_s'])} | – | – |"
+            )
         )
     return "\n".join(lines)
 
@@ -432,6 +437,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="repetitions per size, medians (default: 3 below 50%%, else 1)",
     )
+    ap.add_argument(
+        "--rerun-max",
+        type=float,
+        default=None,
+        help="skip the num_topics re-run above this size (saves time)",
+    )
     ap.add_argument("--quick", action="store_true", help="a tiny sample, K=5, 1 pass: a smoke run")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (samples and runs)")
     ap.add_argument("--plain", nargs=2, metavar=("RUN_DIR", "OUT_JSON"), help=argparse.SUPPRESS)
@@ -468,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             repeat = args.repeat or (3 if size < 0.5 else 1)
             load_before = os.getloadavg()[0]
             runs = []
+            args.size = size
             for i in range(repeat):
                 print(
                     f"size {pct(size)} ({info['items']:,} items), repetition {i + 1}/{repeat} ...",
