@@ -103,11 +103,17 @@ class RunStore:
                 n += 1
         return n
 
-    def write_csv(self, name: str, header: list[str], rows: Iterable[list[Any]], delimiter: str = ",") -> int:
-        n = 0
+    @contextlib.contextmanager
+    def open_csv(self, name: str, header: list[str], delimiter: str = ",") -> Iterator[Any]:
+        """A csv writer whose header is written; the file is renamed into place at the end."""
         with self.open_write(name, newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n", delimiter=delimiter)
             writer.writerow(header)
+            yield writer
+
+    def write_csv(self, name: str, header: list[str], rows: Iterable[list[Any]], delimiter: str = ",") -> int:
+        n = 0
+        with self.open_csv(name, header, delimiter) as writer:
             for row in rows:
                 writer.writerow(row)
                 n += 1

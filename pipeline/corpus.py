@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
+READ_BLOCK = 4 << 20  # bytes of a jsonl file read and decoded at a time
 EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".csv": "csv", ".jsonl": "jsonl"}
 
 
@@ -33,6 +34,7 @@ class InputFile:
     format: str
     byte_range: tuple[int, int] | None = None  # a block of whole lines of a jsonl file
     first_line: int = 1  # the line number the block starts at
+    encoding: str | None = None  # of a block: found at the head of its file
 
 
 @dataclass
@@ -100,13 +102,20 @@ def read_documents(
     first document of their file.
     """
     dedup = IdDeduper()
-    for f in files if files is not None else list_inputs(config):
+    for f in (
+        block
+        for whole in (files if files is not None else list_inputs(config))
+        for block in file_blocks(whole, config.input.encoding)
+    ):
         if f.byte_range is not None:
             with f.path.open("rb") as fh:
                 fh.seek(f.byte_range[0])
                 data = fh.read(f.byte_range[1] - f.byte_range[0])
-            # JSON text is UTF-8 (RFC 8259) unless the config names another encoding.
-            encoding_name = "utf-8" if config.input.encoding == "auto" else config.input.encoding
+            if f.byte_range[0] == 0 and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+            # JSON text is UTF-8 (RFC 8259) unless the file's head or the config says otherwise.
+            configured = config.input.encoding
+            encoding_name = f.encoding or ("utf-8" if configured == "auto" else configured)
             text, encoding, bad = _decode_counting(data, encoding_name, f.source)
         else:
             text, encoding, bad = decode(f.path.read_bytes(), config.input.encoding, f.source)
@@ -153,6 +162,30 @@ def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
             blocks.append(InputFile(f.path, f.source, f.format, (start, end), line))
             start, line = end, line + lines
     return blocks
+
+
+def file_blocks(f: InputFile, encoding: str, block_bytes: int = 0) -> list[InputFile]:
+    """A file as the pieces it is read in: a large jsonl file as blocks of whole lines
+    (about ``block_bytes``, default ``READ_BLOCK``), so reading never holds it whole;
+    anything else whole.
+
+    Blocks are decoded with the encoding found at the head of the file (``auto``) or
+    the one configured; a UTF-16 file is read whole, as its lines cannot be cut bytewise.
+    """
+    block_bytes = block_bytes or READ_BLOCK
+    if f.format != "jsonl" or f.byte_range is not None or f.path.stat().st_size <= block_bytes:
+        return [f]
+    with f.path.open("rb") as fh:
+        head = fh.read(block_bytes)
+    found = encoding
+    if encoding == "auto":
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return [f]
+        cut = head.rfind(b"\n") + 1 or len(head)  # whole lines: no character cut in two
+        _, found, _ = decode(head[:cut], "auto", f.source)
+    if found.replace("_", "-").lower().startswith("utf-16"):
+        return [f]
+    return [replace(b, encoding=found) for b in jsonl_blocks(f, block_bytes)]
 
 
 def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:

@@ -383,3 +383,33 @@ def test_read_word_list_bom_crlf_and_comments(tmp_path: Path) -> None:
     path = tmp_path / "stop.txt"
     path.write_bytes(codecs.BOM_UTF8 + "疫情\r\n# 注释\r\n\r\n  工作  \r\n同志们".encode())
     assert corpus.read_word_list(path) == ["疫情", "工作", "同志们"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "read_in_blocks"),
+    [
+        ("utf-8", b"", True),
+        ("utf-8", codecs.BOM_UTF8, True),
+        ("gb18030", b"", True),
+        ("utf-16", b"", False),  # the codec writes a BOM; lines cannot be cut bytewise
+    ],
+)
+def test_large_jsonl_read_in_blocks_gives_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, prefix: bytes, read_in_blocks: bool
+) -> None:
+    rows = [{"id": f"d{i}", "text": f"{LEFT}\n{RIGHT}{i}", "n": i} for i in range(60)]
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines.insert(7, "")  # a blank line keeps the numbering of the lines after it
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(prefix + ("\n".join(lines) + "\n").encode(encoding))
+    cfg = config_for(str(path), id_field="id", meta_fields=["n"])
+    whole = read_all(cfg)
+    monkeypatch.setattr(corpus, "READ_BLOCK", 500)
+    pieces = corpus.file_blocks(corpus.list_inputs(cfg)[0], "auto")
+    assert (len(pieces) > 5) == read_in_blocks
+    blocked = read_all(cfg)
+    assert [(d.doc_id, d.lines, d.meta, d.bad_bytes) for d in blocked] == [
+        (d.doc_id, d.lines, d.meta, d.bad_bytes) for d in whole
+    ]
+    assert [d.doc_id for d in whole] == [r["id"] for r in rows]
+    assert whole[10].lines == [(12, LEFT), (12, f"{RIGHT}10")]

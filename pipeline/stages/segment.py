@@ -309,8 +309,6 @@ def segment_documents(
             yield {}, removed
 
 
-BLOCK_BYTES = 4 << 20  # a Dask partition: one file, or about this much of a jsonl file
-
 DocResult = tuple[str, int, list[dict[str, Any]], list[tuple[str, int, str, str]]]
 
 
@@ -338,9 +336,10 @@ def _local_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[
         yield doc.doc_id, doc.bad_bytes, units, removed
 
 
-def _cluster_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
-    """Documents segmented as partitions on the cluster, ids made unique here, in order."""
-    partitions = ([block] for f in files for block in corpus.jsonl_blocks(f, BLOCK_BYTES))
+def _partitioned_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
+    """Documents segmented as partitions by worker processes or on a cluster, ids made
+    unique here, in order. A partition is one file, or one block of a large jsonl file."""
+    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     dedup = corpus.IdDeduper()
     for result in executor.current().map(segment_partition, partitions, config):
         for raw_id, bad, units, removed in result:
@@ -354,37 +353,35 @@ def _cluster_documents(config: Config, files: list[corpus.InputFile]) -> Iterato
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     files = corpus.list_inputs(config)
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
-    removed_all: list[tuple[str, int, str, str]] = []
     undecodable: dict[str, int] = {}
 
-    def units() -> Iterator[dict[str, Any]]:
-        local = executor.current().kind == "local"
-        docs = _local_documents(config, files) if local else _cluster_documents(config, files)
-        for _, bad, doc_units, removed in progress.track(docs, None, "segment"):
-            counts["documents"] += 1
-            removed_all.extend(removed)
-            if bad:
-                source = doc_units[0]["source"] if doc_units else (removed[0][0] if removed else "?")
-                undecodable[source] = undecodable.get(source, 0) + bad
-            for unit in doc_units:
-                counts["units"] += 1
-                yield unit
-        if counts["units"] == 0:
-            # Raised inside the stream so the write is abandoned and old outputs stay.
-            raise InputError(
-                f"{', '.join(config.input.paths)}: no text left after segmentation "
-                "(are the files empty, or is every line furniture?)"
-            )
+    # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
+    header = ["source", "line", "kind", "text"]
+    with store.open_csv("segmentation.tsv", header, delimiter="\t") as removed_out:
 
-    store.write_jsonl("units.jsonl", units())
-    counts["removed_lines"] = len(removed_all)
+        def units() -> Iterator[dict[str, Any]]:
+            ex = executor.current()
+            partitioned = ex.kind == "dask" or ex.workers > 1
+            docs = _partitioned_documents(config, files) if partitioned else _local_documents(config, files)
+            for _, bad, doc_units, removed in progress.track(docs, None, "segment"):
+                counts["documents"] += 1
+                counts["removed_lines"] += len(removed)
+                removed_out.writerows(removed)
+                if bad:
+                    source = doc_units[0]["source"] if doc_units else (removed[0][0] if removed else "?")
+                    undecodable[source] = undecodable.get(source, 0) + bad
+                for unit in doc_units:
+                    counts["units"] += 1
+                    yield unit
+            if counts["units"] == 0:
+                # Raised inside the stream so both writes are abandoned and old outputs stay.
+                raise InputError(
+                    f"{', '.join(config.input.paths)}: no text left after segmentation "
+                    "(are the files empty, or is every line furniture?)"
+                )
+
+        store.write_jsonl("units.jsonl", units())
     counts["undecodable_bytes"] = sum(undecodable.values())
-    store.write_csv(
-        "segmentation.tsv",
-        ["source", "line", "kind", "text"],
-        ([s, line, kind, text] for s, line, kind, text in removed_all),
-        delimiter="\t",
-    )
     result: Counts = dict(counts)
     if undecodable:
         result["details"] = {"undecodable_bytes": undecodable}
