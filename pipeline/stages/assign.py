@@ -35,7 +35,7 @@ def rounded(theta: np.ndarray) -> list[str]:
     return [f"{v / 10**DIGITS:.{DIGITS}f}" for v in scaled]
 
 
-PARTITION = 5 * ENGINE_CHUNK  # units per Dask task: whole inference chunks, so results match local
+PARTITION = 5 * ENGINE_CHUNK  # units per task: whole inference chunks, so results match one process
 
 
 def _infer_partition(bows: list[list[tuple[int, int]]], model: TopicModel) -> list[np.ndarray]:
@@ -50,16 +50,36 @@ def write_assignments(
 ) -> dict[str, int]:
     """Write assignments.csv and documents.csv from a stream of (unit, distribution, tokens).
 
-    Shared by the assign stage and ``pipeline infer``, so both write the same format.
+    A document's units arrive one after another (segment writes them so), so each
+    document row is written when its last unit has passed: memory does not grow with
+    the corpus. Shared by the assign stage and ``pipeline infer``, so both write the
+    same format.
     """
     topic_cols = [f"topic_{i}" for i in range(k)]
-    docs: dict[str, dict[str, Any]] = {}
+    n_units = n_docs = 0
+    doc: dict[str, Any] | None = None
 
-    def unit_rows() -> Iterator[list[Any]]:
+    def doc_row(d: dict[str, Any]) -> list[Any]:
+        mix = d["weighted"] / d["tokens"] if d["tokens"] else d["plain"] / d["n_units"]
+        meta = [d["meta"].get(f, "") for f in meta_fields]
+        return [d["doc_id"], d["source"], d["n_units"], int(np.argmax(mix)), *rounded(mix), *meta]
+
+    with (
+        store.open_csv(
+            "assignments.csv",
+            ["unit_id", "doc_id", "dominant_topic", "dominant_weight", *topic_cols, *meta_fields],
+        ) as unit_out,
+        store.open_csv(
+            "documents.csv", ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields]
+        ) as doc_out,
+    ):
         for unit, theta, n_tok in rows:
-            d = docs.get(unit["doc_id"])
-            if d is None:
-                d = docs[unit["doc_id"]] = {
+            if doc is None or doc["doc_id"] != unit["doc_id"]:
+                if doc is not None:
+                    doc_out.writerow(doc_row(doc))
+                n_docs += 1
+                doc = {
+                    "doc_id": unit["doc_id"],
                     "source": unit["source"],
                     "n_units": 0,
                     "weighted": np.zeros(k),
@@ -67,33 +87,18 @@ def write_assignments(
                     "tokens": 0,
                     "meta": unit["meta"],
                 }
-            d["n_units"] += 1
-            d["weighted"] += n_tok * theta
-            d["plain"] += theta
-            d["tokens"] += n_tok
+            doc["n_units"] += 1
+            doc["weighted"] += n_tok * theta
+            doc["plain"] += theta
+            doc["tokens"] += n_tok
             top = int(np.argmax(theta))
             weights = rounded(theta)
             meta = [unit["meta"].get(f, "") for f in meta_fields]
-            yield [unit["unit_id"], unit["doc_id"], top, weights[top], *weights, *meta]
-
-    n = store.write_csv(
-        "assignments.csv",
-        ["unit_id", "doc_id", "dominant_topic", "dominant_weight", *topic_cols, *meta_fields],
-        unit_rows(),
-    )
-
-    def doc_rows() -> Iterator[list[Any]]:
-        for doc_id, d in docs.items():
-            mix = d["weighted"] / d["tokens"] if d["tokens"] else d["plain"] / d["n_units"]
-            meta = [d["meta"].get(f, "") for f in meta_fields]
-            yield [doc_id, d["source"], d["n_units"], int(np.argmax(mix)), *rounded(mix), *meta]
-
-    store.write_csv(
-        "documents.csv",
-        ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields],
-        doc_rows(),
-    )
-    return {"units": n, "documents": len(docs)}
+            unit_out.writerow([unit["unit_id"], unit["doc_id"], top, weights[top], *weights, *meta])
+            n_units += 1
+        if doc is not None:
+            doc_out.writerow(doc_row(doc))
+    return {"units": n_units, "documents": n_docs}
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
@@ -110,7 +115,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         ex = executor.current()
-        if ex.kind == "dask" and model.engine == "gensim":
+        if model.engine == "gensim" and (ex.kind == "dask" or ex.workers > 1):
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
