@@ -199,10 +199,15 @@ class ReportConfig(Section):
 
 class ExecutorConfig(Section):
     kind: Literal["local", "dask"] = Field(
-        "local", description="local processes, or a Dask cluster for the segment and assign stages."
+        "local", description="local processes, or a Dask cluster for the segment, tokenize and assign stages."
     )
     address: str | None = Field(
         None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."
+    )
+    workers: int = Field(
+        0,
+        ge=0,
+        description="local processes for the segment and assign partitions; 0 uses every core.",
     )
 
 

@@ -1,17 +1,21 @@
 """Where partitioned work runs: in this process, or as tasks on a Dask cluster.
 
-The segment and assign stages cut their work into ordered partitions and
+The segment, tokenize and assign stages cut their work into ordered partitions and
 hand them to ``current().map(fn, partitions, *shared)``; results come back in input
-order with only a few partitions in flight, so outputs are identical to a local run
-and memory stays bounded. Training always runs here, on the client.
+order with only a few partitions in flight, so outputs are identical however many
+processes or machines ran them, and memory stays bounded. Training always runs here,
+on the client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_all_start_methods, get_context
 from typing import Any, TypeVar
 
 from pipeline.config import Config
@@ -22,13 +26,44 @@ R = TypeVar("R")
 
 
 class LocalExecutor:
-    """Runs each partition in this process, one after another."""
+    """Runs partitions on this machine: in this process, or in ``workers`` forked processes.
+
+    Forked workers inherit ``fn`` and the shared objects (a model, a config) instead of
+    receiving them with every partition; results come back in input order.
+    """
 
     kind = "local"
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
     def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
-        for part in partitions:
-            yield fn(part, *shared)
+        if self.workers <= 1 or "fork" not in get_all_start_methods():
+            for part in partitions:
+                yield fn(part, *shared)
+            return
+        global _TASK
+        _TASK = (fn, shared)
+        try:
+            with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
+                pending: deque[Future[R]] = deque()
+                for part in partitions:
+                    pending.append(pool.submit(_run_task, part))
+                    if len(pending) >= 2 * self.workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+        finally:
+            _TASK = None
+
+
+_TASK: tuple[Callable[..., Any], tuple[Any, ...]] | None = None  # what forked workers run
+
+
+def _run_task(part: Any) -> Any:
+    assert _TASK is not None
+    fn, shared = _TASK
+    return fn(part, *shared)
 
 
 class DaskExecutor:
@@ -39,6 +74,7 @@ class DaskExecutor:
     """
 
     kind = "dask"
+    workers = 0  # the cluster's
 
     def __init__(self, address: str | None) -> None:
         self.address = address
@@ -100,7 +136,9 @@ def current() -> LocalExecutor | DaskExecutor:
 def executor_for(config: Config) -> Iterator[LocalExecutor | DaskExecutor]:
     """The executor ``executor`` asks for, current for the length of a run."""
     ex: LocalExecutor | DaskExecutor = (
-        LocalExecutor() if config.executor.kind == "local" else DaskExecutor(config.executor.address)
+        LocalExecutor(config.executor.workers or os.cpu_count() or 1)
+        if config.executor.kind == "local"
+        else DaskExecutor(config.executor.address)
     )
     token = _CURRENT.set(ex)
     try:

@@ -1,4 +1,4 @@
-"""Partitioned stages: a Dask local cluster gives the files a local run gives."""
+"""Partitioned stages: worker processes and a Dask local cluster give the files one process gives."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import corpus
+from pipeline import corpus, engines
 from pipeline.config import load_config
+from pipeline.stages import assign
 
 from .conftest import DETERMINISTIC, invoke, snapshot, write_config
 
@@ -45,3 +46,23 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     result = invoke("run", config)
     assert result.exit_code == 2
     assert "Error: executor.address: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+def test_local_worker_processes_give_files_identical_to_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small inference chunks and partitions, so the seeds make several assign partitions.
+    monkeypatch.setattr(engines, "CHUNK", 20)
+    monkeypatch.setattr(assign, "PARTITION", 40)
+    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv"]
+    runs = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        config = write_config(folder, executor={"workers": workers})
+        result = invoke("run", config)
+        assert result.exit_code == 0, result.stderr
+        runs.append(snapshot(folder / "runs" / "seeds", names))
+    assert runs[0] == runs[1]
+    units = sum(1 for _ in (tmp_path / "w2" / "runs" / "seeds" / "units.jsonl").open(encoding="utf-8"))
+    assert units > 3 * assign.PARTITION

@@ -7,9 +7,10 @@ user dictionary words, and everything after cutting is shared. Every filter coun
 what it removed: the counts and the most frequent removed words, and the words
 jieba's HMM found outside its dictionary, go to ``tokenize_audit.json`` (merged into
 ``vocab_audit.json`` by the dictionary stage), so a user can see what cleaning cost.
-Large corpora are cut by ``tokenize.workers`` processes, each loading the segmenter
-and the word lists once and turning raw ``units.jsonl`` lines into finished
-``tokens.jsonl`` lines; the output is identical to one process.
+Large corpora are cut by ``tokenize.workers`` processes (or, with ``executor.kind:
+dask``, by the cluster's workers), each loading the segmenter and the word lists once
+and turning raw ``units.jsonl`` lines into finished ``tokens.jsonl`` lines; the output
+is identical to one process.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from json.encoder import encode_basestring
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any, TypeVar
 
-from pipeline import corpus
+from pipeline import corpus, executor
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
@@ -42,6 +43,7 @@ FILTERS = ("punctuation", "number", "latin", "stopword", "short", "pos")
 USER_WORD_TAG = "nz"  # dictionary words without a tag count as proper nouns for the POS filter
 BUILTIN_FREQ = 2000
 CHUNK = 1000  # units per task sent to a worker
+PARTITION = 10 * CHUNK  # units per task on a Dask cluster
 PARALLEL_MIN_UNITS = 4000  # below this, starting workers costs more than it saves
 VERDICT_CACHE = 200_000  # distinct raw words whose filter verdict is remembered (bounded memory)
 
@@ -248,8 +250,23 @@ LinesResult = tuple[str, int, int, int, dict[str, Counter[str]], Counter[str]]
 
 
 def _init_worker(config: Config) -> None:
-    global _WORKER
+    global _WORKER, _WORKER_KEY
     _WORKER = Tokenizer(config)
+    _WORKER_KEY = _tokenizer_key(config)
+
+
+_WORKER_KEY: tuple[str, str] | None = None
+
+
+def _tokenizer_key(config: Config) -> tuple[str, str]:
+    return config.tokenize.model_dump_json(), str(config.base_dir)
+
+
+def _tokenize_partition(lines: list[str], config: Config) -> LinesResult:
+    """One partition on a Dask worker, which keeps its Tokenizer for the next ones."""
+    if _WORKER is None or _tokenizer_key(config) != _WORKER_KEY:
+        _init_worker(config)
+    return _tokenize_lines(lines)
 
 
 def _tokenize_chunk(texts: list[str]) -> ChunkResult:
@@ -367,11 +384,18 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
     new_words: Counter[str] = Counter()
 
+    ex = executor.current()
+    if ex.kind == "dask":
+        lines = _unit_lines(store)
+        chunks: Iterator[LinesResult] = ex.map(
+            _tokenize_partition, iter(lambda: list(islice(lines, PARTITION)), []), config
+        )
+        size = PARTITION
+    else:
+        chunks, size = _chunked_map(config, _unit_lines(store), workers, _tokenize_lines), CHUNK
     with store.open_write("tokens.jsonl") as fh:
         for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in progress.track(
-            _chunked_map(config, _unit_lines(store), workers, _tokenize_lines),
-            None if total is None else -(-total // CHUNK),
-            "tokenize",
+            chunks, None if total is None else -(-total // size), "tokenize"
         ):
             for name, c in chunk_removed.items():
                 removed[name].update(c)
@@ -402,7 +426,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     store.write_json("tokenize_audit.json", audit)
     for name, c in removed.items():
         counts[f"removed_{name}"] = sum(c.values())
-    counts["workers"] = workers
+    if ex.kind == "local":
+        counts["workers"] = workers
     return counts
 
 
