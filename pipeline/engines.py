@@ -207,6 +207,7 @@ def train_gensim(
     callbacks = (
         [PerplexityMetric(corpus=list(spec.eval_sample), logger="shell")] if spec.eval_sample else None
     )
+    batch = spec.update_every == 0
     common = dict(
         corpus=corpus,
         id2word=dictionary,
@@ -218,6 +219,10 @@ def train_gensim(
         random_state=spec.seed,
         eval_every=None,
         callbacks=callbacks,
+        # Batch learning is full variational EM: every pass replaces the topics with what
+        # the whole corpus says (learning rate 1). gensim's online schedule (decay 0.5)
+        # would shrink each batch step to 1/sqrt(pass), so later passes barely move.
+        decay=0.0 if batch else 0.5,
     )
     logger = logging.getLogger("gensim.models.ldamodel")
     handler = _GensimLog(on_pass)
@@ -235,7 +240,7 @@ def train_gensim(
             # LdaMulticore takes no callbacks: per-pass perplexity is not tracked there.
             # Its workers run the E-step; the M-step on this process is light.
             common.pop("callbacks")
-            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, **common)
+            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
         else:
             lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
     finally:

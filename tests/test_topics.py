@@ -8,6 +8,7 @@ import logging
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.config import load_config
@@ -134,3 +135,34 @@ def test_workers_above_one_train_with_ldamulticore(tmp_path: Path) -> None:
     run_pipeline(config)
     topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
     assert len(topics) == PLANTED
+
+
+def test_gensim_batch_learning_is_full_em() -> None:
+    """With update_every 0, pass P's topics are exactly one E-step over the corpus from
+    pass P-1's topics, plus eta: a learning rate of 1, not gensim's shrinking online one."""
+    from gensim.corpora import Dictionary
+    from gensim.models.ldamodel import LdaState
+
+    from pipeline import engines
+
+    rng = random.Random(3)
+    docs = [[rng.choice(WORDS[i % PLANTED]) for _ in range(30)] for i in range(120)]
+    dct = Dictionary(docs)
+    corpus = [dct.doc2bow(d) for d in docs]
+
+    def spec(passes: int, update_every: int) -> engines.TrainSpec:
+        return engines.TrainSpec(
+            engine="gensim", num_topics=PLANTED, seed=1, passes=passes, iterations=50,
+            alpha="symmetric", eta="symmetric", chunksize=50, update_every=update_every,
+        )  # fmt: skip
+
+    gaps = {}
+    for update_every in (0, 1):
+        before, _ = engines.train(spec(2, update_every), corpus, dct)
+        after, _ = engines.train(spec(3, update_every), corpus, dct)
+        estep = LdaState(before.lda.eta, before.lda.state.sstats.shape, before.lda.dtype)
+        before.lda.do_estep(corpus, estep)
+        lam = before.lda.eta + estep.sstats
+        gaps[update_every] = np.abs(lam / lam.sum(axis=1, keepdims=True) - after.topic_term).max()
+    assert gaps[0] < 1e-6
+    assert gaps[1] > 1e-3  # online learning blends, so the check can tell them apart
