@@ -83,7 +83,13 @@ def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> lis
     """Per topic, the ``topn`` best terms by a score; ties broken by term."""
     out = []
     for row in scores:
-        order = sorted(range(len(row)), key=lambda i: (-row[i], id2token[i]))[:topn]
+        candidates: Any = range(len(row))
+        n = min(topn, len(row))
+        if 0 < n < len(row) and np.isfinite(row).all():
+            # Only terms scoring at least the n-th best can rank (ties included): sort those.
+            kth = np.partition(row, len(row) - n)[len(row) - n]
+            candidates = np.flatnonzero(row >= kth).tolist()
+        order = sorted(candidates, key=lambda i: (-row[i], id2token[i]))[:topn]
         out.append([(id2token[i], float(row[i])) for i in order])
     return out
 

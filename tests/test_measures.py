@@ -34,6 +34,17 @@ def test_ranked_terms_orders_by_score_then_term() -> None:
     assert [t for t, _ in ranked[0]] == ["甲", "丙", "乙"]
 
 
+def test_ranked_terms_with_many_terms_and_ties_match_a_full_sort() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 6, size=(4, 300)).astype(float)  # many ties at every rank
+    id2token = {i: f"w{rng.integers(1000):03d}-{i}" for i in range(300)}
+    for topn in (1, 10, 299, 300, 400):
+        ranked = measures.ranked_terms(scores, id2token, topn)
+        for row, got in zip(scores, ranked, strict=True):
+            full = sorted(range(300), key=lambda i, row=row: (-row[i], id2token[i]))[:topn]
+            assert got == [(id2token[i], float(row[i])) for i in full]
+
+
 def _random_topics(seed: int, k: int = 6, v: int = 200) -> np.ndarray:
     return np.random.RandomState(seed).dirichlet(np.full(v, 0.05), size=k)
 

@@ -9,6 +9,7 @@ self-contained page), plus
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +39,7 @@ def _r(x: float | None, digits: int = 6) -> float | None:
 def _assignments(store: RunStore, k: int) -> Iterator[tuple[dict[str, str], np.ndarray]]:
     cols = [f"topic_{i}" for i in range(k)]
     for row in store.read_csv("assignments.csv"):
-        yield row, np.array([float(row[c]) for c in cols])
+        yield row, np.array([row[c] for c in cols], dtype=float)
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
@@ -59,7 +60,11 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     periods: dict[str, np.ndarray] = {}
     period_units: dict[str, int] = {}
     lengths = (sum(c for _, c in bow) for bow in corpus)
-    units = store.read_jsonl("units.jsonl")
+    # Unit metadata is read only when a label or prevalence field needs it.
+    needs_meta = bool(config.input.label_field or cfg.prevalence_field)
+    units: Iterator[dict[str, Any]] = (
+        store.read_jsonl("units.jsonl") if needs_meta else itertools.repeat({}, len(corpus))
+    )
 
     def rows() -> Iterator[tuple[int, str, np.ndarray]]:
         for i, ((row, theta), n_tok, unit) in enumerate(
