@@ -144,7 +144,7 @@ class TomotopyModel(TopicModel):
         it = iter(bows)
         while chunk := list(islice(it, CHUNK)):
             docs = [self.mdl.make_doc(_words(b, self.id2token)) for b in chunk if b]
-            dists = iter(self.mdl.infer(docs, iter=200, workers=1)[0] if docs else [])
+            dists = iter(self.mdl.infer(docs, iterations=200, workers=1)[0] if docs else [])
             for b in chunk:
                 yield np.asarray(next(dists), dtype=float) if b else prior
 

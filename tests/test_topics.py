@@ -108,6 +108,19 @@ def test_tomotopy_engine_writes_the_same_files_reproducibly(tmp_path: Path) -> N
     topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
     found = {next(i for i, ws in enumerate(WORDS) if t["terms"][0]["term"] in ws) for t in topics}
     assert found == set(range(PLANTED))  # every planted topic recovered
+    # New texts drawn from one planted vocabulary get that vocabulary's topic.
+    new = tmp_path / "new"
+    new.mkdir()
+    for w in range(PLANTED):
+        (new / f"n{w}.txt").write_text(" ".join(WORDS[w][:20]) + "。\n", encoding="utf-8")
+    result = invoke("infer", path, new, "--out", tmp_path / "inferred")
+    assert result.exit_code == 0, result.stderr
+    with (tmp_path / "inferred" / "documents.csv").open(encoding="utf-8") as fh:
+        inferred = {row["doc_id"]: int(row["dominant_topic"]) for row in csv.DictReader(fh)}
+    first_words = [t["terms"][0]["term"] for t in topics]
+    for w in range(PLANTED):
+        topic = inferred[f"n{w}"]
+        assert first_words[topic] in WORDS[w]
 
 
 def test_seed_words_anchor_topics_and_unknown_ones_are_named(
