@@ -35,14 +35,17 @@ its worker processes).
    full run (K+1 topics cost ~5% more training than K, which counts against the re-run).
    ``--rerun-max F`` skips this measurement for sizes above F (it is the slowest after the full run).
 3. ``rjieba``: ``--set tokenize.engine=rjieba --to tokenize`` on the same run folder (segment is
-   skipped, tokenize runs with 2 workers): the tokenize stage's seconds from the manifest.
+   skipped, tokenize runs with 2 workers): the tokenize stage's seconds from the manifest, and
+   rjieba's agreement with jieba over the same units: the share of units whose kept tokens are
+   identical, and token F1 (per unit, the multiset overlap of the two token lists, summed).
 4. ``plain script``: a fresh child process (this file with ``--plain``) doing the same work by
    hand on the same units: reads the run's ``units.jsonl`` texts; ``jieba.lcut`` of each text in a
    single-process loop (timed on its own: ``lcut loop``); keeps tokens of 2+ characters that are
    not whitespace or in the pipeline's built-in stopword list; gensim ``Dictionary`` +
    ``filter_extremes`` with the run's ``dictionary.*`` settings and ``doc2bow``; ``LdaModel`` with
-   the run's num_topics, passes, iterations, chunksize, seed, ``alpha="symmetric"`` and
-   ``eval_every=None``. Its wall time is measured the same way as the pipeline's.
+   the run's num_topics, passes, iterations, chunksize, update_every (and, as the pipeline, a
+   learning rate of 1 in batch mode), eta, seed, ``alpha="symmetric"`` and ``eval_every=None``.
+   Its wall time is measured the same way as the pipeline's.
 
 Ratios (medians of ``--repeat`` repetitions; default 3 repetitions for sizes below 50%, 1 above):
 
@@ -243,6 +246,8 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
         out["skipped"] = [s for s in STAGES if st[s]["status"] == "skipped"]
         out["rerun_reasons"] = {s: st[s].get("reason", "") for s in STAGES if st[s]["status"] == "ran"}
 
+    jieba_tokens = folder / f"{name}.jieba-tokens.jsonl"
+    shutil.copyfile(run_dir / "tokens.jsonl", jieba_tokens)
     rj = must(
         run_child([*base, "--set", "tokenize.engine=rjieba", "--to", "tokenize"], log), "rjieba run", log
     )
@@ -250,6 +255,8 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     assert st["tokenize"]["status"] == "ran", "the rjieba run did not re-run tokenize"
     out["rjieba_s"] = st["tokenize"]["seconds"]
     out["rjieba_rss_mb"] = rj.max_rss_mb
+    out["agreement"] = agreement(jieba_tokens, run_dir / "tokens.jsonl")
+    jieba_tokens.unlink()
 
     plain_json = folder / f"{name}.plain.json"
     plain = must(
@@ -269,6 +276,25 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     if not args.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
     return out
+
+
+def agreement(jieba_tokens: Path, rjieba_tokens: Path) -> dict[str, float]:
+    """How closely rjieba's kept tokens follow jieba's: the share of units with identical
+    token lists, and token-level F1 (the multiset overlap of each unit's tokens, summed)."""
+    from collections import Counter
+
+    same = units = overlap = n_jieba = n_rjieba = 0
+    with jieba_tokens.open(encoding="utf-8") as a, rjieba_tokens.open(encoding="utf-8") as b:
+        for la, lb in zip(a, b, strict=True):
+            ta, tb = json.loads(la)["tokens"], json.loads(lb)["tokens"]
+            units += 1
+            same += ta == tb
+            overlap += sum((Counter(ta) & Counter(tb)).values())
+            n_jieba, n_rjieba = n_jieba + len(ta), n_rjieba + len(tb)
+    return {
+        "units_identical": same / max(units, 1),
+        "token_f1": 2 * overlap / max(n_jieba + n_rjieba, 1),
+    }
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -320,7 +346,10 @@ def plain(run_dir: Path, out: Path) -> None:
         passes=m["passes"],
         iterations=m["iterations"],
         chunksize=m["chunksize"],
+        update_every=m["update_every"],
+        decay=0.0 if m["update_every"] == 0 else 0.5,  # as the pipeline: batch is full EM
         alpha="symmetric",
+        eta=m["eta"] if isinstance(m["eta"], float) else None,
         random_state=cfg["run"]["seed"],
         eval_every=None,
     )
@@ -376,17 +405,19 @@ def tables(results: list[dict[str, Any]]) -> str:
         "### Against the targets",
         "",
         "| size | tokens/s (tokenize, jieba) | tokenize vs lcut loop: jieba w=2 (≥1.8×) "
-        "| rjieba w=2 (≥5×) | peak RSS MB | RSS vs "
+        "| rjieba w=2 (≥5×) | rjieba = jieba: units, token F1 | peak RSS MB | RSS vs "
         f"{pct(base['size'])} (≤1.5× at 100%) | end-to-end vs plain (≤0.6×) "
         "| re-run K+1 s | train+assign+report s | re-run ratio (≤1.1×) | skipped on re-run |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
+        agree = r.get("agreement") or {}
         lines.append(
             f"| {pct(r['size'])} | {r['tokens_per_s']:,.0f} "
             f"| {r['lcut_s'] / r['stage_s']['tokenize']:.2f}× ({fmt(r['lcut_s'])} / "
             f"{fmt(r['stage_s']['tokenize'])} s) "
             f"| {r['lcut_s'] / r['rjieba_s']:.2f}× ({fmt(r['rjieba_s'])} s) "
+            f"| {agree.get('units_identical', float('nan')):.1%}, {agree.get('token_f1', float('nan')):.2%} "
             f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× "
             f"| {r['full_s'] / r['plain_s']:.2f}× ({fmt(r['full_s'])} / {fmt(r['plain_s'])} s) "
             + (
