@@ -138,7 +138,9 @@ class ModelConfig(Section):
     )
     chunksize: int = Field(2000, ge=1, description="gensim: units per training chunk.")
     update_every: int = Field(
-        1, ge=0, description="gensim: chunks between model updates; 0 is batch learning."
+        0,
+        ge=0,
+        description="gensim: 0 is batch learning (full EM, an update a pass); N: online, every N chunks.",
     )
     workers: int = Field(
         1, ge=1, description="gensim: training processes; above 1 uses LdaMulticore (not byte-reproducible)."
