@@ -195,6 +195,40 @@ class _GensimLog(logging.Handler):
             self.converged[1] += int(m.group(2))
 
 
+def _learning_eta_lda() -> type:
+    """gensim's LdaModel, with eta=auto taking effect.
+
+    gensim 4.4 learns eta (``update_eta``) but keeps the topics' own copy
+    (``state.eta``, which ``get_lambda`` adds to the counts) at its starting value, so
+    a learned eta never reaches the topics. Handing it over after each update fixes that.
+    """
+    from gensim.models import LdaModel
+
+    global _LearningEtaLda
+    if _LearningEtaLda is None:
+
+        class LearningEtaLda(LdaModel):
+            def update_eta(self, lambdat: np.ndarray, rho: float) -> np.ndarray:
+                eta = super().update_eta(lambdat, rho)
+                self.state.eta = eta
+                return eta
+
+        LearningEtaLda.__module__ = __name__
+        LearningEtaLda.__qualname__ = "LearningEtaLda"
+        _LearningEtaLda = LearningEtaLda
+    return _LearningEtaLda
+
+
+_LearningEtaLda: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # A saved model of this class is unpickled by name; gensim stays unimported until then.
+    if name == "LearningEtaLda":
+        return _learning_eta_lda()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def train_gensim(
     spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
 ) -> tuple[TopicModel, TrainLog]:
@@ -242,7 +276,8 @@ def train_gensim(
             common.pop("callbacks")
             lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
         else:
-            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
+            model_class = _learning_eta_lda() if spec.eta == "auto" else LdaModel
+            lda = model_class(alpha=spec.alpha, update_every=spec.update_every, **common)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])

@@ -179,3 +179,18 @@ def test_gensim_batch_learning_is_full_em() -> None:
         gaps[update_every] = np.abs(lam / lam.sum(axis=1, keepdims=True) - after.topic_term).max()
     assert gaps[0] < 1e-6
     assert gaps[1] > 1e-3  # online learning blends, so the check can tell them apart
+
+
+def test_gensim_eta_auto_reaches_the_topics(tmp_path: Path) -> None:
+    """A learned eta is what the topics use, and the saved model loads back."""
+    from pipeline import engines
+
+    path = planted_config(tmp_path, num_topics=PLANTED, eta="auto", passes=3)
+    config = load_config(path)
+    run_pipeline(config, to_stage="train")
+    model = engines.load_model(config.run_dir / "model")
+    lda = model.lda  # type: ignore[attr-defined]
+    assert not np.allclose(lda.eta, 1.0 / PLANTED)  # eta was learned
+    np.testing.assert_array_equal(lda.state.eta, lda.eta)  # and the topics carry it
+    lam = lda.state.get_lambda()
+    np.testing.assert_allclose(model.topic_term, lam / lam.sum(axis=1, keepdims=True), rtol=1e-5)
