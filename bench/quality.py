@@ -667,7 +667,11 @@ def markdown_report(
         "stage); total s: raw text to a topic per document. See the docstring of `bench/quality.py`.",
     ]
     misses = goal_misses(results)
-    lines += ["", "Goals missed:" if misses else "Goals: all met.", ""]
+    if not args.peers:
+        verdict = "Goals: not checked (no peers in this run; they compare with peers of the same run)."
+    else:
+        verdict = "Goals missed:" if misses else "Goals: all met."
+    lines += ["", verdict, ""]
     lines += [f"- {m}" for m in misses]
     failed = failures(results)
     if failed:
