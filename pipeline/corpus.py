@@ -164,19 +164,17 @@ def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
     return blocks
 
 
-def file_blocks(f: InputFile, encoding: str, block_bytes: int = 0) -> list[InputFile]:
+def file_blocks(f: InputFile, encoding: str) -> list[InputFile]:
     """A file as the pieces it is read in: a large jsonl file as blocks of whole lines
-    (about ``block_bytes``, default ``READ_BLOCK``), so reading never holds it whole;
-    anything else whole.
+    (about ``READ_BLOCK`` bytes), so reading never holds it whole; anything else whole.
 
     Blocks are decoded with the encoding found at the head of the file (``auto``) or
     the one configured; a UTF-16 file is read whole, as its lines cannot be cut bytewise.
     """
-    block_bytes = block_bytes or READ_BLOCK
-    if f.format != "jsonl" or f.byte_range is not None or f.path.stat().st_size <= block_bytes:
+    if f.format != "jsonl" or f.byte_range is not None or f.path.stat().st_size <= READ_BLOCK:
         return [f]
     with f.path.open("rb") as fh:
-        head = fh.read(block_bytes)
+        head = fh.read(READ_BLOCK)
     found = encoding
     if encoding == "auto":
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -185,7 +183,7 @@ def file_blocks(f: InputFile, encoding: str, block_bytes: int = 0) -> list[Input
         _, found, _ = decode(head[:cut], "auto", f.source)
     if found.replace("_", "-").lower().startswith("utf-16"):
         return [f]
-    return [replace(b, encoding=found) for b in jsonl_blocks(f, block_bytes)]
+    return [replace(b, encoding=found) for b in jsonl_blocks(f, READ_BLOCK)]
 
 
 def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:

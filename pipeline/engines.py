@@ -8,6 +8,7 @@ prior, per-unit distributions and inference for new text. Everything downstream
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -195,38 +196,26 @@ class _GensimLog(logging.Handler):
             self.converged[1] += int(m.group(2))
 
 
-def _learning_eta_lda() -> type:
-    """gensim's LdaModel, with eta=auto taking effect.
+@contextlib.contextmanager
+def _learned_eta_reaches_topics(lda: Any) -> Iterator[None]:
+    """While training, hand every learned eta to the topics.
 
-    gensim 4.4 learns eta (``update_eta``) but keeps the topics' own copy
+    gensim 4.4 learns eta (``update_eta``) but leaves the topics' own copy
     (``state.eta``, which ``get_lambda`` adds to the counts) at its starting value, so
-    a learned eta never reaches the topics. Handing it over after each update fixes that.
+    eta=auto would not change the topics. The override lives on the instance for the
+    training only, so the saved model is plain gensim.
     """
-    from gensim.models import LdaModel
+    learn = lda.update_eta
 
-    global _LearningEtaLda
-    if _LearningEtaLda is None:
+    def update_eta(lambdat: np.ndarray, rho: float) -> np.ndarray:
+        lda.state.eta = learn(lambdat, rho)
+        return lda.state.eta
 
-        class LearningEtaLda(LdaModel):
-            def update_eta(self, lambdat: np.ndarray, rho: float) -> np.ndarray:
-                eta = super().update_eta(lambdat, rho)
-                self.state.eta = eta
-                return eta
-
-        LearningEtaLda.__module__ = __name__
-        LearningEtaLda.__qualname__ = "LearningEtaLda"
-        _LearningEtaLda = LearningEtaLda
-    return _LearningEtaLda
-
-
-_LearningEtaLda: type | None = None
-
-
-def __getattr__(name: str) -> Any:
-    # A saved model of this class is unpickled by name; gensim stays unimported until then.
-    if name == "LearningEtaLda":
-        return _learning_eta_lda()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    lda.update_eta = update_eta
+    try:
+        yield
+    finally:
+        del lda.update_eta
 
 
 def train_gensim(
@@ -276,8 +265,10 @@ def train_gensim(
             common.pop("callbacks")
             lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
         else:
-            model_class = _learning_eta_lda() if spec.eta == "auto" else LdaModel
-            lda = model_class(alpha=spec.alpha, update_every=spec.update_every, **common)
+            # Built untrained, then trained with update(): the same as passing the corpus.
+            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **{**common, "corpus": None})
+            with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
+                lda.update(corpus)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])

@@ -37,8 +37,13 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
 
+    @property
+    def parallel(self) -> bool:
+        """Whether partitions run apart from this process (worth cutting work into them)."""
+        return self.workers > 1 and "fork" in get_all_start_methods()
+
     def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
-        if self.workers <= 1 or "fork" not in get_all_start_methods():
+        if not self.parallel:
             for part in partitions:
                 yield fn(part, *shared)
             return
@@ -74,7 +79,7 @@ class DaskExecutor:
     """
 
     kind = "dask"
-    workers = 0  # the cluster's
+    parallel = True
 
     def __init__(self, address: str | None) -> None:
         self.address = address

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from pipeline.config import Config, load_config
+from pipeline.executor import LocalExecutor
 from pipeline.runner import run_pipeline
 from pipeline.stages import tokenize
-from pipeline.stages.tokenize import Tokenizer, _token_line, tokenize_stream
+from pipeline.stages.tokenize import Tokenizer, _token_line
 from tests.conftest import write_config
 from tests.test_tokenize import CASES, NEW_WORDS
 
@@ -151,18 +152,21 @@ def test_pos_filter_uses_rjieba_tags() -> None:
 # -- worker processes -----------------------------------------------------------------
 
 
-def test_workers_give_what_one_process_gives(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokenize, "CHUNK", 3)
+def test_workers_give_what_one_process_gives() -> None:
     config = Config.model_validate(RJIEBA)
-    texts = [str(case.values[0]) for case in CASES]
+    lines = [
+        json.dumps({"unit_id": f"u{i}", "text": str(case.values[0])}, ensure_ascii=False) + "\n"
+        for i, case in enumerate(CASES)
+    ]
+    chunks = [lines[i : i + 3] for i in range(0, len(lines), 3)]
 
-    def collect(workers: int) -> tuple[list[list[str]], Counter[str]]:
-        tokens: list[list[str]] = []
+    def collect(workers: int) -> tuple[list[str], Counter[str]]:
+        text: list[str] = []
         stop: Counter[str] = Counter()
-        for lists, removed, _ in tokenize_stream(config, texts, workers):
-            tokens += lists
+        for out, *_, removed, _ in LocalExecutor(workers).map(tokenize._tokenize_partition, chunks, config):
+            text.append(out)
             stop.update(removed["stopword"])
-        return tokens, stop
+        return text, stop
 
     assert collect(2) == collect(1)
 

@@ -115,7 +115,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         ex = executor.current()
-        if model.engine == "gensim" and (ex.kind == "dask" or ex.workers > 1):
+        if model.engine == "gensim" and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))

@@ -312,28 +312,20 @@ def segment_documents(
 DocResult = tuple[str, int, list[dict[str, Any]], list[tuple[str, int, str, str]]]
 
 
-def segment_partition(files: list[corpus.InputFile], config: Config) -> list[DocResult]:
-    """One partition, on a worker: (raw doc id, undecodable bytes, units, removed) per document."""
-    out: list[DocResult] = []
-    for doc in corpus.read_documents(config, files, dedupe=False):
-        units, removed = [], []
-        for unit, rem in segment_documents([doc], config.segment):
-            removed.extend(rem)
-            if unit:
-                units.append(unit)
-        out.append((doc.doc_id, doc.bad_bytes, units, removed))
-    return out
-
-
-def _local_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
-    """Documents segmented here, streamed one at a time."""
-    for doc in corpus.read_documents(config, files):
+def _documents(config: Config, files: list[corpus.InputFile], dedupe: bool = True) -> Iterator[DocResult]:
+    """(doc id, undecodable bytes, units, removed lines) per document, streamed one at a time."""
+    for doc in corpus.read_documents(config, files, dedupe=dedupe):
         units, removed = [], []
         for unit, rem in segment_documents([doc], config.segment):
             removed.extend(rem)
             if unit:
                 units.append(unit)
         yield doc.doc_id, doc.bad_bytes, units, removed
+
+
+def segment_partition(files: list[corpus.InputFile], config: Config) -> list[DocResult]:
+    """One partition, on a worker; ids are made unique by the caller, which sees them all."""
+    return list(_documents(config, files, dedupe=False))
 
 
 def _partitioned_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
@@ -360,9 +352,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     with store.open_csv("segmentation.tsv", header, delimiter="\t") as removed_out:
 
         def units() -> Iterator[dict[str, Any]]:
-            ex = executor.current()
-            partitioned = ex.kind == "dask" or ex.workers > 1
-            docs = _partitioned_documents(config, files) if partitioned else _local_documents(config, files)
+            parallel = executor.current().parallel
+            docs = _partitioned_documents(config, files) if parallel else _documents(config, files)
             for _, bad, doc_units, removed in progress.track(docs, None, "segment"):
                 counts["documents"] += 1
                 counts["removed_lines"] += len(removed)

@@ -20,13 +20,11 @@ import logging
 import os
 import re
 import unicodedata
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from json.encoder import encode_basestring
-from multiprocessing import get_all_start_methods, get_context
-from typing import Any, TypeVar
+from typing import Any
 
 from pipeline import corpus, executor
 from pipeline.artifacts import RunStore
@@ -46,9 +44,6 @@ CHUNK = 1000  # units per task sent to a worker
 PARTITION = 10 * CHUNK  # units per task on a Dask cluster
 PARALLEL_MIN_UNITS = 4000  # below this, starting workers costs more than it saves
 VERDICT_CACHE = 200_000  # distinct raw words whose filter verdict is remembered (bounded memory)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def _is_symbol(token: str) -> bool:
@@ -232,7 +227,8 @@ class Tokenizer:
 
 # -- worker processes -----------------------------------------------------------------
 
-_WORKER: Tokenizer | None = None
+_WORKER: Tokenizer | None = None  # this process's, built by the first partition it runs
+_WORKER_KEY: tuple[Any, ...] | None = None
 _DECODER = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -244,84 +240,39 @@ def _token_line(unit_id: Any, tokens: list[str]) -> str:
     return '{"unit_id":' + uid + ',"tokens":[' + ",".join(map(encode_basestring, tokens)) + "]}\n"
 
 
-ChunkResult = tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]
-# tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
 LinesResult = tuple[str, int, int, int, dict[str, Counter[str]], Counter[str]]
+# tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
 
 
-def _init_worker(config: Config) -> None:
-    global _WORKER, _WORKER_KEY
-    _WORKER = Tokenizer(config)
-    _WORKER_KEY = _tokenizer_key(config)
-
-
-_WORKER_KEY: tuple[str, str] | None = None
-
-
-def _tokenizer_key(config: Config) -> tuple[str, str]:
-    return config.tokenize.model_dump_json(), str(config.base_dir)
+def _tokenizer_key(config: Config) -> tuple[Any, ...]:
+    """What a Tokenizer is built from: its settings and the word-list files as they are now."""
+    files = [config.resolve(p) for p in (*config.tokenize.userdict, *config.tokenize.stopwords)]
+    return (
+        config.tokenize.model_dump_json(),
+        *((str(f), f.stat().st_mtime_ns) if f.is_file() else (str(f), None) for f in files),
+    )
 
 
 def _tokenize_partition(lines: list[str], config: Config) -> LinesResult:
-    """One partition on a Dask worker, which keeps its Tokenizer for the next ones."""
-    if _WORKER is None or _tokenizer_key(config) != _WORKER_KEY:
-        _init_worker(config)
-    return _tokenize_lines(lines)
-
-
-def _tokenize_chunk(texts: list[str]) -> ChunkResult:
-    assert _WORKER is not None
-    tokens = [_WORKER(t) for t in texts]
-    removed, new = _WORKER.take_counts()
-    return tokens, removed, new
-
-
-def _tokenize_lines(lines: list[str]) -> LinesResult:
-    """Raw units.jsonl lines -> finished tokens.jsonl lines: parsing and writing JSON
-    happen in the workers too, so the parent only moves text."""
-    assert _WORKER is not None
+    """Raw units.jsonl lines -> finished tokens.jsonl lines, in whichever process runs the
+    partition: parsing and writing JSON happen there too, so the parent only moves text.
+    The process builds its Tokenizer once and keeps it for the next partitions."""
+    global _WORKER, _WORKER_KEY
+    key = _tokenizer_key(config)
+    if _WORKER is None or key != _WORKER_KEY:
+        _WORKER, _WORKER_KEY = Tokenizer(config), key
+    worker = _WORKER
     out: list[str] = []
     n_tokens = n_empty = 0
     decode = _DECODER.decode
     for line in lines:
         unit = decode(line)
-        tokens = _WORKER(unit.get("text_simplified", unit["text"]))
+        tokens = worker(unit.get("text_simplified", unit["text"]))
         n_tokens += len(tokens)
         n_empty += not tokens
         out.append(_token_line(unit["unit_id"], tokens))
-    removed, new = _WORKER.take_counts()
+    removed, new = worker.take_counts()
     return "".join(out), len(lines), n_tokens, n_empty, removed, new
-
-
-def _chunked_map(config: Config, items: Iterable[T], workers: int, fn: Callable[[list[T]], R]) -> Iterator[R]:
-    """``fn`` over chunks of ``items``, in input order, with at most a few chunks in flight."""
-    source = iter(items)
-    chunks = iter(lambda: list(islice(source, CHUNK)), [])
-    if workers <= 1:
-        _init_worker(config)
-        for chunk in chunks:
-            yield fn(chunk)
-        return
-    # fork where the platform has it: spawn would re-import the caller's __main__, which
-    # breaks scripts without a main guard. Workers touch only the segmenter and this module.
-    method = "fork" if "fork" in get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context(method), initializer=_init_worker, initargs=(config,)
-    ) as pool:
-        pending: deque[Future[R]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(fn, chunk))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def tokenize_stream(
-    config: Config, texts: Iterable[str], workers: int
-) -> Iterator[tuple[list[list[str]], dict[str, Counter[str]], Counter[str]]]:
-    """Token lists chunk by chunk, in input order, with at most a few chunks in flight."""
-    return _chunked_map(config, texts, workers, _tokenize_chunk)
 
 
 def worker_count(config: Config, n_units: int | None) -> int:
@@ -384,15 +335,11 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
     new_words: Counter[str] = Counter()
 
+    # On a cluster, its workers; here, tokenize.workers processes of their own.
     ex = executor.current()
-    if ex.kind == "dask":
-        lines = _unit_lines(store)
-        chunks: Iterator[LinesResult] = ex.map(
-            _tokenize_partition, iter(lambda: list(islice(lines, PARTITION)), []), config
-        )
-        size = PARTITION
-    else:
-        chunks, size = _chunked_map(config, _unit_lines(store), workers, _tokenize_lines), CHUNK
+    runner, size = (ex, PARTITION) if ex.kind == "dask" else (executor.LocalExecutor(workers), CHUNK)
+    lines = _unit_lines(store)
+    chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), config)
     with store.open_write("tokens.jsonl") as fh:
         for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in progress.track(
             chunks, None if total is None else -(-total // size), "tokenize"
