@@ -131,12 +131,16 @@ class ModelConfig(Section):
         400, ge=1, description="gensim: inference iterations per unit; tomotopy: sampling iterations."
     )
     alpha: Literal["symmetric", "asymmetric", "auto"] | float = Field(
-        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
+        "symmetric", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
     )
     eta: Literal["symmetric", "auto"] | float = Field(
         "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number."
     )
     chunksize: int = Field(2000, ge=1, description="gensim: units per training chunk.")
+    init: Literal["nmf", "random"] = Field(
+        "nmf",
+        description="gensim: starting topics: nmf (a seeded factorisation of the tf-idf units) or random.",
+    )
     update_every: int = Field(
         0,
         ge=0,

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -42,6 +43,8 @@ class TrainSpec:
     chunksize: int
     update_every: int = 1
     workers: int = 1
+    init: str = "nmf"  # gensim: starting topics, nmf or random
+    documents: np.ndarray | None = None  # each corpus row's document number, for the nmf start
     eta_prior: np.ndarray | None = None  # K x V, from seed words
     eval_sample: Sequence[Bow] = ()  # units for per-pass perplexity
 
@@ -218,6 +221,65 @@ def _learned_eta_reaches_topics(lda: Any) -> Iterator[None]:
         del lda.update_eta
 
 
+def nmf_topics(
+    corpus: Iterable[Bow],
+    num_terms: int,
+    k: int,
+    seed: int,
+    documents: np.ndarray | None = None,
+    eta_prior: np.ndarray | None = None,
+) -> np.ndarray:
+    """Starting topic-term counts (K x V) from a seeded NMF of the documents' tf-idf matrix.
+
+    gensim starts from near-uniform random topics; on short units variational EM then
+    settles in poor optima (topics that mix every theme). A factorisation of the tf-idf
+    matrix finds distinct themes first, and EM on the units refines them into LDA topics.
+    ``documents`` gives each corpus row's document: rows are pooled per document first,
+    as themes show in which words share a document, not only a paragraph. Each topic gets
+    the corpus tokens the factorisation gives it, so the start weighs like one pass.
+    With seed words, the components are matched to the seeded topics so that each seeded
+    topic starts from the component that leans most towards its words.
+    """
+    from gensim.matutils import corpus2csc
+    from scipy import sparse
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = corpus2csc(corpus, num_terms=num_terms, dtype=np.float64).T.tocsr()
+    if documents is not None and len(documents) != counts.shape[0]:
+        raise ValueError(f"{len(documents)} document numbers for {counts.shape[0]} corpus rows")
+    # With fewer documents than topics the units are factorised as they are.
+    if documents is not None and len(documents) and documents.max() + 1 >= k:
+        rows = np.arange(len(documents))
+        shape = (int(documents.max()) + 1, len(rows))
+        counts = sparse.csr_matrix((np.ones(len(rows)), (documents, rows)), shape=shape) @ counts
+    tfidf = TfidfTransformer().fit_transform(counts)
+    # NNDSVD needs at least K rows and columns; a random start serves smaller matrices.
+    start = "nndsvdar" if k <= min(counts.shape) else "random"
+    nmf = NMF(n_components=k, init=start, random_state=seed, max_iter=200)
+    with warnings.catch_warnings():
+        # A start needs distinct themes, not a converged factorisation.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weights = nmf.fit_transform(tfidf)
+    components = nmf.components_ + 1e-12
+    components /= components.sum(axis=1, keepdims=True)
+    share = weights.sum(axis=0) + 1e-12
+    topics = components * (share / share.sum() * counts.sum())[:, None]
+    if eta_prior is not None:
+        from scipy.optimize import linear_sum_assignment
+
+        _, order = linear_sum_assignment(-(eta_prior @ components.T))
+        topics = topics[order]
+    return np.asarray(topics)
+
+
+def start_from(lda: Any, topics: np.ndarray) -> None:
+    """Set an untrained gensim model's topics to ``topics`` (K x V expected counts)."""
+    lda.state.sstats[...] = topics
+    lda.sync_state()
+
+
 def train_gensim(
     spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
 ) -> tuple[TopicModel, TrainLog]:
@@ -263,12 +325,22 @@ def train_gensim(
             # LdaMulticore takes no callbacks: per-pass perplexity is not tracked there.
             # Its workers run the E-step; the M-step on this process is light.
             common.pop("callbacks")
-            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
+            lda = LdaMulticore(
+                workers=spec.workers, alpha=spec.alpha, batch=batch, **{**common, "corpus": None}
+            )
         else:
-            # Built untrained, then trained with update(): the same as passing the corpus.
             lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **{**common, "corpus": None})
-            with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
-                lda.update(corpus)
+        # Built untrained, then trained with update(): the same as passing the corpus, with
+        # the starting topics set in between.
+        if spec.init == "nmf":
+            start_from(
+                lda,
+                nmf_topics(
+                    corpus, len(dictionary), spec.num_topics, spec.seed, spec.documents, spec.eta_prior
+                ),
+            )
+        with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
+            lda.update(corpus)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])

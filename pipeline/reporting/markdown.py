@@ -39,8 +39,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
         "## Model",
         "",
-        f"- {m['engine']}, {m['num_topics']} topics, {m['passes']} passes, "
-        f"{m['iterations']} iterations, alpha {m['alpha']}, eta {m['eta']}, seed {m['seed']}",
+        f"- {m['engine']}, {m['num_topics']} topics, {_training_steps(m)}, "
+        f"alpha {m['alpha']}, eta {m['eta']}, seed {m['seed']}",
     ]
     training = data.get("training") or {}
     if data.get("chosen_k"):
@@ -115,3 +115,9 @@ def render_markdown(data: dict[str, Any]) -> str:
                 "",
             ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _training_steps(m: dict[str, Any]) -> str:
+    if m["engine"] == "tomotopy":
+        return f"{m['iterations']} sampling iterations"
+    return f"{m['passes']} passes, {m['iterations']} iterations, {m.get('init', 'random')} start"

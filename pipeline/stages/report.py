@@ -318,6 +318,7 @@ def _report_data(
             "num_topics": k,
             "passes": config.model.passes,
             "iterations": config.model.iterations,
+            "init": config.model.init,
             "alpha": config.model.alpha,
             "eta": config.model.eta,
             "seed": training.get("seed", config.run.seed),

@@ -52,6 +52,7 @@ def spec_for(config: Config, k: int, seed: int, dictionary: Any) -> engines.Trai
         chunksize=m.chunksize,
         update_every=m.update_every,
         workers=m.workers,
+        init=m.init,
         eta_prior=seed_prior(config, k, dictionary),
     )
 
@@ -126,6 +127,8 @@ def _run_job(k: int, seed: int) -> JobResult:
         _JOB["texts"],
     )
     spec = spec_for(config, k, seed, dct)
+    if _JOB["documents"] is not None:
+        spec.documents = _JOB["documents"][train_mask & _JOB["nonempty"]]  # the rows Subset yields
     model, _ = engines.train(spec, Subset(corpus, train_mask), dct)
     id2token = {i: t for t, i in dct.token2id.items()}
     top = [[t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, 10)]
@@ -177,13 +180,27 @@ def choose_k(rows: list[dict[str, Any]]) -> tuple[int, str]:
 
 
 def _sweep(
-    config: Config, corpus: Any, dct: Any, texts: list[list[str]], progress: Progress
+    config: Config,
+    corpus: Any,
+    dct: Any,
+    texts: list[list[str]],
+    documents: np.ndarray | None,
+    progress: Progress,
 ) -> dict[str, Any]:
     n = len(corpus)
     rng = np.random.RandomState(config.run.seed)
     train_mask = rng.random_sample(n) >= config.model.heldout
     jobs = [(k, config.run.seed + s) for k in config.model.k_values() for s in range(config.model.seeds)]
-    _JOB.update(config=config, dictionary=dct, corpus=corpus, train_mask=train_mask, texts=texts)
+    nonempty = np.array([bool(bow) for bow in corpus])
+    _JOB.update(
+        config=config,
+        dictionary=dct,
+        corpus=corpus,
+        train_mask=train_mask,
+        texts=texts,
+        documents=documents,
+        nonempty=nonempty,
+    )
     workers = min(len(jobs), config.model.sweep_workers or os.cpu_count() or 1)
     results: list[JobResult] = []
     with progress.task(len(jobs), "sweep") as update:
@@ -225,6 +242,13 @@ def _sweep(
     }
 
 
+def document_numbers(store: RunStore) -> np.ndarray:
+    """Each unit's document, numbered in order of first appearance, in corpus row order."""
+    numbers: dict[str, int] = {}
+    rows = store.read_jsonl("units.jsonl")
+    return np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
+
+
 def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
@@ -244,13 +268,15 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         )
     sweeping = len(ks) > 1 or config.model.seeds > 1
     training: dict[str, Any] = {"engine": config.model.engine}
+    nmf_start = config.model.engine == "gensim" and config.model.init == "nmf"
+    documents = document_numbers(store) if nmf_start else None
     if sweeping:
         vocab = set(dct.token2id)
         texts = [
             [w for w in row["tokens"] if w in vocab]
             for row in stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
         ]
-        sweep = _sweep(config, corpus, dct, texts, progress)
+        sweep = _sweep(config, corpus, dct, texts, documents, progress)
         k, seed = sweep["k"], sweep["seed"]
         training.update(chosen_k=k, chosen_seed=seed, reason=sweep["reason"])
         store.write_csv(
@@ -263,6 +289,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         k, seed = ks[0], config.run.seed
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
     spec = spec_for(config, k, seed, dct)
+    spec.documents = documents
     spec.eval_sample = [bow for bow in stride_sample(iter(corpus), len(corpus), EVAL_SAMPLE) if bow]
     with progress.task(engines.progress_steps(spec), f"train K={k}") as update:
         model, train_log = engines.train(spec, corpus, dct, lambda step: update(step + 1))
@@ -293,7 +320,7 @@ STAGE = Stage(
     name="train",
     sections=("model", "run.seed"),
     ignore=("model.sweep_workers",),  # any number of sweep processes gives the same models
-    inputs=(DICTIONARY, CORPUS, "tokens.jsonl"),
+    inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl"),
     outputs=(MODEL, TRAINING),
     run=run,
     summary="train LDA on the paragraph units",
