@@ -224,3 +224,19 @@ def test_gensim_nmf_start_finds_planted_topics_in_short_units() -> None:
             scores[init] = normalized_mutual_info_score(labels, found)
         assert scores["nmf"] > 0.9, scores
         assert scores["nmf"] > scores["random"] + 0.05, scores
+
+
+def test_a_sweep_over_seeds_takes_units_left_without_tokens(tmp_path: Path) -> None:
+    """A unit whose every token is filtered out (here: numbers) must not break the sweep."""
+    path = planted_config(tmp_path, num_topics=[3, 4], seeds=2)
+    with (tmp_path / "planted.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(
+            json.dumps({"id": "numbers", "label": "L0", "date": "2020-01-15", "text": "2020 2021 2022。"})
+        )
+        fh.write("\n")
+    config = load_config(path)
+    run_pipeline(config)
+    tokens = [json.loads(line)["tokens"] for line in (config.run_dir / "tokens.jsonl").open(encoding="utf-8")]
+    assert [] in tokens  # the corpus does hold an empty unit
+    training = json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))
+    assert training["chosen_k"] in (3, 4) and training["mean_stability"] is not None

@@ -90,7 +90,10 @@ def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
 
 
 class Subset:
-    """A restartable view of the corpus: the rows whose mask is True (skipping empty units)."""
+    """A restartable view of the corpus: the rows whose mask is True.
+
+    Its length is the number of rows it yields: gensim checks the two agree.
+    """
 
     def __init__(self, corpus: Any, mask: np.ndarray) -> None:
         self.corpus = corpus
@@ -98,7 +101,7 @@ class Subset:
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for keep, bow in zip(self.mask, self.corpus, strict=True):
-            if keep and bow:
+            if keep:
                 yield bow
 
     def __len__(self) -> int:
@@ -127,9 +130,10 @@ def _run_job(k: int, seed: int) -> JobResult:
         _JOB["texts"],
     )
     spec = spec_for(config, k, seed, dct)
+    train_rows = train_mask & _JOB["nonempty"]
     if _JOB["documents"] is not None:
-        spec.documents = _JOB["documents"][train_mask & _JOB["nonempty"]]  # the rows Subset yields
-    model, _ = engines.train(spec, Subset(corpus, train_mask), dct)
+        spec.documents = _JOB["documents"][train_rows]
+    model, _ = engines.train(spec, Subset(corpus, train_rows), dct)
     id2token = {i: t for t, i in dct.token2id.items()}
     top = [[t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, 10)]
     scores: dict[str, float | None] = {}
@@ -137,7 +141,7 @@ def _run_job(k: int, seed: int) -> JobResult:
         values = [v for v in measures.coherence(top, texts, dct, measure) if v is not None]
         scores[measure] = float(np.mean(values)) if values else None
     scores["diversity"] = measures.topic_diversity(model.topic_term)
-    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, ~train_mask))
+    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, ~train_mask & _JOB["nonempty"]))
     return JobResult(k, seed, model.topic_term, scores)
 
 
