@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -221,6 +222,9 @@ def _learned_eta_reaches_topics(lda: Any) -> Iterator[None]:
         del lda.update_eta
 
 
+START_SAMPLE = 20000  # most documents (or units) factorised for the nmf start: bounds its memory
+
+
 def nmf_topics(
     corpus: Iterable[Bow],
     num_terms: int,
@@ -234,26 +238,17 @@ def nmf_topics(
     gensim starts from near-uniform random topics; on short units variational EM then
     settles in poor optima (topics that mix every theme). A factorisation of the tf-idf
     matrix finds distinct themes first, and EM on the units refines them into LDA topics.
-    ``documents`` gives each corpus row's document: rows are pooled per document first,
-    as themes show in which words share a document, not only a paragraph. Each topic gets
+    ``documents`` gives each corpus row's document: rows are pooled per document, as
+    themes show in which words share a document, not only a paragraph. Each topic gets
     the corpus tokens the factorisation gives it, so the start weighs like one pass.
     With seed words, the components are matched to the seeded topics so that each seeded
     topic starts from the component that leans most towards its words.
     """
-    from gensim.matutils import corpus2csc
-    from scipy import sparse
     from sklearn.decomposition import NMF
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    counts = corpus2csc(corpus, num_terms=num_terms, dtype=np.float64).T.tocsr()
-    if documents is not None and len(documents) != counts.shape[0]:
-        raise ValueError(f"{len(documents)} document numbers for {counts.shape[0]} corpus rows")
-    # With fewer documents than topics the units are factorised as they are.
-    if documents is not None and len(documents) and documents.max() + 1 >= k:
-        rows = np.arange(len(documents))
-        shape = (int(documents.max()) + 1, len(rows))
-        counts = sparse.csr_matrix((np.ones(len(rows)), (documents, rows)), shape=shape) @ counts
+    counts, tokens = _start_matrix(corpus, num_terms, k, documents)
     tfidf = TfidfTransformer().fit_transform(counts)
     # NNDSVD needs at least K rows and columns; a random start serves smaller matrices.
     start = "nndsvdar" if k <= min(counts.shape) else "random"
@@ -265,13 +260,39 @@ def nmf_topics(
     components = nmf.components_ + 1e-12
     components /= components.sum(axis=1, keepdims=True)
     share = weights.sum(axis=0) + 1e-12
-    topics = components * (share / share.sum() * counts.sum())[:, None]
+    topics = components * (share / share.sum() * tokens)[:, None]
     if eta_prior is not None:
         from scipy.optimize import linear_sum_assignment
 
         _, order = linear_sum_assignment(-(eta_prior @ components.T))
         topics = topics[order]
     return np.asarray(topics)
+
+
+def _start_matrix(
+    corpus: Iterable[Bow], num_terms: int, k: int, documents: np.ndarray | None
+) -> tuple[Any, float]:
+    """The term counts to factorise (documents, or units if there are fewer documents than
+    topics), an evenly spaced sample of at most START_SAMPLE of them; and the corpus tokens."""
+    from scipy import sparse
+
+    rows: Any = corpus if hasattr(corpus, "__len__") else list(corpus)
+    if documents is not None and len(documents) != len(rows):
+        raise ValueError(f"{len(documents)} document numbers for {len(rows)} corpus rows")
+    groups = documents if documents is not None and documents.max() + 1 >= k else np.arange(len(rows))
+    n_groups = int(groups.max()) + 1
+    stride = -(-n_groups // START_SAMPLE)
+    r, c, v = array("q"), array("q"), array("d")  # compact: the sample can hold millions of entries
+    tokens = 0.0
+    for group, bow in zip(groups, rows, strict=True):
+        tokens += sum(count for _, count in bow)
+        if group % stride == 0:
+            r.extend([int(group) // stride] * len(bow))
+            c.extend(i for i, _ in bow)
+            v.extend(float(count) for _, count in bow)
+    shape = (-(-n_groups // stride), num_terms)
+    at = (np.frombuffer(r, dtype=np.int64), np.frombuffer(c, dtype=np.int64))
+    return sparse.csr_matrix((np.frombuffer(v), at), shape=shape), tokens
 
 
 def start_from(lda: Any, topics: np.ndarray) -> None:

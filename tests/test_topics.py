@@ -240,3 +240,21 @@ def test_a_sweep_over_seeds_takes_units_left_without_tokens(tmp_path: Path) -> N
     assert [] in tokens  # the corpus does hold an empty unit
     training = json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))
     assert training["chosen_k"] in (3, 4) and training["mean_stability"] is not None
+
+
+def test_nmf_start_pools_units_per_document_and_samples_large_corpora(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline import engines
+
+    corpus = [[(0, 1)], [(1, 2)], [(0, 3)], [(2, 1)], [(1, 1), (2, 4)], [(0, 5)]]
+    documents = np.array([0, 0, 1, 2, 2, 3])
+    counts, tokens = engines._start_matrix(corpus, 3, 2, documents)
+    assert tokens == 17
+    np.testing.assert_array_equal(counts.toarray(), [[1, 2, 0], [3, 0, 0], [0, 1, 5], [5, 0, 0]])
+    counts, _ = engines._start_matrix(corpus, 3, 5, documents)  # fewer documents than topics: units
+    assert counts.shape == (6, 3)
+    monkeypatch.setattr(engines, "START_SAMPLE", 2)  # every second document
+    counts, tokens = engines._start_matrix(corpus, 3, 2, documents)
+    assert tokens == 17
+    np.testing.assert_array_equal(counts.toarray(), [[1, 2, 0], [0, 1, 5]])
