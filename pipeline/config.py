@@ -131,7 +131,7 @@ class ModelConfig(Section):
         400, ge=1, description="gensim: inference iterations per unit; tomotopy: sampling iterations."
     )
     alpha: Literal["symmetric", "asymmetric", "auto"] | float = Field(
-        "symmetric", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
+        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
     )
     eta: Literal["symmetric", "auto"] | float = Field(
         "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number."
