@@ -103,6 +103,7 @@ import traceback
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -517,7 +518,7 @@ def bench_corpus(
 
     prep = prepare(docs, stopwords)
     for name in peers:
-        attempt(Result(corpus.name, len(docs), k, name), lambda name=name: PEERS[name](docs, k, seed, prep))
+        attempt(Result(corpus.name, len(docs), k, name), partial(PEERS[name], docs, k, seed, prep))
     data = workdir / f"{corpus.name}.jsonl"
     write_jsonl(docs, data)
     for variant, overrides in pipelines:
