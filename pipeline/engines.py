@@ -315,7 +315,6 @@ def train_gensim(
     )
     batch = spec.update_every == 0
     common = dict(
-        corpus=corpus,
         id2word=dictionary,
         num_topics=spec.num_topics,
         passes=spec.passes,
@@ -346,13 +345,11 @@ def train_gensim(
             # LdaMulticore takes no callbacks: per-pass perplexity is not tracked there.
             # Its workers run the E-step; the M-step on this process is light.
             common.pop("callbacks")
-            lda = LdaMulticore(
-                workers=spec.workers, alpha=spec.alpha, batch=batch, **{**common, "corpus": None}
-            )
+            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
         else:
-            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **{**common, "corpus": None})
-        # Built untrained, then trained with update(): the same as passing the corpus, with
-        # the starting topics set in between.
+            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
+        # Built without a corpus, then trained with update(): the same as passing the corpus,
+        # with the starting topics set in between.
         if spec.init == "nmf":
             start_from(
                 lda,

@@ -122,15 +122,14 @@ class JobResult:
 
 
 def _run_job(k: int, seed: int) -> JobResult:
-    config, dct, corpus, train_mask, texts = (
+    config, dct, corpus, train_rows, texts = (
         _JOB["config"],
         _JOB["dictionary"],
         _JOB["corpus"],
-        _JOB["train_mask"],
+        _JOB["train_rows"],
         _JOB["texts"],
     )
     spec = spec_for(config, k, seed, dct)
-    train_rows = train_mask & _JOB["nonempty"]
     if _JOB["documents"] is not None:
         spec.documents = _JOB["documents"][train_rows]
     model, _ = engines.train(spec, Subset(corpus, train_rows), dct)
@@ -141,7 +140,7 @@ def _run_job(k: int, seed: int) -> JobResult:
         values = [v for v in measures.coherence(top, texts, dct, measure) if v is not None]
         scores[measure] = float(np.mean(values)) if values else None
     scores["diversity"] = measures.topic_diversity(model.topic_term)
-    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, ~train_mask & _JOB["nonempty"]))
+    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, _JOB["heldout_rows"]))
     return JobResult(k, seed, model.topic_term, scores)
 
 
@@ -189,21 +188,20 @@ def _sweep(
     dct: Any,
     texts: list[list[str]],
     documents: np.ndarray | None,
+    nonempty: np.ndarray,
     progress: Progress,
 ) -> dict[str, Any]:
-    n = len(corpus)
     rng = np.random.RandomState(config.run.seed)
-    train_mask = rng.random_sample(n) >= config.model.heldout
+    train_mask = rng.random_sample(len(nonempty)) >= config.model.heldout
     jobs = [(k, config.run.seed + s) for k in config.model.k_values() for s in range(config.model.seeds)]
-    nonempty = np.array([bool(bow) for bow in corpus])
     _JOB.update(
         config=config,
         dictionary=dct,
         corpus=corpus,
-        train_mask=train_mask,
+        train_rows=train_mask & nonempty,  # units without tokens are neither trained on nor held out
+        heldout_rows=~train_mask & nonempty,
         texts=texts,
         documents=documents,
-        nonempty=nonempty,
     )
     workers = min(len(jobs), config.model.sweep_workers or os.cpu_count() or 1)
     results: list[JobResult] = []
@@ -262,7 +260,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
     dct = Dictionary.load(str(store.read_path(DICTIONARY)))
     corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
-    n_units = sum(1 for bow in corpus if bow)
+    nonempty = np.fromiter((bool(bow) for bow in corpus), dtype=bool)
+    n_units = int(nonempty.sum())
     ks = config.model.k_values()
     if max(ks) > n_units:
         k = max(ks)
@@ -280,7 +279,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             [w for w in row["tokens"] if w in vocab]
             for row in stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
         ]
-        sweep = _sweep(config, corpus, dct, texts, documents, progress)
+        sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress)
         k, seed = sweep["k"], sweep["seed"]
         training.update(chosen_k=k, chosen_seed=seed, reason=sweep["reason"])
         store.write_csv(
