@@ -4,6 +4,7 @@ Run from the repository root (needs scikit-learn and tomotopy, which are not pro
 
     .venv/bin/python bench/quality.py                      # all corpora, default sizes
     .venv/bin/python bench/quality.py --quick              # smoke run on tiny samples
+    .venv/bin/python bench/quality.py --docs 2000 --seeds 3   # medians over model seeds 42, 43, 44
     .venv/bin/python bench/quality.py --corpora tnews --set segment.heading_max_chars=1
     .venv/bin/python bench/quality.py --peers none \
         --pipelines 'batch=model.update_every=0 model.passes=50' --pipelines 'hmm-off=tokenize.hmm=false'
@@ -73,6 +74,12 @@ should have the highest NMI of all peers (what a user would otherwise run on who
 documents); a gensim-engine variant a higher NMI than every gensim and scikit-learn peer;
 both an NPMI no lower than the best peer's.
 
+Seeds: ``--seeds N`` runs every system N times, with model seeds SEED, SEED+1, ... (peers'
+``random_state``/``seed``, the pipeline's ``run.seed``) on the same sample, drawn with SEED. The
+table then gives each score's median over the seeds (and the median seconds), and the goals
+compare medians: one seed's luck can move NMI by 0.01-0.02 on these samples. The Markdown file
+also lists every seed's row.
+
 The sample is drawn with ``random.Random(seed)`` and kept in its random order (the source files
 are sorted by label, which would bias online LDA); all systems see the same documents in the
 same order. Temporary files go to a ``tempfile`` directory outside the repository and are removed
@@ -95,6 +102,7 @@ import math
 import random
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,6 +157,7 @@ class Result:
     seconds: float = 0.0
     engine: str = ""  # pipeline variants: model.engine; peers: ""
     error: str = ""
+    seeds: tuple[int, ...] = ()  # the model seed, or the seeds a median row summarises
 
     @property
     def is_pipeline(self) -> bool:
@@ -485,6 +494,7 @@ def bench_corpus(
     corpus: Corpus,
     n: int,
     seed: int,
+    model_seeds: Sequence[int],
     peers: Sequence[str],
     pipelines: Sequence[tuple[str, list[str]]],
     stopwords: frozenset[str],
@@ -517,24 +527,63 @@ def bench_corpus(
         outputs.append(out)
 
     prep = prepare(docs, stopwords)
-    for name in peers:
-        attempt(Result(corpus.name, len(docs), k, name), partial(PEERS[name], docs, k, seed, prep))
     data = workdir / f"{corpus.name}.jsonl"
     write_jsonl(docs, data)
-    for variant, overrides in pipelines:
-        result = Result(corpus.name, len(docs), k, variant, engine="?")
+    for s in model_seeds:
+        if len(model_seeds) > 1:
+            print(f"  model seed {s}", file=sys.stderr)
+        for name in peers:
+            peer = Result(corpus.name, len(docs), k, name, seeds=(s,))
+            attempt(peer, partial(PEERS[name], docs, k, s, prep))
+        for variant, overrides in pipelines:
+            result = Result(corpus.name, len(docs), k, variant, engine="?", seeds=(s,))
 
-        def run_variant(variant: str = variant, overrides: list[str] = overrides, result: Result = result):
-            out, result.engine = run_pipeline_system(corpus.name, variant, data, k, seed, overrides, workdir)
-            return out
+            def run_variant(
+                variant: str = variant, overrides: list[str] = overrides, result: Result = result, s: int = s
+            ) -> SystemOutput:
+                out, result.engine = run_pipeline_system(corpus.name, variant, data, k, s, overrides, workdir)
+                return out
 
-        attempt(result, run_variant)
+            attempt(result, run_variant)
     texts = reference_texts(prep.raw)
     dictionary = Dictionary(texts)
     for result, out in zip(results, outputs, strict=True):
         if out is not None:
             score(result, docs, out, texts, dictionary)
     return results
+
+
+def medians(results: Sequence[Result]) -> list[Result]:
+    """One row per corpus and system: the median of each score over its seeds.
+
+    A system that failed on any seed keeps the first failure, so a failure is never hidden
+    behind the median of the seeds that worked.
+    """
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.corpus, r.system), []).append(r)
+
+    def med(values: Iterable[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known else None
+
+    rows = []
+    for runs in groups.values():
+        first = runs[0]
+        row = Result(first.corpus, first.docs, first.k, first.system, engine=first.engine)
+        row.seeds = tuple(s for r in runs for s in r.seeds)
+        failed = [r for r in runs if r.error]
+        if failed:
+            row.error = failed[0].error
+        else:
+            row.covered = min(r.covered for r in runs)
+            row.nmi = med(r.nmi for r in runs)
+            row.ari = med(r.ari for r in runs)
+            row.npmi = med(r.npmi for r in runs)
+            row.train_seconds = med(r.train_seconds for r in runs)
+            row.seconds = med(r.seconds for r in runs) or 0.0
+        rows.append(row)
+    return rows
 
 
 def goal_misses(results: Sequence[Result]) -> list[str]:
@@ -612,15 +661,19 @@ def text_table(results: Sequence[Result]) -> str:
     return "\n".join(line(row) for row in rows)
 
 
-def markdown_table(results: Sequence[Result]) -> str:
-    align = ["---", "---:", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"]
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
+def markdown_table(results: Sequence[Result], with_seed: bool = False) -> str:
+    columns, align = COLUMNS, ["---", "---:", "---:", "---", "---:", "---:", "---:", "---:", "---:", "---:"]
+    rows = table_rows(results)
+    if with_seed:
+        columns, align = [*columns[:4], "seed", *columns[4:]], [*align[:4], "---:", *align[4:]]
+        rows = [[*row[:4], str(r.seeds[0]), *row[4:]] for row, r in zip(rows, results, strict=True)]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def failures(results: Sequence[Result]) -> list[str]:
-    return [f"{r.corpus} / {r.system}: {r.error}" for r in results if r.error]
+    return [f"{r.corpus} / {r.system} (seed {r.seeds[0]}): {r.error}" for r in results if r.error]
 
 
 def versions() -> str:
@@ -651,14 +704,24 @@ def pipeline_source() -> str:
 
 
 def markdown_report(
-    results: Sequence[Result], command: str, args: argparse.Namespace, stop_source: str, wall: float
+    results: Sequence[Result],
+    every_seed: Sequence[Result],
+    command: str,
+    args: argparse.Namespace,
+    stop_source: str,
+    wall: float,
 ) -> str:
+    """``results``: one (median) row per corpus and system; ``every_seed``: the runs behind them."""
+    model_seeds = ", ".join(str(args.seed + i) for i in range(args.seeds))
+    if args.seeds > 1:
+        model_seeds += " (scores are medians over them)"
     variants = "; ".join(f"`{n}`: {' '.join(o) or 'defaults'}" for n, o in args.pipelines)
     lines = [
         "# Topic quality: pipeline variants vs peer LDA systems",
         "",
         f"Command: `{command}`  ",
-        f"Seed {args.seed}; pipeline variants: {variants or 'none'}; overrides for all variants: "
+        f"Sample seed {args.seed}; model seeds {model_seeds}; "
+        f"pipeline variants: {variants or 'none'}; overrides for all variants: "
         f"{', '.join(args.set) or 'none'}; peers' stopwords: {stop_source}  ",
         f"{time.strftime('%Y-%m-%d %H:%M')}; {versions()}; wall time {wall:.0f}s  ",
         f"pipeline imported from {pipeline_source()}",
@@ -678,7 +741,9 @@ def markdown_report(
         verdict = "Goals missed:" if misses else "Goals: all met."
     lines += ["", verdict, ""]
     lines += [f"- {m}" for m in misses]
-    failed = failures(results)
+    if args.seeds > 1:
+        lines += ["", "Every seed:", "", markdown_table(every_seed, with_seed=True)]
+    failed = failures(every_seed)
     if failed:
         lines += ["", "Failures:", "", *[f"- {f}" for f in failed]]
     return "\n".join(lines) + "\n"
@@ -710,6 +775,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--docs", type=int, default=None, help=f"documents per corpus (default {DEFAULT_DOCS})")
     p.add_argument("--seed", type=int, default=42, help="sampling, peer and pipeline seed (default 42)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="model seeds per system: SEED, SEED+1, ...; scores are their medians (default 1)",
+    )
     p.add_argument(
         "--peers",
         nargs="+",
@@ -756,6 +827,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.docs = QUICK_DOCS if args.quick else DEFAULT_DOCS
     if args.docs < 2:
         p.error("--docs must be at least 2")
+    if args.seeds < 1:
+        p.error("--seeds must be at least 1")
     return args
 
 
@@ -767,6 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     stopwords, stop_source = load_stopwords()
     pipelines = [(name, [*args.set, *overrides]) for name, overrides in args.pipelines]
+    seeds = [args.seed + i for i in range(args.seeds)]
     results: list[Result] = []
     workdir = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     try:
@@ -777,7 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"skipped {corpus.name}: {corpus.path} not found")
                 continue
             results += bench_corpus(
-                corpus, args.docs, args.seed, args.peers, pipelines, stopwords, workdir, args.verbose
+                corpus, args.docs, args.seed, seeds, args.peers, pipelines, stopwords, workdir, args.verbose
             )
     finally:
         if args.keep:
@@ -785,15 +859,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     wall = time.perf_counter() - started
-    print(text_table(results))
-    for line in goal_misses(results):
+    summary = medians(results)
+    print(text_table(summary))
+    for line in goal_misses(summary):
         print(f"goal missed: {line}")
     for line in failures(results):
         print(f"failed {line}")
     print(f"wall time {wall:.0f}s")
     out = args.out or RESULTS_DIR / ("quality-quick.md" if args.quick else "quality.md")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown_report(results, command, args, stop_source, wall), encoding="utf-8")
+    out.write_text(markdown_report(summary, results, command, args, stop_source, wall), encoding="utf-8")
     print(f"wrote {out}")
     return 1 if failures(results) else 0
 
