@@ -186,3 +186,21 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     assert result.stderr.rstrip().endswith(
         "Error: nowhere: no such file or folder (input.paths is relative to the config file)"
     )
+
+
+def test_topic_diagnostics_do_not_change_with_the_terms_listed(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+
+    def diagnostics() -> list[tuple[float | None, float | None]]:
+        topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
+        return [(t["coherence"], t["diagnostics"]["exclusivity"]) for t in topics]
+
+    listed = {}
+    for n in (3, 10, 30):
+        result = invoke("run", config, "--from", "report", "--set", f"report.top_terms={n}")
+        assert result.exit_code == 0, result.stderr
+        topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
+        assert all(len(t["terms"]) == n for t in topics)
+        listed[n] = diagnostics()
+    assert listed[3] == listed[10] == listed[30]
+    assert any(c is not None for c, _ in listed[10])

@@ -29,6 +29,9 @@ from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
 from pipeline.stages.train import MODEL, SWEEP, TRAINING
 
 COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
+# Coherence and exclusivity read each topic's top 10 terms, as the sweep's scores do, so a
+# topic's diagnostics do not change with how many terms the report lists (report.top_terms).
+DIAGNOSTIC_TERMS = 10
 HEATMAP_DOCS = 300
 
 
@@ -101,12 +104,13 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         [w for w in row["tokens"] if w in vocab]
         for row in S.stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
     ]
-    coherence = measures.coherence([[t for t, _ in ts] for ts in by_prob], texts, dct, "c_npmi")
+    top = [[t for t, _ in ts] for ts in measures.ranked_terms(phi, id2token, DIAGNOSTIC_TERMS)]
+    coherence = measures.coherence(top, texts, dct, "c_npmi")
     stability = training.get("topic_stability") or [None] * k
     diag = {
         "token_share": prevalence,
         "coherence": np.array([np.nan if c is None else c for c in coherence]),
-        "exclusivity": measures.exclusivity(phi, cfg.top_terms),
+        "exclusivity": measures.exclusivity(phi, DIAGNOSTIC_TERMS),
         "effective_words": measures.effective_words(phi),
         "document_entropy": acc.document_entropy(),
         "stability": np.array([np.nan if s is None else s for s in stability]),
