@@ -16,6 +16,10 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import rankdata
 
+# Terms per topic that coherence and exclusivity read, in the sweep and in the report alike,
+# so a topic's scores do not change with how many terms the report lists.
+SCORED_TERMS = 10
+
 
 def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - Jensen-Shannon distance (base 2) between every row of ``a`` and of ``b``: in [0, 1]."""
@@ -94,7 +98,7 @@ def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> lis
     return out
 
 
-def exclusivity(phi: np.ndarray, topn: int = 10) -> np.ndarray:
+def exclusivity(phi: np.ndarray, topn: int = SCORED_TERMS) -> np.ndarray:
     """Mean, over a topic's top terms, of the share of the term's probability held by the topic."""
     excl = phi / phi.sum(axis=0, keepdims=True)
     top = np.argsort(-phi, axis=1, kind="stable")[:, :topn]

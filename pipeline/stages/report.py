@@ -29,9 +29,6 @@ from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
 from pipeline.stages.train import MODEL, SWEEP, TRAINING
 
 COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
-# Coherence and exclusivity read each topic's top 10 terms, as the sweep's scores do, so a
-# topic's diagnostics do not change with how many terms the report lists (report.top_terms).
-DIAGNOSTIC_TERMS = 10
 HEATMAP_DOCS = 300
 
 
@@ -94,7 +91,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     prevalence = acc.prevalence()
     term_share = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
     term_share = term_share / term_share.sum()
-    by_prob = measures.ranked_terms(phi, id2token, cfg.top_terms)
+    ranked = measures.ranked_terms(phi, id2token, max(cfg.top_terms, measures.SCORED_TERMS))
+    by_prob = [ts[: cfg.top_terms] for ts in ranked]
     by_rel = measures.ranked_terms(
         measures.relevance(phi, term_share, cfg.relevance_lambda), id2token, cfg.top_terms
     )
@@ -104,13 +102,13 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         [w for w in row["tokens"] if w in vocab]
         for row in S.stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
     ]
-    top = [[t for t, _ in ts] for ts in measures.ranked_terms(phi, id2token, DIAGNOSTIC_TERMS)]
+    top = [[t for t, _ in ts[: measures.SCORED_TERMS]] for ts in ranked]
     coherence = measures.coherence(top, texts, dct, "c_npmi")
     stability = training.get("topic_stability") or [None] * k
     diag = {
         "token_share": prevalence,
         "coherence": np.array([np.nan if c is None else c for c in coherence]),
-        "exclusivity": measures.exclusivity(phi, DIAGNOSTIC_TERMS),
+        "exclusivity": measures.exclusivity(phi),
         "effective_words": measures.effective_words(phi),
         "document_entropy": acc.document_entropy(),
         "stability": np.array([np.nan if s is None else s for s in stability]),

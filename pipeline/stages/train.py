@@ -134,7 +134,9 @@ def _run_job(k: int, seed: int) -> JobResult:
         spec.documents = _JOB["documents"][train_rows]
     model, _ = engines.train(spec, Subset(corpus, train_rows), dct)
     id2token = {i: t for t, i in dct.token2id.items()}
-    top = [[t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, 10)]
+    top = [
+        [t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, measures.SCORED_TERMS)
+    ]
     scores: dict[str, float | None] = {}
     for measure in ("c_v", "c_npmi", "u_mass"):
         values = [v for v in measures.coherence(top, texts, dct, measure) if v is not None]
