@@ -114,7 +114,10 @@ class DaskExecutor:
         client = self._connect()
         in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
         # Large shared objects (config, model) go to the workers once, not with every task.
-        handles = [client.scatter(obj, broadcast=True) for obj in shared]
+        # Each map scatters them under fresh keys (hash=False): a content-derived key would
+        # be shared with an earlier map whose release may still be in flight, and the
+        # scheduler would cancel this map's tasks as depending on lost data.
+        handles = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
         pending: deque[Any] = deque()
         for part in partitions:
             pending.append(client.submit(fn, part, *handles, pure=False))

@@ -30,7 +30,23 @@ from pipeline.executor import executor_for
 from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
 
 T = TypeVar("T")
-PACKAGES = ("gensim", "jieba", "numpy", "scipy", "pydantic", "typer", "PyYAML")
+# Every library whose version can change a result: text decoding and conversion, word
+# segmentation, config parsing, the models and their start, and where partitions run.
+PACKAGES = (
+    "charset-normalizer",
+    "OpenCC",
+    "jieba",
+    "rjieba",
+    "pydantic",
+    "PyYAML",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "gensim",
+    "tomotopy",
+    "dask",
+    "distributed",
+)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,20 @@ from pipeline.stages import STAGE_NAMES
 
 from .conftest import DETERMINISTIC, OUTPUTS, SEEDS, invoke, snapshot, write_config
 
+RESULT_LIBRARIES = (
+    "gensim",
+    "jieba",
+    "rjieba",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "tomotopy",
+    "OpenCC",
+    "pydantic",
+    "dask",
+    "distributed",
+)
+
 
 def test_default_run_writes_every_output(seeds_run: Path) -> None:
     for name in OUTPUTS:
@@ -20,7 +35,9 @@ def test_default_run_writes_every_output(seeds_run: Path) -> None:
     manifest = json.loads((seeds_run / "manifest.json").read_text(encoding="utf-8"))
     assert [manifest["stages"][s]["status"] for s in STAGE_NAMES] == ["ran"] * 6
     assert {i["source"] for i in manifest["inputs"]} == {f"seeds/{p.name}" for p in SEEDS.iterdir()}
-    assert manifest["packages"]["gensim"] != "not installed"
+    # Every library that can change a result is named with its installed version.
+    for name in RESULT_LIBRARIES:
+        assert manifest["packages"][name] == metadata.version(name), name
 
 
 @pytest.mark.parametrize("command", ["run", "stages", "validate"])
