@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,10 +42,11 @@ class InputFile:
 class Document:
     doc_id: str
     source: str
-    lines: list[tuple[int, str]]  # (1-based source line, text)
+    lines: list[tuple[int, str]]  # (1-based line of the file, or of the record's text; text)
     meta: dict[str, Any] = field(default_factory=dict)
     encoding: str = "utf-8"
     bad_bytes: int = 0
+    record_line: int | None = None  # a csv/jsonl record: the file line it starts at
 
 
 def list_inputs(config: Config) -> list[InputFile]:
@@ -287,8 +289,11 @@ def _glob_base(pattern: Path) -> Path:
     return pattern.parent
 
 
+LINE_END = re.compile(r"\r*\n|\r")  # \r\r\n, left by a CRLF file converted twice, is one line end
+
+
 def _lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return LINE_END.split(text)
 
 
 def _txt_document(f: InputFile, text: str) -> Document:
@@ -311,7 +316,8 @@ def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config
     doc_id = str(row[idf]) if idf else f"{Path(f.source).stem}:{lineno}"
     text = "" if row[field_] is None else str(row[field_])
     meta = {m: row[m] for m in config.input.meta_fields}
-    return Document(doc_id, f.source, [(lineno, line) for line in _lines(text)], meta)
+    lines = list(enumerate(_lines(text), start=1))
+    return Document(doc_id, f.source, lines, meta, record_line=lineno)
 
 
 class _LineCounter:

@@ -229,7 +229,8 @@ def test_csv_documents_carry_the_source_line_of_their_row(
     path = tmp_path / "rows.csv"
     path.write_text(text, encoding="utf-8", newline="")
     docs = read_all(config_for(str(path)))
-    assert [d.lines[0][0] for d in docs] == first_lines
+    assert [d.record_line for d in docs] == first_lines
+    assert all(d.lines[0][0] == 1 for d in docs)  # lines count from the start of the record's text
 
 
 def test_jsonl_gives_one_document_per_row_with_meta_and_line_numbers(tmp_path: Path) -> None:
@@ -249,9 +250,10 @@ def test_jsonl_gives_one_document_per_row_with_meta_and_line_numbers(tmp_path: P
         {"city": "北京", "year": 2021},
         {"city": "上海", "year": 2022},
     ]
+    assert [d.record_line for d in docs] == [1, 3, 4]
     assert docs[0].lines == [(1, "第一条记录")]
-    assert docs[1].lines == [(3, "第二条"), (3, "两行")]
-    assert docs[2].lines == [(4, "第三条记录")]
+    assert docs[1].lines == [(1, "第二条"), (2, "两行")]
+    assert docs[2].lines == [(1, "第三条记录")]
 
 
 def test_jsonl_missing_text_field_names_file_and_line(tmp_path: Path) -> None:
@@ -408,8 +410,8 @@ def test_large_jsonl_read_in_blocks_gives_the_same_documents(
     pieces = corpus.file_blocks(corpus.list_inputs(cfg)[0], "auto")
     assert (len(pieces) > 5) == read_in_blocks
     blocked = read_all(cfg)
-    assert [(d.doc_id, d.lines, d.meta, d.bad_bytes) for d in blocked] == [
-        (d.doc_id, d.lines, d.meta, d.bad_bytes) for d in whole
+    assert [(d.doc_id, d.record_line, d.lines, d.meta, d.bad_bytes) for d in blocked] == [
+        (d.doc_id, d.record_line, d.lines, d.meta, d.bad_bytes) for d in whole
     ]
     assert [d.doc_id for d in whole] == [r["id"] for r in rows]
-    assert whole[10].lines == [(12, LEFT), (12, f"{RIGHT}10")]
+    assert whole[10].record_line == 12 and whole[10].lines == [(1, LEFT), (2, f"{RIGHT}10")]

@@ -35,10 +35,10 @@ def test_jsonl_blocks_read_the_same_documents_as_the_whole_file(tmp_path: Path) 
     (whole,) = corpus.list_inputs(config)
     blocks = corpus.jsonl_blocks(whole, 1000)
     assert len(blocks) > 5
-    one = [(d.doc_id, d.lines) for d in corpus.read_documents(config, [whole])]
-    parts = [(d.doc_id, d.lines) for d in corpus.read_documents(config, blocks)]
+    one = [(d.doc_id, d.record_line, d.lines) for d in corpus.read_documents(config, [whole])]
+    parts = [(d.doc_id, d.record_line, d.lines) for d in corpus.read_documents(config, blocks)]
     assert parts == one
-    assert one[-1][1][0][0] == 200  # line numbers stay those of the file
+    assert one[-1][1] == 200  # line numbers stay those of the file
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def segment(
 ) -> tuple[list[dict[str, Any]], list[tuple[str, int, str, str]]]:
     units, removed = [], []
     for unit, gone in segment_documents([document(lines)], cfg):
-        removed.extend(gone)
+        removed.extend(row[:4] for row in gone)  # a txt line has no text_line
         if unit:
             units.append(unit)
     return units, removed
@@ -342,7 +342,9 @@ def test_removed_lines_are_recorded_with_kind_and_line(line: str, kind: str) -> 
 
 def test_document_without_units_still_reports_its_removed_lines() -> None:
     pairs = list(segment_documents([document(["手机阅读", "查看全文"])], DEFAULT))
-    assert pairs == [({}, [("d.txt", 1, "furniture", "手机阅读"), ("d.txt", 2, "furniture", "查看全文")])]
+    assert pairs == [
+        ({}, [("d.txt", 1, "furniture", "手机阅读", None), ("d.txt", 2, "furniture", "查看全文", None)])
+    ]
 
 
 def test_unit_fields_ids_and_meta() -> None:
@@ -460,7 +462,7 @@ def seeds() -> tuple[list[corpus.Document], list[dict[str, Any]], list[tuple[str
     docs = list(corpus.read_documents(cfg))
     units, removed = [], []
     for unit, gone in segment_documents(docs, cfg.segment):
-        removed.extend(gone)
+        removed.extend(row[:4] for row in gone)
         if unit:
             units.append(unit)
     return docs, units, removed
@@ -525,9 +527,38 @@ def test_a_document_of_only_short_lines_keeps_them_as_text(lines: list[str]) -> 
     units = [u for u, _ in pairs if u]
     assert "".join(u["text"] for u in units) == "".join(lines)
     assert units[0]["line_start"] == 1 and units[-1]["line_end"] == len(lines)
-    assert all(kind not in ("title", "heading") for _, removed in pairs for _, _, kind, _ in removed)
+    assert all(kind not in ("title", "heading") for _, removed in pairs for _, _, kind, _, _ in removed)
 
 
 def test_ascii_full_stop_after_chinese_ends_a_sentence() -> None:
     assert ends_sentence("本文研究了水稻的抗病基因.")
     assert not ends_sentence("版本 v1.")
+
+
+def test_seed_004_parallel_lines_ending_in_a_full_stop_are_headings(seeds: Any) -> None:
+    _, units, removed = seeds
+    series = ["“及时”保障人民生命。", "“及时”回应社会关切。", "“及时”遏制疫情蔓延。"]
+    source = "seeds/004_efd4f2d932c58f11.txt"
+    assert [(line, kind, text) for s, line, kind, text in removed if text in series and s == source] == [
+        (12, "heading", series[0]),
+        (14, "heading", series[1]),
+        (16, "heading", series[2]),
+    ]
+    under = [u for u in units if u["heading"] in series]
+    assert [(u["heading"], u["line_start"]) for u in under] == list(zip(series, [13, 15, 17], strict=True))
+    assert not any(h in u["text"] for u in units for h in series)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # Two short sentences with different openings stay text.
+        [TITLE, "人民高于一切。", P1, "我们必须坚持。", P2],
+        # Parallel lines followed by short text only are not section headings.
+        [TITLE, "“及时”保障人民生命。", "全体党员都做到了。", "“及时”回应社会关切。", "全体党员都做到了。"],
+    ],
+)
+def test_short_sentences_that_are_not_a_parallel_series_stay_text(lines: list[str]) -> None:
+    units, removed = segment(lines)
+    assert [kind for _s, _n, kind, _t in removed] == ["title"]
+    assert "".join(u["text"] for u in units) == "".join(lines[1:])

@@ -9,16 +9,19 @@ written to ``segmentation.tsv``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from pipeline import corpus, executor
+from pipeline import corpus, executor, layout
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
 from pipeline.stages.base import Counts, Progress, Stage
+
+log = logging.getLogger(__name__)
 
 TERMINAL = "。！？!?…"
 CLOSERS = "”’」』）)》】\"'"
@@ -53,12 +56,7 @@ class Paragraph:
     line_end: int
     heading: str
     article: int
-
-
-@dataclass
-class Segmented:
-    units: list[dict[str, Any]]
-    removed: list[tuple[str, int, str, str]] = field(default_factory=list)  # source, line, kind, text
+    whole_line: bool = False  # the whole of one source line
 
 
 def normalize(line: str) -> str:
@@ -150,14 +148,21 @@ def paragraphs(
     removed: list[tuple[str, int, str, str]],
     simplify: Callable[[str], str] | None = None,
 ) -> list[Paragraph]:
-    """Lines -> paragraphs: drop furniture, detect titles and headings, re-flow wrapped lines."""
+    """Lines -> paragraphs: drop furniture, detect titles and headings, re-flow wrapped lines.
+
+    The document's layout decides how lines join: in hard-wrapped text a line that
+    reaches the wrap width carries on into the next one (and is never a heading);
+    otherwise a long line that breaks off mid-sentence does.
+    """
+    shape = layout.detect([raw for _, raw in doc.lines])
     out: list[Paragraph] = []
     title = ""
     heading = ""
     article = 0
     open_para: Paragraph | None = None  # a paragraph that may continue on the next line
     for lineno, raw in doc.lines:
-        indented = raw[:1] in (" ", "\u3000", "\t", "\xa0")
+        extra = layout.leading(raw)[shape.indent :]  # indentation beyond the common one
+        indented = bool(extra)
         line = normalize(raw).strip()
         if not line:
             open_para = None
@@ -167,19 +172,31 @@ def paragraphs(
             removed.append((doc.source, lineno, "furniture", line))
             open_para = None
             continue
-        if title and title_key(line) == title_key(title) and len(line) <= 2 * cfg.heading_max_chars:
+        continues = open_para is not None and not indented
+        if shape.wrap is not None:
+            full = shape.is_full(line, extra)
+            starts_block = not continues and not full
+        else:
+            full = False
+            starts_block = not (
+                continues
+                and open_para is not None
+                and not NUMBERED.match(line)
+                and len(open_para.text) > cfg.heading_max_chars
+                and not ends_sentence(open_para.text)
+            )
+        if (
+            starts_block
+            and title
+            and title_key(line) == title_key(title)
+            and len(line) <= 2 * cfg.heading_max_chars
+        ):
             article += 1
             heading = line
             removed.append((doc.source, lineno, "title", line))
             open_para = None
             continue
-        if is_heading(line, cfg) and not (
-            open_para
-            and not indented
-            and not NUMBERED.match(line)
-            and len(open_para.text) > cfg.heading_max_chars
-            and not ends_sentence(open_para.text)
-        ):
+        if starts_block and is_heading(line, cfg):
             if not title and not out:
                 title = line
                 removed.append((doc.source, lineno, "title", line))
@@ -189,7 +206,8 @@ def paragraphs(
             open_para = None
             continue
         if (
-            not title
+            starts_block
+            and not title
             and not out
             and len(line) <= 2 * cfg.heading_max_chars
             and not ends_sentence(line)
@@ -200,19 +218,24 @@ def paragraphs(
             continue
         pieces = [p.strip() for p in INLINE_BREAK.split(line) if p.strip()]
         for i, piece in enumerate(pieces):
-            if i == 0 and open_para is not None and not indented:
-                # Hard-wrapped text: the previous line broke mid-sentence.
+            if i == 0 and continues and open_para is not None:
+                # Hard-wrapped text: the previous line broke mid-paragraph.
                 open_para.text += piece
                 open_para.line_end = lineno
+                open_para.whole_line = False
                 continue
-            open_para = Paragraph(piece, lineno, lineno, heading, article)
+            open_para = Paragraph(piece, lineno, lineno, heading, article, whole_line=len(pieces) == 1)
             out.append(open_para)
         last = out[-1] if out else None
-        open_para = (
-            last
-            if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars
-            else None
-        )
+        if shape.wrap is not None:
+            open_para = last if full else None
+        else:
+            open_para = (
+                last
+                if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars
+                else None
+            )
+    out = parallel_headings(out, doc.source, cfg, removed)
     if not out:
         # Nothing but title or heading lines (a headline, a short post, a csv row of one
         # line): those lines are the text.
@@ -220,6 +243,61 @@ def paragraphs(
         for entry in held:
             removed.remove(entry)
             out.append(Paragraph(entry[3], entry[1], entry[1], "", 0))
+    return out
+
+
+def _opening(a: str, b: str) -> int:
+    """Length of the opening two lines share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def parallel_headings(
+    paras: list[Paragraph], source: str, cfg: SegmentConfig, removed: list[tuple[str, int, str, str]]
+) -> list[Paragraph]:
+    """Short lines that open a series of parallel sections become those sections' headings.
+
+    A heading may end in 。 (“及时”保障人民生命。), so punctuation alone cannot tell it
+    from a short paragraph; structure can: two or more short whole lines of one article,
+    with the same opening and similar lengths, each followed by a longer paragraph under
+    the same heading.
+    """
+    candidates = [
+        i
+        for i, p in enumerate(paras[:-1])
+        if p.whole_line
+        and len(p.text) <= cfg.heading_max_chars
+        and paras[i + 1].article == p.article
+        and paras[i + 1].heading == p.heading
+        and len(paras[i + 1].text) >= 2 * len(p.text)
+    ]
+    series: set[int] = set()
+    for n, i in enumerate(candidates):
+        for j in candidates[n + 1 :]:
+            a, b = paras[i], paras[j]
+            shared = a.text[: _opening(a.text, b.text)]
+            similar = max(len(a.text), len(b.text)) <= 1.5 * min(len(a.text), len(b.text))
+            if a.article == b.article and len(shared.strip(CLOSERS + "“‘「『（(《【")) >= 2 and similar:
+                series.update((i, j))
+    if not series:
+        return paras
+    out: list[Paragraph] = []
+    current: tuple[int, str, str] | None = None  # (article, heading replaced, new heading)
+    for i, p in enumerate(paras):
+        if i in series:
+            removed.append((source, p.line_start, "heading", p.text))
+            current = (p.article, p.heading, p.text)
+            continue
+        if current is not None and (p.article, p.heading) == current[:2]:
+            p.heading = current[2]
+        else:
+            current = None
+        out.append(p)
+    removed.sort(key=lambda r: r[1])
     return out
 
 
@@ -281,87 +359,177 @@ def merge_short(units: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
     return out
 
 
+Removed = tuple[str, int, str, str, int | None]  # a row of segmentation.tsv
+SEGMENTATION_HEADER = ["source", "line", "kind", "text", "text_line"]
+KINDS = ("furniture", "title", "heading")  # what a removed line was taken for
+
+
+@dataclass
+class Segmented:
+    """One document cut into units, with what was removed and its size."""
+
+    doc_id: str
+    source: str
+    units: list[dict[str, Any]]
+    removed: list[Removed]
+    chars: int  # non-space characters of the document's lines, after normalisation
+    bad_bytes: int = 0
+
+
+def visible_chars(text: str) -> int:
+    return len(text) - sum(1 for c in text if c.isspace())
+
+
+def segment_document(
+    doc: corpus.Document,
+    cfg: SegmentConfig,
+    furniture: list[re.Pattern[str]],
+    simplify: Callable[[str], str] | None,
+) -> Segmented:
+    """Units of one document. A csv/jsonl record keeps its file line in ``line_start``
+    and ``line_end``, and the lines inside its text in ``text_line_start``/``_end``."""
+    removed: list[tuple[str, int, str, str]] = []
+    paras = to_units(paragraphs(doc, cfg, furniture, removed, simplify), cfg)
+    record = doc.record_line
+    units = []
+    for n, p in enumerate(paras, start=1):
+        unit: dict[str, Any] = {
+            "unit_id": f"{doc.doc_id}-{n:04d}",
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "line_start": p.line_start if record is None else record,
+            "line_end": p.line_end if record is None else record,
+        }
+        if record is not None:
+            unit["text_line_start"], unit["text_line_end"] = p.line_start, p.line_end
+        unit.update(heading=p.heading, text=p.text, meta=doc.meta)
+        if simplify is not None:
+            # The original stays in "text" for display; analysis reads the simplified form.
+            unit["text_simplified"] = simplify(p.text)
+        units.append(unit)
+    rows: list[Removed] = [
+        (src, line, kind, text, None) if record is None else (src, record, kind, text, line)
+        for src, line, kind, text in removed
+    ]
+    chars = sum(visible_chars(normalize(raw)) for _, raw in doc.lines)
+    return Segmented(doc.doc_id, doc.source, units, rows, chars, doc.bad_bytes)
+
+
 def segment_documents(
     docs: Iterable[corpus.Document], cfg: SegmentConfig
-) -> Iterator[tuple[dict[str, Any], list[tuple[str, int, str, str]]]]:
+) -> Iterator[tuple[dict[str, Any], list[Removed]]]:
     """Stream (unit, removed lines) pairs; the pure core of the stage."""
     furniture = compile_furniture(cfg)
     simplify = simplifier(cfg)
     for doc in docs:
-        removed: list[tuple[str, int, str, str]] = []
-        units = to_units(paragraphs(doc, cfg, furniture, removed, simplify), cfg)
-        for n, p in enumerate(units, start=1):
-            unit = {
-                "unit_id": f"{doc.doc_id}-{n:04d}",
-                "doc_id": doc.doc_id,
-                "source": doc.source,
-                "line_start": p.line_start,
-                "line_end": p.line_end,
-                "heading": p.heading,
-                "text": p.text,
-                "meta": doc.meta,
-            }
-            if simplify is not None:
-                # The original stays in "text" for display; analysis reads the simplified form.
-                unit["text_simplified"] = simplify(p.text)
-            yield unit, (removed if n == 1 else [])
-        if not units:
-            yield {}, removed
+        seg = segment_document(doc, cfg, furniture, simplify)
+        for n, unit in enumerate(seg.units):
+            yield unit, (seg.removed if n == 0 else [])
+        if not seg.units:
+            yield {}, seg.removed
 
 
-DocResult = tuple[str, int, list[dict[str, Any]], list[tuple[str, int, str, str]]]
-
-
-def _documents(config: Config, files: list[corpus.InputFile], dedupe: bool = True) -> Iterator[DocResult]:
-    """(doc id, undecodable bytes, units, removed lines) per document, streamed one at a time."""
+def _documents(config: Config, files: list[corpus.InputFile], dedupe: bool = True) -> Iterator[Segmented]:
+    """Each document segmented, streamed one at a time."""
+    furniture = compile_furniture(config.segment)
+    simplify = simplifier(config.segment)
     for doc in corpus.read_documents(config, files, dedupe=dedupe):
-        units, removed = [], []
-        for unit, rem in segment_documents([doc], config.segment):
-            removed.extend(rem)
-            if unit:
-                units.append(unit)
-        yield doc.doc_id, doc.bad_bytes, units, removed
+        yield segment_document(doc, config.segment, furniture, simplify)
 
 
-def segment_partition(files: list[corpus.InputFile], config: Config) -> list[DocResult]:
+def segment_partition(files: list[corpus.InputFile], config: Config) -> list[Segmented]:
     """One partition, on a worker; ids are made unique by the caller, which sees them all."""
     return list(_documents(config, files, dedupe=False))
 
 
-def _partitioned_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[DocResult]:
+def _partitioned_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
     unique here, in order. A partition is one file, or one block of a large jsonl file."""
     partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     dedup = corpus.IdDeduper()
     for result in executor.current().map(segment_partition, partitions, config):
-        for raw_id, bad, units, removed in result:
-            doc_id = dedup(raw_id)
-            if doc_id != raw_id:
-                for n, unit in enumerate(units, start=1):
+        for seg in result:
+            doc_id = dedup(seg.doc_id)
+            if doc_id != seg.doc_id:
+                seg.doc_id = doc_id
+                for n, unit in enumerate(seg.units, start=1):
                     unit["doc_id"], unit["unit_id"] = doc_id, f"{doc_id}-{n:04d}"
-            yield doc_id, bad, units, removed
+            yield seg
+
+
+class Coverage:
+    """Where each file's characters went: into units, or removed as furniture, titles
+    and headings. A file that keeps little of its text points at a rule that misfired."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, int]] = {}
+
+    def add(self, seg: Segmented) -> None:
+        row = self.files.setdefault(seg.source, {"chars": 0, "units": 0, **dict.fromkeys(KINDS, 0)})
+        row["chars"] += seg.chars
+        row["units"] += sum(visible_chars(u["text"]) for u in seg.units)
+        for _src, _line, kind, text, _text_line in seg.removed:
+            row[kind] += visible_chars(text)
+
+    def shares(self) -> dict[str, dict[str, float | int]]:
+        """Per file: its characters and the share of them in units and in each removed kind."""
+        return {
+            source: {
+                "chars": row["chars"],
+                **{k: round(row[k] / row["chars"], 4) if row["chars"] else 0.0 for k in ("units", *KINDS)},
+            }
+            for source, row in self.files.items()
+        }
+
+    def total(self) -> dict[str, float | int]:
+        chars = sum(r["chars"] for r in self.files.values())
+        kept = sum(r["units"] for r in self.files.values())
+        return {"chars": chars, "units": round(kept / chars, 4) if chars else 0.0}
+
+
+def coverage_warnings(shares: dict[str, dict[str, float | int]], threshold: float) -> list[str]:
+    """One line per file whose units keep less than ``threshold`` of its characters."""
+    advice = {
+        "heading": "lower segment.heading_max_chars",
+        "title": "lower segment.heading_max_chars",
+        "furniture": "set segment.furniture: false or fix segment.furniture_patterns",
+    }
+    lines = []
+    for source, row in shares.items():
+        if not row["chars"] or row["units"] >= threshold:
+            continue
+        worst = max(KINDS, key=lambda k: row[k])
+        lines.append(
+            f"{source}: only {row['units']:.0%} of its characters reached units "
+            f"({row[worst]:.0%} went to {worst} lines, listed in segmentation.tsv); "
+            f"if that is text, {advice[worst]}"
+        )
+    return lines
+
+
+COVERAGE_WARNING = 0.9  # a file keeping less than this share of its characters is named
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     files = corpus.list_inputs(config)
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
+    coverage = Coverage()
 
     # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
-    header = ["source", "line", "kind", "text"]
-    with store.open_csv("segmentation.tsv", header, delimiter="\t") as removed_out:
+    with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
 
         def units() -> Iterator[dict[str, Any]]:
             parallel = executor.current().parallel
             docs = _partitioned_documents(config, files) if parallel else _documents(config, files)
-            for _, bad, doc_units, removed in progress.track(docs, None, "segment"):
+            for seg in progress.track(docs, None, "segment"):
                 counts["documents"] += 1
-                counts["removed_lines"] += len(removed)
-                removed_out.writerows(removed)
-                if bad:
-                    source = doc_units[0]["source"] if doc_units else (removed[0][0] if removed else "?")
-                    undecodable[source] = undecodable.get(source, 0) + bad
-                for unit in doc_units:
+                counts["removed_lines"] += len(seg.removed)
+                removed_out.writerows(seg.removed)
+                coverage.add(seg)
+                if seg.bad_bytes:
+                    undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
+                for unit in seg.units:
                     counts["units"] += 1
                     yield unit
             if counts["units"] == 0:
@@ -372,10 +540,15 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
                 )
 
         store.write_jsonl("units.jsonl", units())
+    shares = coverage.shares()
+    for line in coverage_warnings(shares, COVERAGE_WARNING):
+        log.warning("%s", line)
     counts["undecodable_bytes"] = sum(undecodable.values())
-    result: Counts = dict(counts)
+    result: Counts = {**counts, "coverage": coverage.total()["units"]}
+    details: dict[str, Any] = {"coverage": shares}
     if undecodable:
-        result["details"] = {"undecodable_bytes": undecodable}
+        details["undecodable_bytes"] = undecodable
+    result["details"] = details
     return result
 
 
