@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from pipeline.reporting.html import MAX_DOC_ROWS, render_html
+from pipeline.reporting.summary import citation, coverage
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -55,16 +56,20 @@ def make_data(k: int = 4) -> dict[str, Any]:
             "diagnostics": {"exclusivity": 0.62 + t / 20, "tokens": 1200 - 100 * t},
             "flags": ["unstable across seeds"] if t == 3 else [],
             "representatives": [
-                {
-                    "unit_id": f"doc{t}-000{r}",
-                    "weight": round(0.95 - 0.1 * r, 6),
-                    "source": f"seeds/00{t}_news.txt",
-                    "line_start": 12 + r * 7,
-                    "line_end": 12 + r * 7 + (1 if r else 0),
-                    "heading": "第三段:授课策略的变革" if t == 1 else "",
-                    "text": PASSAGES[t],
-                }
-                for r in range(2)
+                {**rep, "where": citation(rep)}
+                for rep in (
+                    {
+                        "unit_id": f"doc{t}-000{r}",
+                        "weight": round(0.95 - 0.1 * r, 6),
+                        "source": f"seeds/00{t}_news.txt" if t != 2 else "posts.jsonl",
+                        "line_start": 12 + r * 7,
+                        "line_end": 12 + r * 7 + (1 if r and t != 2 else 0),
+                        **({"text_line_start": 3, "text_line_end": 5} if t == 2 else {}),
+                        "heading": "第三段:授课策略的变革" if t == 1 else "",
+                        "text": PASSAGES[t],
+                    }
+                    for r in range(2)
+                )
             ],
         }
         if t != 1:  # one topic without the specific rankings: it falls back to probability
@@ -88,6 +93,24 @@ def make_data(k: int = 4) -> dict[str, Any]:
             "tokens": 4241,
             "terms": 839,
             "removed_lines": 58,
+            "coverage": coverage(
+                {
+                    "seeds/000_news.txt": {
+                        "chars": 900,
+                        "units": 0.97,
+                        "furniture": 0.01,
+                        "title": 0.02,
+                        "heading": 0,
+                    },
+                    "seeds/001_news.txt": {
+                        "chars": 100,
+                        "units": 0.6,
+                        "furniture": 0,
+                        "title": 0.1,
+                        "heading": 0.3,
+                    },
+                }
+            ),
             "removed_tokens": {
                 "stopword": 4340,
                 "punctuation": 2873,
@@ -255,7 +278,18 @@ def test_passages_highlight_terms_and_cite_source_lines() -> None:
     assert "<mark>志愿者</mark>" in page and "<mark>线上</mark>" in page
     assert "<code>seeds/000_news.txt:12</code>" in page
     assert "<code>seeds/000_news.txt:19–20</code>" in page
+    assert "<code>posts.jsonl:19:3–5</code>" in page  # record line, then the lines inside the record
     assert "第三段:授课策略的变革" in page
+
+
+def test_summary_shows_where_the_characters_went_and_the_files_that_kept_least() -> None:
+    page = render_html(make_data())
+    panel = page[page.index('id="coverage"') :]
+    panel = panel[: panel.index("</div>")]
+    assert '<th>units</th><td class="n">93.3%</td>' in panel  # (900 * 0.97 + 100 * 0.6) / 1000
+    assert '<th>heading lines</th><td class="n">3.0%</td>' in panel
+    assert 'seeds/001_news.txt</th><td class="n">60.0%, mostly heading' in panel
+    assert "seeds/000_news.txt" not in panel
 
 
 def test_text_from_the_data_is_escaped() -> None:

@@ -233,3 +233,24 @@ def test_coverage_of_each_file_is_in_the_manifest_and_low_coverage_is_named(tmp_
         f"({low['heading']:.0%} went to heading lines, listed in segmentation.tsv); "
         "if that is text, lower segment.heading_max_chars"
     ]
+
+
+def test_report_cites_passages_of_records_by_record_line_and_text_line(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    rows = [{"id": f"r{n}", "text": "\n".join(wire_copy(paras))} for n, paras in enumerate(DOCS)]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, input={"paths": [str(path)], "id_field": "id"}, model={"num_topics": 3})
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    run_dir = tmp_path / "runs" / "seeds"
+    topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
+    reps = [r for t in topics for r in t["representatives"]]
+    assert reps
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    for r in reps:
+        assert re.fullmatch(r"wire\.jsonl:\d+:\d+–\d+", r["where"]), r["where"]
+        record, lines = r["where"].split(":")[1:]
+        first, last = map(int, lines.split("–"))
+        text = rows[int(record) - 1]["text"].split("\n")[first - 1 : last]
+        assert squash(r["text"].rstrip("…"))[:20] in squash("".join(text))
+        assert f"`{r['where']}`" in md

@@ -329,6 +329,7 @@ def _summary(data: dict[str, Any]) -> str:
         out.append('<div class="panel"><h3>Cleaning removed</h3><table class="kv">')
         out += [f'<tr><th>{_e(k)}</th><td class="n">{_e(_num(v))}</td></tr>' for k, v in removed]
         out.append("</table></div>")
+    out.append(_coverage(corpus.get("coverage")))
     if model:
         names = {"num_topics": "topics (K)"}
         out.append('<div class="panel"><h3>Model</h3><table class="kv">')
@@ -344,6 +345,29 @@ def _summary(data: dict[str, Any]) -> str:
         total = sum(v for v in map(_finite, timings.values()) if v is not None)
         out.append(f'<tr class="total"><td>total</td><td class="n">{_seconds(total)}</td></tr></table></div>')
     out.append("</div></section>")
+    return "".join(out)
+
+
+def _coverage(cov: dict[str, Any] | None) -> str:
+    """Where the text's characters went, and the files that kept least of theirs."""
+    if not cov:
+        return ""
+    rows = [("units", cov["units"]), *((f"{k} lines", cov[k]) for k in ("furniture", "title", "heading"))]
+    out = ['<div class="panel" id="coverage"><h3>Characters of the text</h3><table class="kv">']
+    out += [f'<tr><th>{_e(k)}</th><td class="n">{_e(_pct(v))}</td></tr>' for k, v in rows]
+    out.append("</table>")
+    if cov["low_count"]:
+        out.append(
+            f"<p>{_e(_num(cov['low_count']))} files kept less than 90% of their characters "
+            '(see <code>segmentation.tsv</code>):</p><table class="kv">'
+        )
+        out += [
+            f'<tr><th>{_e(f["source"])}</th><td class="n">{_e(_pct(f["units"]))}, mostly '
+            f"{_e(f['mostly'])}</td></tr>"
+            for f in cov["low_files"]
+        ]
+        out.append("</table>")
+    out.append("</div>")
     return "".join(out)
 
 
@@ -462,9 +486,7 @@ def _topic_card(t: dict[str, Any]) -> str:
         marks += [term for term, _ in weights2[:LABEL_TERMS]]
         out.append("<h4>Representative passages</h4>")
         for r in reps:
-            start, end = r.get("line_start"), r.get("line_end")
-            where = f"{r.get('source', '?')}:{start}" + (f"–{end}" if end not in (None, start) else "")
-            meta = [f"<code>{_e(where)}</code>"]
+            meta = [f"<code>{_e(r.get('where', '?'))}</code>"]
             if r.get("heading"):
                 meta.append(_e(r["heading"]))
             if _finite(r.get("weight")) is not None:

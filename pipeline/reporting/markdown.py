@@ -36,6 +36,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         "see `segmentation.tsv`) and "
         + ", ".join(f"{_num(n)} {k}" for k, n in c["removed_tokens"].items())
         + " tokens (see `vocab_audit.json`)",
+        *_coverage_lines(c.get("coverage")),
         "",
         "## Model",
         "",
@@ -111,7 +112,7 @@ def render_markdown(data: dict[str, Any]) -> str:
             lines += [
                 f"> {r['text']}",
                 ">",
-                f"> — `{r['source']}:{r['line_start']}`{heading} (weight {r['weight']:.2f})",
+                f"> — `{r['where']}`{heading} (weight {r['weight']:.2f})",
                 "",
             ]
     return "\n".join(lines).rstrip() + "\n"
@@ -121,3 +122,19 @@ def _training_steps(m: dict[str, Any]) -> str:
     if m["engine"] == "tomotopy":
         return f"{m['iterations']} sampling iterations"
     return f"{m['passes']} passes, {m['iterations']} iterations, {m.get('init', 'random')} start"
+
+
+def _coverage_lines(cov: dict[str, Any] | None) -> list[str]:
+    if not cov:
+        return []
+    lines = [
+        f"- {cov['units']:.1%} of the text's characters reached units; {cov['furniture']:.1%} were "
+        f"furniture, {cov['title']:.1%} titles and {cov['heading']:.1%} headings "
+        "(per file in `manifest.json`)"
+    ]
+    if cov["low_count"]:
+        files = cov["low_files"]
+        shown = ", ".join(f"`{f['source']}` ({f['units']:.0%}, mostly {f['mostly']})" for f in files)
+        more = f" and {cov['low_count'] - len(files)} more" if cov["low_count"] > len(files) else ""
+        lines.append(f"- files keeping less than 90% of their characters: {shown}{more}")
+    return lines

@@ -87,3 +87,43 @@ def topic_map(distance: np.ndarray, seed: int) -> np.ndarray:
 
     mds = MDS(n_components=2, metric="precomputed", init="classical_mds", random_state=seed, n_init=1)
     return np.asarray(mds.fit_transform(distance))
+
+
+def citation(unit: dict[str, Any]) -> str:
+    """Where a unit's text is: ``file:line–line`` for a text file, and
+    ``file:record line:text line–line`` for a csv/jsonl record."""
+
+    def span(start: int, end: int) -> str:
+        return f"{start}" if end == start else f"{start}–{end}"
+
+    where = f"{unit['source']}:{span(unit['line_start'], unit['line_end'])}"
+    if unit.get("text_line_start") is not None:
+        where += f":{span(unit['text_line_start'], unit['text_line_end'])}"
+    return where
+
+
+COVERAGE_KINDS = ("furniture", "title", "heading")
+LOW_COVERAGE = 0.9  # files keeping less of their characters are listed
+
+
+def coverage(files: dict[str, dict[str, Any]], listed: int = 20) -> dict[str, Any] | None:
+    """The corpus-wide shares of characters in units and in each removed kind, and the
+    files that kept least (below ``LOW_COVERAGE``), from segment's per-file shares."""
+    chars = sum(row["chars"] for row in files.values())
+    if not chars:
+        return None
+    shares = {
+        kind: round(sum(row["chars"] * row[kind] for row in files.values()) / chars, 4)
+        for kind in ("units", *COVERAGE_KINDS)
+    }
+    low = sorted(
+        (row["units"], source, max(COVERAGE_KINDS, key=lambda k: row[k]))
+        for source, row in files.items()
+        if row["chars"] and row["units"] < LOW_COVERAGE
+    )
+    return {
+        "chars": chars,
+        **shares,
+        "low_files": [{"source": s, "units": u, "mostly": k} for u, s, k in low[:listed]],
+        "low_count": len(low),
+    }

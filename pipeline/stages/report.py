@@ -129,6 +129,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
                     "source": u["source"],
                     "line_start": u["line_start"],
                     "line_end": u["line_end"],
+                    "where": S.citation(u),
                     "heading": u["heading"],
                     "text": S.excerpt(u["text"], cfg.excerpt_chars),
                 }
@@ -306,6 +307,7 @@ def _report_data(
             "tokens": dic.get("tokens", 0),
             "terms": dic.get("terms", 0),
             "removed_lines": seg.get("removed_lines", 0),
+            "coverage": S.coverage(stages.get("segment", {}).get("details", {}).get("coverage", {})),
             "removed_tokens": {
                 **{
                     f: tok.get(f"removed_{f}", 0)
