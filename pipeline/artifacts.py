@@ -13,6 +13,7 @@ import csv
 import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,14 +23,42 @@ from typing import IO, Any
 
 from pipeline.errors import StoreError
 
+log = logging.getLogger(__name__)
+
+EXCEL_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 MANIFEST = "manifest.json"
+DICTIONARY = "dictionary.gensim"
+CORPUS = "corpus"  # folder: corpus.mm + corpus.mm.index
+CORPUS_FILE = "corpus.mm"
+MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
+MARKER = ".pipeline-run"  # a folder holding this was made by the tool: it may write and clean it
+INFER_MARKER = ".pipeline-infer"  # the same, for the outputs of `pipeline infer`
+LOCK = ".lock"
+# Every temporary name the store makes starts with one of these, and cleaning removes
+# nothing else: a run folder's other entries are never deleted by pattern.
+TEMPORARY = (".pipeline-tmp.", ".pipeline-old.")
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder this tool made: it holds the marker (or, from before the marker, a
+    manifest this tool wrote)."""
+    if (folder / MARKER).is_file():
+        return True
+    manifest = folder / MANIFEST
+    try:
+        return manifest.is_file() and '"pipeline_version"' in manifest.read_text(encoding="utf-8")[:4096]
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 class RunStore:
     """Named artifacts inside one run folder."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
+    def __init__(self, run_dir: Path, marker: str = MARKER) -> None:
+        # Normalised, so that "runs/.." is judged as the folder it names, even before
+        # "runs" exists.
+        self.run_dir = Path(os.path.normpath(run_dir))
+        self.marker = marker
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
@@ -40,12 +69,31 @@ class RunStore:
     # -- writing ---------------------------------------------------------------------
 
     def ensure_dir(self) -> None:
+        """Create the run folder, or take over an empty one; refuse a folder of other files.
+
+        A run writes, replaces and cleans files in its folder, so it must never be
+        pointed at a folder that holds anything else (a repository, a corpus).
+        """
         try:
+            if self.run_dir.is_dir() and (self.run_dir / self.marker).is_file():
+                return
+            ours = self.marker == MARKER and is_run_folder(self.run_dir)
+            if self.run_dir.is_dir() and not ours:
+                others = sorted(p.name for p in self.run_dir.iterdir() if p.name != LOCK)
+                if others:
+                    raise StoreError(
+                        f"{self.run_dir}: this folder holds files the pipeline did not write "
+                        f"({', '.join(others[:3])}{', …' if len(others) > 3 else ''}), so it cannot be a "
+                        "run folder; choose another run.name or run.output_dir, or an empty folder"
+                    )
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.run_dir, os.W_OK):
+                raise StoreError(f"{self.run_dir}: run folder is not writable (check its permissions)")
+            (self.run_dir / self.marker).write_text(
+                "This folder was made by pipeline: it writes and cleans the files in it.\n", encoding="utf-8"
+            )
         except OSError as exc:
-            raise StoreError(f"{self.run_dir}: cannot create the run folder ({exc.strerror})") from exc
-        if not os.access(self.run_dir, os.W_OK):
-            raise StoreError(f"{self.run_dir}: run folder is not writable (check its permissions)")
+            raise StoreError(f"{self.run_dir}: cannot create the run folder ({_reason(exc)})") from exc
 
     @contextlib.contextmanager
     def write_path(self, name: str, directory: bool = False) -> Iterator[Path]:
@@ -54,19 +102,19 @@ class RunStore:
         final = self.path(name)
         try:
             if directory:
-                tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.run_dir))
+                tmp = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY[0]}{name}.", dir=self.run_dir))
             else:
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=self.run_dir)
+                fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMPORARY[0]}{name}.", dir=self.run_dir)
                 os.close(fd)
                 tmp = Path(tmp_name)
         except OSError as exc:
-            raise StoreError(f"{self.run_dir}: cannot write ({exc.strerror})") from exc
+            raise StoreError(f"{self.run_dir}: cannot write ({_reason(exc)})") from exc
         try:
             yield tmp
             if directory:
                 old = None
                 if final.exists():
-                    old = final.with_name(f".{name}.old")
+                    old = final.with_name(f"{TEMPORARY[1]}{name}")
                     shutil.rmtree(old, ignore_errors=True)
                     os.replace(final, old)
                 os.replace(tmp, final)
@@ -77,8 +125,8 @@ class RunStore:
                 os.replace(tmp, final)
         except OSError as exc:
             _remove(tmp)
-            hint = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
-            raise StoreError(f"{final}: cannot write ({hint}); earlier outputs are unchanged") from exc
+            reason = _reason(exc)
+            raise StoreError(f"{final}: cannot write ({reason}); earlier outputs are unchanged") from exc
         except BaseException:
             _remove(tmp)
             raise
@@ -123,7 +171,7 @@ class RunStore:
         """Remove temporary files a killed run left behind; call only while holding the lock."""
         if not self.run_dir.is_dir():
             return 0
-        stale = [p for p in self.run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+        stale = [p for p in self.run_dir.iterdir() if p.name.startswith(TEMPORARY)]
         for p in stale:
             _remove(p)
         return len(stale)
@@ -143,22 +191,148 @@ class RunStore:
     def read_path(self, name: str) -> Path:
         return self._require(name)
 
+    def corrupt(self, name: str, what: str) -> StoreError:
+        """The error for an artifact that exists but cannot be read back."""
+        return StoreError(
+            f"{self.path(name)}: corrupt or unreadable ({what}); re-create it with "
+            "`pipeline run --force` (or --from the stage that writes it)"
+        )
+
     def read_jsonl(self, name: str) -> Iterator[dict[str, Any]]:
-        with self._require(name).open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+        try:
+            with self._require(name).open(encoding="utf-8") as fh:
+                for lineno, line in enumerate(fh, start=1):
+                    if line.strip():
+                        try:
+                            row = json.loads(line)
+                        except json.JSONDecodeError as exc:
+                            raise self.corrupt(name, f"line {lineno}: {exc.msg}") from exc
+                        if not isinstance(row, dict):
+                            raise self.corrupt(name, f"line {lineno}: not a JSON object")
+                        yield row
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
 
     def read_text(self, name: str) -> str:
-        return self._require(name).read_text(encoding="utf-8")
+        try:
+            return self._require(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
 
     def read_json(self, name: str) -> Any:
-        with self._require(name).open(encoding="utf-8") as fh:
-            return json.load(fh)
+        text = self.read_text(name)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self.corrupt(name, f"line {exc.lineno}: {exc.msg}") from exc
 
     def read_csv(self, name: str) -> Iterator[dict[str, str]]:
-        with self._require(name).open(encoding="utf-8", newline="") as fh:
-            yield from csv.DictReader(fh)
+        try:
+            with self._require(name).open(encoding="utf-8", newline="") as fh:
+                yield from csv.DictReader(fh)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else str(exc)) from exc
+
+    # -- typed artifacts: the engines' and gensim's own formats, behind one door ------
+
+    def save_dictionary(self, dct: Any) -> None:
+        with self.write_path(DICTIONARY) as tmp:
+            dct.save(str(tmp))
+
+    def load_dictionary(self) -> Any:
+        """The gensim ``Dictionary``, with ``id2token`` filled."""
+        from gensim.corpora import Dictionary
+
+        path = self._require(DICTIONARY)
+        try:
+            dct = Dictionary.load(str(path))
+        except Exception as exc:  # pickle, EOF or OS errors alike: the file is not what it should be
+            raise self.corrupt(DICTIONARY, type(exc).__name__) from exc
+        dct.id2token = {i: t for t, i in dct.token2id.items()}
+        return dct
+
+    def save_corpus(self, bows: Iterable[list[tuple[int, int]]], dct: Any) -> None:
+        """The bag-of-words corpus in Matrix Market format, streamed to disk."""
+        from gensim.corpora import MmCorpus
+
+        with self.write_path(CORPUS, directory=True) as tmp_dir:
+            MmCorpus.serialize(str(tmp_dir / CORPUS_FILE), bows, id2word=dct)
+
+    def load_corpus(self) -> Any:
+        """The bag-of-words corpus, streamed from disk (a gensim ``MmCorpus``)."""
+        from gensim.corpora import MmCorpus
+
+        path = self._require(CORPUS) / CORPUS_FILE
+        try:
+            return MmCorpus(str(path))
+        except Exception as exc:
+            raise self.corrupt(CORPUS, type(exc).__name__) from exc
+
+    def save_model(self, model: Any) -> None:
+        with self.write_path(MODEL, directory=True) as tmp_dir:
+            model.save(tmp_dir)
+
+    def load_model(self) -> Any:
+        """The trained topic model (an ``engines.TopicModel``)."""
+        from pipeline.engines import load_model
+
+        path = self._require(MODEL)
+        try:
+            return load_model(path)
+        except Exception as exc:
+            raise self.corrupt(MODEL, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+
+    def read_lines(self, name: str) -> Iterator[str]:
+        """The non-blank lines of a text artifact, unparsed (for workers that parse them)."""
+        try:
+            with self._require(name).open(encoding="utf-8") as fh:
+                yield from (line for line in fh if line.strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
+
+    # -- exports for spreadsheets and data frames -------------------------------------
+
+    def save_parquet(self, name: str, source_csv: str) -> None:
+        """A csv artifact as a typed Parquet table (ids as text, weights as floats)."""
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+        from pyarrow import parquet as pq
+
+        text_columns = {"unit_id": pa.string(), "doc_id": pa.string()}
+        table = pacsv.read_csv(
+            self._require(source_csv),
+            convert_options=pacsv.ConvertOptions(column_types=text_columns, strings_can_be_null=False),
+        )
+        with self.write_path(name) as tmp:
+            pq.write_table(table, tmp)
+
+    def save_workbook(self, name: str, sheets: dict[str, tuple[list[str], Iterable[list[Any]]]]) -> None:
+        """An .xlsx workbook, one sheet per entry, streamed (openpyxl write-only mode).
+
+        Characters a worksheet cannot hold (control characters other than tab and line
+        ends, which meta fields may carry) are dropped from the cells.
+        """
+        from openpyxl import Workbook
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        def clean(value: Any) -> Any:
+            return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+        wb = Workbook(write_only=True)
+        for title, (header, rows) in sheets.items():
+            ws = wb.create_sheet(title=title)
+            ws.append([clean(h) for h in header])
+            for n, row in enumerate(rows):
+                if n == EXCEL_MAX_ROWS:
+                    log.warning(
+                        "report.export: sheet %s cut at %d rows (Excel's limit); use the Parquet export",
+                        title,
+                        EXCEL_MAX_ROWS,
+                    )
+                    break
+                ws.append([clean(v) for v in row])
+        with self.write_path(name) as tmp:
+            wb.save(tmp)
 
     # -- manifest --------------------------------------------------------------------
 
@@ -179,7 +353,7 @@ class RunStore:
     def lock(self) -> Iterator[None]:
         """Hold the run folder for one run; a second concurrent run is refused."""
         self.ensure_dir()
-        lock_path = self.path(".lock")
+        lock_path = self.path(LOCK)
         fh = lock_path.open("a+")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -193,6 +367,13 @@ class RunStore:
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong, in words, also for an OSError without errno (numpy raises those)."""
+    if exc.errno == errno.ENOSPC or "No space left" in str(exc):
+        return "the disk is full"
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _remove(path: Path) -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.config import load_config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, unexpected
 from pipeline.infer import infer as run_infer
 from pipeline.runner import Reporter, StageResult, run_pipeline, status
 from pipeline.runs import compare_runs, open_run, topic_table
@@ -43,20 +43,34 @@ SetOpt = Annotated[
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks and library logs.")]
 
 
+INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
+
+
 def _fail(exc: BaseException, verbose: bool) -> None:
     if verbose:
         traceback.print_exc()
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    print(f"Error: {message}", file=sys.stderr)
+    # A config with several problems names each on its own line.
+    for line in (str(exc) or type(exc).__name__).splitlines() or [type(exc).__name__]:
+        print(f"Error: {line}", file=sys.stderr)
     raise typer.Exit(code=getattr(exc, "exit_code", 2))
 
 
 @contextmanager
 def _errors(verbose: bool) -> Iterator[None]:
+    """The one exception boundary: every failure leaves as ``Error: ...`` and exit 2."""
     try:
         yield
     except PipelineError as exc:
         _fail(exc, verbose)
+    except KeyboardInterrupt:
+        print(
+            "Interrupted; outputs of earlier runs are unchanged, and the next `pipeline run` "
+            "resumes at the first unfinished stage",
+            file=sys.stderr,
+        )
+        raise typer.Exit(code=INTERRUPTED) from None
+    except Exception as exc:  # a foreign exception that no layer below turned into a PipelineError
+        _fail(PipelineError(unexpected(exc)), verbose)
 
 
 class ConsoleReporter(Reporter):

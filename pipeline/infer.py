@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import corpus
-from pipeline.artifacts import RunStore
-from pipeline.engines import load_model
+from pipeline.artifacts import INFER_MARKER, RunStore, is_run_folder
+from pipeline.errors import StoreError
 from pipeline.runs import Run
 from pipeline.stages.assign import write_assignments
 from pipeline.stages.segment import segment_documents
@@ -24,12 +24,15 @@ from pipeline.stages.tokenize import Tokenizer
 
 def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
     """Topic distributions for the texts at ``paths`` under the model of ``run``."""
-    from gensim.corpora import Dictionary
-
+    if is_run_folder(out_dir):
+        raise StoreError(
+            f"{out_dir}: --out is a run folder, and its assignments.csv and documents.csv would be "
+            "replaced; choose another folder (default: RUN/infer)"
+        )
     config = run.config()
     config.input.paths = [str(Path(p).resolve()) for p in paths]
-    model = load_model(run.store.read_path("model"))
-    dct = Dictionary.load(str(run.store.read_path("dictionary.gensim")))
+    model = run.store.load_model()
+    dct = run.store.load_dictionary()
     tokenizer = Tokenizer(config)
     stats: dict[str, Any] = {"documents": 0, "units": 0, "tokens": 0, "oov_tokens": 0}
     docs = corpus.read_documents(config)
@@ -57,7 +60,7 @@ def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
             unit, n_tok = pending.popleft()
             yield unit, theta, n_tok
 
-    store = RunStore(out_dir)
+    store = RunStore(out_dir, marker=INFER_MARKER)
     counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)
     stats["documents"] = counts["documents"]
     stats["oov_share"] = round(stats["oov_tokens"] / stats["tokens"], 4) if stats["tokens"] else 0.0

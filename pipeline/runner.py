@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from pipeline import __version__, corpus
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
-from pipeline.errors import PipelineError, StoreError
+from pipeline.errors import PipelineError, StoreError, unexpected
 from pipeline.executor import executor_for
 from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
 
@@ -306,6 +306,8 @@ def run_pipeline(
                     status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 )
                 _save_quietly(store, manifest)
+                if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
+                    raise PipelineError(unexpected(exc, f"{name} stage")) from exc
                 raise
             seconds = time.perf_counter() - t0
             # A stage may rewrite a file it also reads (report normalises labels.yaml):

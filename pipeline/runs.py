@@ -38,13 +38,9 @@ class Run:
 
     def topic_term(self) -> tuple[np.ndarray, list[str]]:
         """The topic-term matrix and its vocabulary, in dictionary id order."""
-        from gensim.corpora import Dictionary
-
-        from pipeline.engines import load_model
-
-        dct = Dictionary.load(str(self.store.read_path("dictionary.gensim")))
-        vocab = [t for t, _ in sorted(dct.token2id.items(), key=lambda kv: kv[1])]
-        return load_model(self.store.read_path("model")).topic_term, vocab
+        dct = self.store.load_dictionary()
+        vocab = [dct.id2token[i] for i in range(len(dct))]
+        return self.store.load_model().topic_term, vocab
 
 
 def open_run(ref: str | Path) -> Run:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.artifacts import TEMPORARY
 from pipeline.stages import STAGE_NAMES
 
 from .conftest import DETERMINISTIC, OUTPUTS, SEEDS, invoke, snapshot, write_config
@@ -184,7 +185,7 @@ def test_bad_input_gives_one_line_error_and_keeps_earlier_outputs(
     assert message in errors[0]
     after = snapshot(run_dir, list(before))
     assert after == before
-    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(TEMPORARY)]
 
 
 def test_invalid_yaml_error_names_line_and_column(tmp_path: Path) -> None:

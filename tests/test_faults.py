@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import MARKER, TEMPORARY, RunStore
 from pipeline.errors import StoreError
 
 from .conftest import SEEDS, invoke, snapshot, write_config
@@ -61,7 +61,7 @@ def _kill_during(config: Path, run_dir: Path, stage: str, partial: str | None, *
     def ready() -> bool:
         if not _stage_running(run_dir, stage):
             return False
-        return partial is None or any(p.name.startswith(f".{partial}.") for p in run_dir.iterdir())
+        return partial is None or any(p.name.startswith(f"{TEMPORARY[0]}{partial}.") for p in run_dir.iterdir())
 
     while not ready():
         assert proc.poll() is None, f"the run ended before {stage} started"
@@ -97,7 +97,7 @@ def test_a_killed_run_keeps_earlier_outputs_and_the_next_run_completes_identical
     assert resumed.exit_code == 0, resumed.stderr
     assert "segment: skipped (up to date)" in resumed.stderr
     assert f"{stage}: running (last run did not finish)" in resumed.stderr
-    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(TEMPORARY)]
     assert invoke("run", clean, "--set", change).exit_code == 0
     assert snapshot(run_dir, FILES) == snapshot(tmp_path / "runs" / "clean", FILES)
 
@@ -130,4 +130,4 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(StoreError, match=r"topics\.csv: cannot write \(the disk is full\); earlier outputs"):
         store.write_text("topics.csv", "new\n")
     assert (tmp_path / "topics.csv").read_text(encoding="utf-8") == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["topics.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "topics.csv"]

@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 
 from pipeline import executor
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import CORPUS, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.engines import CHUNK as ENGINE_CHUNK
-from pipeline.engines import TopicModel, load_model
+from pipeline.engines import TopicModel
 from pipeline.stages.base import Counts, Progress, Stage
-from pipeline.stages.dictionary import CORPUS, CORPUS_FILE
-from pipeline.stages.train import MODEL
 
 CHUNK = 2000
 DIGITS = 6
@@ -102,10 +100,8 @@ def write_assignments(
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
-    from gensim.corpora import MmCorpus
-
-    model = load_model(store.read_path(MODEL))
-    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
+    model = store.load_model()
+    corpus = store.load_corpus()
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
 
     def counted() -> Iterator[list[tuple[int, int]]]:

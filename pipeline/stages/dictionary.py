@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
 from pipeline.stages.base import Counts, Progress, Stage
-
-DICTIONARY = "dictionary.gensim"
-CORPUS = "corpus"  # folder: corpus.mm + corpus.mm.index
-CORPUS_FILE = "corpus.mm"
 
 
 def _token_lists(store: RunStore) -> Iterator[list[str]]:
@@ -25,7 +21,7 @@ def _token_lists(store: RunStore) -> Iterator[list[str]]:
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
-    from gensim.corpora import Dictionary, MmCorpus
+    from gensim.corpora import Dictionary
 
     cfg = config.dictionary
     dct = Dictionary(progress.track(_token_lists(store), None, "dictionary"), prune_at=None)
@@ -46,8 +42,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
         ((id2token_before[i], n) for i, n in before.items() if id2token_before[i] not in kept),
         key=lambda x: (-x[1], x[0]),
     )
-    with store.write_path(DICTIONARY) as tmp:
-        dct.save(str(tmp))
+    store.save_dictionary(dct)
     rows = sorted(((t, dct.dfs[i], dct.cfs[i]) for t, i in dct.token2id.items()), key=lambda r: (-r[2], r[0]))
     store.write_csv("vocab.tsv", ["token", "doc_freq", "count"], ([*r] for r in rows), delimiter="\t")
     n_units = 0
@@ -63,8 +58,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             n_tokens += sum(c for _, c in bow)
             yield bow
 
-    with store.write_path(CORPUS, directory=True) as tmp_dir:
-        MmCorpus.serialize(str(tmp_dir / CORPUS_FILE), bows(), id2word=dct)
+    store.save_corpus(bows(), dct)
     audit = {"tokenize": store.read_json("tokenize_audit.json")}
     audit["dictionary"] = {
         "removed_terms": len(dropped),

@@ -8,7 +8,6 @@ self-contained page), plus
 
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -16,17 +15,14 @@ from typing import Any
 import numpy as np
 
 from pipeline import __version__, measures
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
-from pipeline.engines import load_model
 from pipeline.labels import BASIS, LABELS, apply_labels
-from pipeline.reporting import exports
 from pipeline.reporting import summary as S
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
 from pipeline.stages.base import Counts, Progress, Stage
-from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
-from pipeline.stages.train import MODEL, SWEEP, TRAINING
+from pipeline.stages.train import SWEEP, TRAINING
 
 COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
 HEATMAP_DOCS = 300
@@ -43,15 +39,13 @@ def _assignments(store: RunStore, k: int) -> Iterator[tuple[dict[str, str], np.n
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
-    from gensim.corpora import Dictionary, MmCorpus
-
     cfg = config.report
-    model = load_model(store.read_path(MODEL))
-    dct = Dictionary.load(str(store.read_path(DICTIONARY)))
-    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
+    model = store.load_model()
+    dct = store.load_dictionary()
+    corpus = store.load_corpus()
     training = store.read_json(TRAINING)
     phi, k = model.topic_term, model.num_topics
-    id2token = {i: t for t, i in dct.token2id.items()}
+    id2token = dct.id2token
 
     # One pass over the units: prevalence, spread, rank-1 counts, representatives, labels, periods.
     acc = measures.TopicAccumulator(k)
@@ -194,8 +188,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
 def _exports(config: Config, store: RunStore, topics: list[dict[str, Any]]) -> None:
     if "parquet" in config.report.export:
-        with store.write_path("assignments.parquet") as tmp:
-            exports.write_parquet(store.read_path("assignments.csv"), tmp)
+        store.save_parquet("assignments.parquet", "assignments.csv")
     else:
         store.remove("assignments.parquet")
     if "xlsx" not in config.report.export:
@@ -229,15 +222,14 @@ def _exports(config: Config, store: RunStore, topics: list[dict[str, Any]]) -> N
         for t in topics
         for r, x in enumerate(t["terms"], start=1)
     )
-    with store.write_path("results.xlsx") as tmp:
-        exports.write_workbook(
-            tmp,
-            {
-                "units": csv_sheet("assignments.csv", store.read_jsonl("units.jsonl")),
-                "documents": csv_sheet("documents.csv"),
-                "topics": (["topic", "name", "rank", "term", "weight"], topic_rows),
-            },
-        )
+    store.save_workbook(
+        "results.xlsx",
+        {
+            "units": csv_sheet("assignments.csv", store.read_jsonl("units.jsonl")),
+            "documents": csv_sheet("documents.csv"),
+            "topics": (["topic", "name", "rank", "term", "weight"], topic_rows),
+        },
+    )
 
 
 def _label_scores(
@@ -289,14 +281,13 @@ def _report_data(
     coords = S.topic_map(1.0 - measures.js_similarity(model.topic_term, model.topic_term), config.run.seed)
     sweep = None
     if store.exists(SWEEP):
-        with store.read_path(SWEEP).open(encoding="utf-8") as fh:
-            sweep = [
-                {
-                    key: (None if v == "" else float(v) if key not in ("k", "seed") else int(v))
-                    for key, v in r.items()
-                }
-                for r in csv.DictReader(fh)
-            ]
+        sweep = [
+            {
+                key: (None if v == "" else float(v) if key not in ("k", "seed") else int(v))
+                for key, v in r.items()
+            }
+            for r in store.read_csv(SWEEP)
+        ]
     return {
         "run": config.run.name,
         "generated_by": f"pipeline {__version__}",

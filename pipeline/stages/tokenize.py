@@ -321,10 +321,7 @@ def _apply_phrases(config: Config, store: RunStore) -> tuple[int, list[tuple[str
 
 
 def _unit_lines(store: RunStore) -> Iterator[str]:
-    with store.read_path("units.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield line
+    return store.read_lines("units.jsonl")
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:

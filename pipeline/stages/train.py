@@ -22,16 +22,14 @@ from typing import Any
 import numpy as np
 
 from pipeline import engines, measures
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
 from pipeline.reporting.summary import stride_sample
 from pipeline.stages.base import Counts, Progress, Stage
-from pipeline.stages.dictionary import CORPUS, CORPUS_FILE, DICTIONARY
 
 log = logging.getLogger(__name__)
 
-MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
 TRAINING = "training.json"
 SWEEP = "sweep.csv"
 COHERENCE_SAMPLE = 20000  # units: co-occurrence statistics need texts, so large corpora are sampled
@@ -133,7 +131,7 @@ def _run_job(k: int, seed: int) -> JobResult:
     if _JOB["documents"] is not None:
         spec.documents = _JOB["documents"][train_rows]
     model, _ = engines.train(spec, Subset(corpus, train_rows), dct)
-    id2token = {i: t for t, i in dct.token2id.items()}
+    id2token = dct.id2token
     top = [
         [t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, measures.SCORED_TERMS)
     ]
@@ -258,10 +256,8 @@ def _fmt(v: float | None) -> str:
 
 
 def run(config: Config, store: RunStore, progress: Progress) -> Counts:
-    from gensim.corpora import Dictionary, MmCorpus
-
-    dct = Dictionary.load(str(store.read_path(DICTIONARY)))
-    corpus = MmCorpus(str(store.read_path(CORPUS) / CORPUS_FILE))
+    dct = store.load_dictionary()
+    corpus = store.load_corpus()
     nonempty = np.fromiter((bool(bow) for bow in corpus), dtype=bool)
     n_units = int(nonempty.sum())
     ks = config.model.k_values()
@@ -308,8 +304,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             "train: mean topic stability at K=%d over %d seeds: %.3f", k, config.model.seeds, stab.mean()
         )
     training.update(num_topics=k, seed=seed, **train_log.as_dict())
-    with store.write_path(MODEL, directory=True) as tmp_dir:
-        model.save(tmp_dir)
+    store.save_model(model)
     store.write_json(TRAINING, training)
     counts: Counts = {"topics": k, "units": n_units, "terms": len(dct), "engine": config.model.engine}
     if train_log.converged_share is not None:

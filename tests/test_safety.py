@@ -1,0 +1,199 @@
+"""Safe to point at your own folders: the run folder belongs to the tool, no failure
+escapes as a traceback, and a broken artifact is a clear error (issue rows D1, D5, D7,
+D8, D10)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.artifacts import MARKER, RunStore
+from pipeline.errors import StoreError
+
+from .conftest import REPO, SEEDS, invoke, snapshot, write_config
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _git_repo(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (folder / "notes.txt").write_text("my only copy\n", encoding="utf-8")
+    (folder / ".gitignore").write_text("*.tmp\n", encoding="utf-8")
+    return folder
+
+
+def test_run_name_dotdot_inside_a_git_clone_stops_and_leaves_the_repository_alone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    before = _listing(clone / ".git")
+    result = invoke("run", clone / "configs" / "default.yaml", "--set", "run.name=..")
+    assert result.exit_code == 2
+    assert result.stderr.count("Error: ") == 1 and "Traceback" not in result.stderr
+    assert _listing(clone / ".git") == before
+    status = subprocess.run(
+        ["git", "-C", str(clone), "status", "--porcelain"], capture_output=True, text=True
+    )
+    assert status.returncode == 0 and status.stdout == ""
+    assert not (clone / "units.jsonl").exists()
+
+
+def test_an_output_folder_that_is_a_git_repository_is_refused(tmp_path: Path) -> None:
+    repo = _git_repo(tmp_path / "work" / "myrepo")
+    before = _listing(repo)
+    config = write_config(tmp_path, run={"output_dir": str(tmp_path / "work"), "name": "myrepo"})
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {repo}: this folder holds files the pipeline did not write (.git, .gitignore, notes.txt), "
+        "so it cannot be a run folder; choose another run.name or run.output_dir, or an empty folder\n"
+    )
+    assert _listing(repo) == before
+
+
+def test_an_empty_folder_becomes_a_run_folder_and_carries_the_marker(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "seeds").mkdir(parents=True)
+    store = RunStore(tmp_path / "runs" / "seeds")
+    store.write_text("a.txt", "x\n")
+    assert (tmp_path / "runs" / "seeds" / MARKER).is_file()
+    assert RunStore(tmp_path / "runs" / "seeds").read_text("a.txt") == "x\n"
+
+
+def test_cleaning_removes_only_the_tools_own_temporary_names(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "run")
+    store.write_text("topics.csv", "t\n")
+    for name in (".git", ".ci", ".env"):
+        (tmp_path / "run" / name).mkdir()
+    (tmp_path / "run" / ".pipeline-tmp.units.jsonl.abc123").write_text("half", encoding="utf-8")
+    (tmp_path / "run" / ".pipeline-old.model").mkdir()
+    assert store.clean_temporary() == 2
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        ".ci",
+        ".env",
+        ".git",
+        MARKER,
+        "topics.csv",
+    ]
+
+
+def test_infer_refuses_to_write_into_a_run_folder(run_copy: tuple[Path, Path]) -> None:
+    _config, run_dir = run_copy
+    before = snapshot(run_dir, ["assignments.csv", "documents.csv", "manifest.json"])
+    result = invoke("infer", run_dir, str(SEEDS), "--out", run_dir)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {run_dir}: --out is a run folder, and its assignments.csv and documents.csv "
+        "would be replaced; choose another folder (default: RUN/infer)\n"
+    )
+    assert snapshot(run_dir, list(before)) == before
+
+
+def test_xlsx_export_drops_control_characters_of_meta_fields(tmp_path: Path) -> None:
+    import openpyxl
+
+    rows = [{"id": f"d{i}", "src": "来源\v网站\x01", "text": p} for i, p in enumerate(_seed_paragraphs())]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        input={"paths": [str(path)], "id_field": "id", "meta_fields": ["src"]},
+        model={"num_topics": 3},
+        report={"export": ["xlsx"]},
+    )
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    wb = openpyxl.load_workbook(tmp_path / "runs" / "seeds" / "results.xlsx", read_only=True)
+    sheet = list(wb["documents"].iter_rows(values_only=True))
+    assert sheet[1][sheet[0].index("src")] == "来源网站"
+
+
+def _seed_paragraphs() -> list[str]:
+    lines = [ln for f in sorted(SEEDS.iterdir()) for ln in f.read_text(encoding="utf-8").splitlines()]
+    return [ln for ln in lines if len(ln) > 200][:40]
+
+
+@pytest.mark.parametrize(
+    ("command", "damage", "message"),
+    [
+        (
+            "show",
+            "topics.json",
+            "{run}/topics.json: corrupt or unreadable (line ",
+        ),
+        ("compare", "topics.json", "{run}/topics.json: corrupt or unreadable (line "),
+        ("compare", "model/engine.json", "{run}/model: corrupt or unreadable (FileNotFoundError:"),
+        ("run", "tokens.jsonl", "{run}/tokens.jsonl: corrupt or unreadable (line 1: Unterminated string"),
+    ],
+)
+def test_a_corrupt_artifact_is_a_clear_error(
+    run_copy: tuple[Path, Path], command: str, damage: str, message: str
+) -> None:
+    config, run_dir = run_copy
+    target = run_dir / damage
+    if damage == "model/engine.json":
+        target.unlink()
+    else:
+        target.write_bytes(target.read_bytes()[:40])
+    args = {
+        "show": [run_dir],
+        "compare": [run_dir, run_dir],
+        "run": [config, "--set", "dictionary.no_below=2"],
+    }[command]
+    result = invoke(command, *args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: " + message.format(run=run_dir))
+    assert "re-create it with `pipeline run --force` (or --from the stage that writes it)" in result.stderr
+
+
+def test_a_disk_full_error_without_errno_still_says_the_disk_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(tmp_path)
+
+    def numpy_like(*args: object, **kwargs: object) -> None:
+        raise OSError("Not enough free space to write 1,000,000 bytes; No space left on device")
+
+    monkeypatch.setattr(os, "replace", numpy_like)
+    with pytest.raises(StoreError, match=r"cannot write \(the disk is full\); earlier outputs are unchanged"):
+        store.write_text("topics.csv", "new\n")
+    with pytest.raises(StoreError) as info:
+        monkeypatch.setattr(os, "replace", lambda *a, **k: (_ for _ in ()).throw(OSError("weird")))
+        store.write_text("topics.csv", "new\n")
+    assert "(None)" not in str(info.value) and "(weird)" in str(info.value)
+
+
+def test_a_foreign_exception_in_a_stage_is_one_error_line_naming_the_stage(
+    run_copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.stages import report
+
+    config, _run_dir = run_copy
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(report, "render_markdown", boom)
+    result = invoke("run", config, "--force", "--from", "report")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: report stage: ZeroDivisionError: division by zero (unexpected; run again with --verbose "
+        "for the traceback, and report it if the cause is not yours)"
+    )
+
+
+def test_errno_is_used_for_the_disk_full_message() -> None:
+    from pipeline.errors import unexpected
+
+    assert unexpected(OSError(errno.ENOSPC, "No space left on device", "/x/y")) == (
+        "/x/y: cannot read or write (the disk is full); check the path, its permissions and free space"
+    )
