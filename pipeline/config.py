@@ -2,28 +2,106 @@
 
 Each section is a pydantic model that rejects unknown keys; every field carries a
 default and a one-line description, and ``configs/default.yaml`` mirrors them (a
-test keeps the two equal). Stages receive a validated ``Config`` and trust it.
+test keeps the two equal). Stages receive a validated ``Config`` and trust it: every
+rule that can be checked before work starts is checked by ``load_config``, which
+reports all the problems it finds, one line each.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
+    AllowInfNan,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    StrictBool,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pipeline.errors import ConfigError
+
+S = TypeVar("S", bound="Section")
+
+
+def _not_a_bool(value: Any) -> Any:
+    # YAML reads true/false/yes/no as booleans, and pydantic would take them as 1 and 0.
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "a number is needed here, not true or false")
+    return value
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"not a regular expression: {exc}; put \\ before ( ) [ ] . * + ? to match them as text"
+        ) from None
+    return pattern
+
+
+def _text_encoding(name: str) -> str:
+    if name == "auto":
+        return name
+    try:
+        # A lookup alone accepts codecs such as base64 that cannot decode bytes to text.
+        b"a".decode(name)
+    except LookupError:
+        raise ValueError(
+            "unknown text encoding; use auto, or a Python codec name such as utf-8, gb18030 or big5"
+        ) from None
+    except (UnicodeError, ValueError):
+        pass  # a text codec that cannot decode this one byte
+    return name
+
+
+# Numbers that refuse booleans; strings that read as numbers (a quoted "0.5", 1e-3,
+# which YAML 1.1 leaves a string) are still taken, as before.
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
+Float = Annotated[float, BeforeValidator(_not_a_bool), AllowInfNan(False)]
+Bool = StrictBool  # true or false only: not 1, 0 or the string 'yes'
+Regex = Annotated[str, AfterValidator(_regex)]
+
+# Union members are tagged by the input's shape, so a wrong value is reported against
+# the member it was meant for (a mapping against {min, max, step}), not the first one.
+NUMBER, NAME, LIST, RANGE = "<number>", "<name>", "<list>", "<range>"
+
+
+def _k_shape(value: Any) -> str:
+    if isinstance(value, dict | BaseModel):
+        return RANGE
+    return LIST if isinstance(value, list) else NUMBER
+
+
+def _prior_shape(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return NAME
+    return NUMBER
+
+
+Prior = Annotated[Float, Field(gt=0), Tag(NUMBER)]
+Alpha = Annotated[
+    Annotated[Literal["symmetric", "asymmetric", "auto"], Tag(NAME)] | Prior, Discriminator(_prior_shape)
+]
+Eta = Annotated[Annotated[Literal["symmetric", "auto"], Tag(NAME)] | Prior, Discriminator(_prior_shape)]
 
 
 class Section(BaseModel):
@@ -34,11 +112,21 @@ class RunConfig(Section):
     name: str = Field(
         "seeds",
         min_length=1,
-        pattern=r"^[\w.-]+$",
         description="Run name: outputs go to <output_dir>/<name>/.",
     )
-    seed: int = Field(42, ge=0, description="Random seed for training and inference.")
+    seed: Int = Field(42, ge=0, description="Random seed for training and inference.")
     output_dir: str = Field("../runs", description="Folder that holds the run folders.")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, v: str) -> str:
+        # "." and ".." would name the output folder itself or its parent; a path would
+        # reach outside it.
+        if not re.fullmatch(r"\w[\w.-]*", v):
+            raise ValueError(
+                "one plain folder name is needed: letters, digits, '_', '-' and '.', not starting with '.'"
+            )
+        return v
 
 
 class InputConfig(Section):
@@ -49,23 +137,26 @@ class InputConfig(Section):
     text_field: str = Field("text", description="Column or key holding the text (csv, jsonl).")
     id_field: str | None = Field(None, description="Column or key holding a document id (csv, jsonl).")
     meta_fields: list[str] = Field([], description="Columns or keys carried into every output row.")
-    encoding: str = Field("auto", description="Text encoding, or auto to detect it per file.")
+    encoding: Annotated[str, AfterValidator(_text_encoding)] = Field(
+        "auto", description="Text encoding (a Python codec name), or auto to detect it per file."
+    )
     label_field: str | None = Field(
-        None, description="A meta field with known labels: topics are scored against it (NMI, ARI, purity)."
+        None,
+        description="One of meta_fields, with known labels: topics are scored against it (NMI, ARI, purity).",
     )
 
 
 class SegmentConfig(Section):
-    min_chars: int = Field(30, ge=1, description="Units shorter than this are merged with a neighbour.")
-    max_chars: int = Field(600, ge=20, description="Units longer than this are split at sentence ends.")
-    heading_max_chars: int = Field(
+    min_chars: Int = Field(30, ge=1, description="Units shorter than this are merged with a neighbour.")
+    max_chars: Int = Field(600, ge=20, description="Units longer than this are split at sentence ends.")
+    heading_max_chars: Int = Field(
         40, ge=1, description="A line this short without sentence-final punctuation is a heading."
     )
-    furniture: bool = Field(True, description="Drop web-page furniture lines with the built-in patterns.")
-    furniture_patterns: list[str] = Field(
+    furniture: Bool = Field(True, description="Drop web-page furniture lines with the built-in patterns.")
+    furniture_patterns: list[Regex] = Field(
         [], description="Extra regular expressions: matching lines are dropped as furniture."
     )
-    to_simplified: bool = Field(
+    to_simplified: Bool = Field(
         False, description="Convert traditional to simplified characters for analysis (OpenCC t2s)."
     )
 
@@ -84,32 +175,32 @@ class TokenizeConfig(Section):
         [], description="Stopword files (one word a line) added to the built-in list."
     )
     keep_words: list[str] = Field([], description="Words removed from the stopword list.")
-    builtin_stopwords: bool = Field(True, description="Use the built-in stopword list.")
+    builtin_stopwords: Bool = Field(True, description="Use the built-in stopword list.")
     userdict: list[str] = Field([], description="jieba user dictionaries: 'word [freq] [pos]' a line.")
-    builtin_userdict: bool = Field(True, description="Use the built-in domain dictionary.")
-    hmm: bool = Field(True, description="Let jieba's HMM join unknown words.")
-    min_len: int = Field(2, ge=1, description="Drop tokens shorter than this many characters.")
-    drop_numbers: bool = Field(True, description="Drop tokens that are numbers (Arabic or Chinese numerals).")
-    drop_latin: bool = Field(True, description="Drop tokens made only of Latin letters and digits.")
+    builtin_userdict: Bool = Field(True, description="Use the built-in domain dictionary.")
+    hmm: Bool = Field(True, description="Let jieba's HMM join unknown words.")
+    min_len: Int = Field(2, ge=1, description="Drop tokens shorter than this many characters.")
+    drop_numbers: Bool = Field(True, description="Drop tokens that are numbers (Arabic or Chinese numerals).")
+    drop_latin: Bool = Field(True, description="Drop tokens made only of Latin letters and digits.")
     pos: list[str] = Field(
         [], description="Part-of-speech tags to keep (jieba.posseg, e.g. [n, v]); empty keeps all."
     )
-    phrases: bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
-    phrases_threshold: float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
-    phrases_min_count: int = Field(5, ge=1, description="Occurrences a collocation needs.")
-    workers: int = Field(0, ge=0, description="Worker processes for jieba; 0 uses every core.")
+    phrases: Bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
+    phrases_threshold: Float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
+    phrases_min_count: Int = Field(5, ge=1, description="Occurrences a collocation needs.")
+    workers: Int = Field(0, ge=0, description="Worker processes for jieba; 0 uses every core.")
 
 
 class DictionaryConfig(Section):
-    no_below: int = Field(5, ge=1, description="Drop terms in fewer than this many units.")
-    no_above: float = Field(0.5, gt=0, le=1, description="Drop terms in more than this share of units.")
-    keep_n: int = Field(100000, ge=1, description="Keep at most this many most frequent terms.")
+    no_below: Int = Field(5, ge=1, description="Drop terms in fewer than this many units.")
+    no_above: Float = Field(0.5, gt=0, le=1, description="Drop terms in more than this share of units.")
+    keep_n: Int = Field(100000, ge=1, description="Keep at most this many most frequent terms.")
 
 
 class KRange(Section):
-    min: int = Field(..., ge=2, description="Smallest number of topics.")
-    max: int = Field(..., ge=2, description="Largest number of topics.")
-    step: int = Field(1, ge=1, description="Step between numbers of topics.")
+    min: Int = Field(..., ge=2, description="Smallest number of topics.")
+    max: Int = Field(..., ge=2, description="Largest number of topics.")
+    step: Int = Field(1, ge=1, description="Step between numbers of topics.")
 
     @model_validator(mode="after")
     def _ordered(self) -> KRange:
@@ -118,45 +209,56 @@ class KRange(Section):
         return self
 
 
+NumTopics = Annotated[
+    Annotated[Int, Tag(NUMBER)] | Annotated[list[Int], Tag(LIST)] | Annotated[KRange, Tag(RANGE)],
+    Discriminator(_k_shape),
+]
+
+
 class ModelConfig(Section):
     engine: Literal["gensim", "tomotopy"] = Field(
         "gensim", description="gensim (variational Bayes) or tomotopy (collapsed Gibbs sampling)."
     )
-    num_topics: int | list[int] | KRange = Field(
+    num_topics: NumTopics = Field(
         8, description="Number of topics K: a number, a list, or {min, max, step} to sweep."
     )
-    seeds: int = Field(1, ge=1, description="Models trained per K with seeds run.seed, run.seed+1, ...")
-    passes: int = Field(20, ge=1, description="gensim: passes over the corpus during training.")
-    iterations: int = Field(
+    seeds: Int = Field(1, ge=1, description="Models trained per K with seeds run.seed, run.seed+1, ...")
+    passes: Int = Field(20, ge=1, description="gensim: passes over the corpus during training.")
+    iterations: Int = Field(
         400, ge=1, description="gensim: inference iterations per unit; tomotopy: sampling iterations."
     )
-    alpha: Literal["symmetric", "asymmetric", "auto"] | float = Field(
-        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number."
+    alpha: Alpha = Field(
+        "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number above 0."
     )
-    eta: Literal["symmetric", "auto"] | float = Field(
-        "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number."
+    eta: Eta = Field(
+        "symmetric", description="Topic-word prior (eta, beta): symmetric, auto or a number above 0."
     )
-    chunksize: int = Field(2000, ge=1, description="gensim: units per training chunk.")
+    chunksize: Int = Field(2000, ge=1, description="gensim: units per training chunk.")
     init: Literal["nmf", "random"] = Field(
         "nmf",
         description="gensim: starting topics: nmf (a seeded factorisation of the tf-idf units) or random.",
     )
-    update_every: int = Field(
+    update_every: Int = Field(
         0,
         ge=0,
         description="gensim: 0 is batch learning (full EM, an update a pass); N: online, every N chunks.",
     )
-    workers: int = Field(
-        1, ge=1, description="gensim: training processes; above 1 uses LdaMulticore (not byte-reproducible)."
+    workers: Int = Field(
+        1,
+        ge=1,
+        description=(
+            "gensim: training processes; above 1 uses LdaMulticore "
+            "(not byte-reproducible; alpha and eta not auto)."
+        ),
     )
-    sweep_workers: int = Field(
+    sweep_workers: Int = Field(
         0, ge=0, description="Processes training sweep models at once; 0 uses every core."
     )
-    heldout: float = Field(0.1, gt=0, lt=1, description="Share of units held out for perplexity in a sweep.")
+    heldout: Float = Field(0.1, gt=0, lt=1, description="Share of units held out for perplexity in a sweep.")
     seed_words: list[list[str]] = Field(
         [], description="Word lists that anchor topics 0, 1, ... through the eta prior."
     )
-    seed_strength: float = Field(
+    seed_strength: Float = Field(
         1.0, gt=0, description="Prior weight of a seed word in its topic, in average term counts."
     )
 
@@ -185,18 +287,18 @@ class ModelConfig(Section):
 
 
 class ReportConfig(Section):
-    top_terms: int = Field(10, ge=1, description="Terms listed per topic.")
-    representatives: int = Field(3, ge=0, description="Representative passages listed per topic.")
-    one_per_document: bool = Field(False, description="At most one representative passage per document.")
-    excerpt_chars: int = Field(160, ge=20, description="Characters of a passage quoted in the report.")
-    relevance_lambda: float = Field(
+    top_terms: Int = Field(10, ge=1, description="Terms listed per topic.")
+    representatives: Int = Field(3, ge=0, description="Representative passages listed per topic.")
+    one_per_document: Bool = Field(False, description="At most one representative passage per document.")
+    excerpt_chars: Int = Field(160, ge=20, description="Characters of a passage quoted in the report.")
+    relevance_lambda: Float = Field(
         0.6, ge=0, le=1, description="lambda of the LDAvis relevance ranking (1 = by probability)."
     )
     export: list[Literal["parquet", "xlsx"]] = Field(
         [], description="Extra formats: parquet (assignments.parquet), xlsx (results.xlsx workbook)."
     )
     prevalence_field: str | None = Field(
-        None, description="A meta field (date or category) to break topic prevalence down by."
+        None, description="One of input.meta_fields (a date or category) to break topic prevalence down by."
     )
     prevalence_period: Literal["day", "month", "year", "category"] = Field(
         "month", description="How prevalence_field is grouped: a date by day, month or year, or as is."
@@ -210,7 +312,7 @@ class ExecutorConfig(Section):
     address: str | None = Field(
         None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."
     )
-    workers: int = Field(
+    workers: Int = Field(
         0,
         ge=0,
         description="local processes for the segment and assign partitions; 0 uses every core.",
@@ -262,6 +364,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     """Read, override and validate a config: the only place configuration is checked.
 
     ``overrides`` are ``key.path=value`` strings; values are parsed as YAML scalars.
+    Every problem found is reported, one line each, in one ``ConfigError``.
     """
     raw: dict[str, Any] = {}
     source = "<defaults>"
@@ -275,13 +378,106 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         raw = _read_yaml(cfg_path, source)
     for item in overrides:
         _apply_override(raw, item)
+    problems: list[str] = []
+    cause: ValidationError | None = None
     try:
-        config = Config.model_validate(raw)
+        config: Config | None = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_describe(exc, raw)}") from exc
+        config, cause = None, exc
+        problems = _problems(exc, raw)
+    # Rules across sections are checked on every section that is valid on its own, so
+    # they are reported together with the problems inside other sections.
+    problems += _cross_section(
+        config.input if config else _section(raw, "input", InputConfig),
+        config.model if config else _section(raw, "model", ModelConfig),
+        config.report if config else _section(raw, "report", ReportConfig),
+    )
+    if problems or config is None:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems)) from cause
     config._base_dir = base_dir
     config._source = source
     return config
+
+
+def _section(raw: dict[str, Any], name: str, model: type[S]) -> S | None:
+    try:
+        return model.model_validate(raw.get(name, {}))
+    except ValidationError:
+        return None
+
+
+def _cross_section(
+    inp: InputConfig | None, model: ModelConfig | None, report: ReportConfig | None
+) -> list[str]:
+    """Rules that tie settings in different sections together."""
+    problems: list[str] = []
+    if inp is not None:
+        # Only input.meta_fields are carried into the units: any other field is empty there.
+        named = {"input.label_field": inp.label_field}
+        if report is not None:
+            named["report.prevalence_field"] = report.prevalence_field
+        missing = {key: f for key, f in named.items() if f is not None and f not in inp.meta_fields}
+        fixed = ", ".join(dict.fromkeys([*inp.meta_fields, *missing.values()]))
+        for key, f in missing.items():
+            problems.append(
+                f"{key}: invalid value {f!r} (not one of input.meta_fields; "
+                f"add it to input.meta_fields: [{fixed}])"
+            )
+    if model is not None and model.engine == "gensim" and model.workers > 1:
+        learned = [key for key in ("alpha", "eta") if getattr(model, key) == "auto"]
+        if learned:
+            fixes = {
+                "alpha": "model.alpha to symmetric, asymmetric or a number",
+                "eta": "model.eta to symmetric or a number",
+            }
+            problems.append(
+                f"model.workers: invalid value {model.workers} (gensim's multicore training cannot learn "
+                f"{' or '.join(f'model.{k}: auto' for k in learned)}; "
+                f"set {' and '.join(fixes[k] for k in learned)}, or model.workers: 1)"
+            )
+    return problems
+
+
+class _DuplicateKeys(Exception):
+    def __init__(self, found: list[tuple[yaml.Mark, tuple[int | str, ...], int]]) -> None:
+        super().__init__(found)
+        self.found = found  # (where the second one is, its key, line of the first)
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        found: list[tuple[yaml.Mark, tuple[int | str, ...], int]] = []
+        _find_duplicates(node, (), found, set())
+        if found:
+            raise _DuplicateKeys(found)
+        return super().construct_document(node)
+
+
+def _find_duplicates(
+    node: yaml.Node,
+    loc: tuple[int | str, ...],
+    found: list[tuple[yaml.Mark, tuple[int | str, ...], int]],
+    seen: set[int],
+) -> None:
+    if id(node) in seen:  # an alias to a node already walked (or to itself)
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            line = key.start_mark.line + 1
+            if (key.tag, key.value) in first:
+                found.append((key.start_mark, (*loc, key.value), first[key.tag, key.value]))
+            else:
+                first[key.tag, key.value] = line
+            _find_duplicates(value, (*loc, key.value), found, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _find_duplicates(item, (*loc, i), found, seen)
 
 
 def _read_yaml(path: Path, source: str) -> dict[str, Any]:
@@ -290,7 +486,15 @@ def _read_yaml(path: Path, source: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read config file ({exc})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
+    except _DuplicateKeys as exc:
+        raise ConfigError(
+            "\n".join(
+                f"{source}:{mark.line + 1}:{mark.column + 1}: {_dotted(loc)}: duplicate key "
+                f"(first given at line {first}; keep one of them)"
+                for mark, loc, first in exc.found
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -324,19 +528,34 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = parsed
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: itself, or the members of a union."""
+    if get_origin(annotation) is None and isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
 def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The allowed keys at the level of ``loc`` (the parent of the bad key)."""
-    current: Any = model
+    current = model
     for part in loc:
         field = current.model_fields.get(part) if isinstance(part, str) else None
-        if (
-            field is None
-            or not isinstance(field.annotation, type)
-            or not issubclass(field.annotation, BaseModel)
-        ):
+        models = _models_in(field.annotation) if field is not None else []
+        if len(models) != 1:
             return []
-        current = field.annotation
+        current = models[0]
     return list(current.model_fields)
+
+
+def _all_field_names() -> set[str]:
+    names: set[str] = set()
+    stack: list[type[BaseModel]] = [Config]
+    while stack:
+        model = stack.pop()
+        for name, field in model.model_fields.items():
+            names.add(name)
+            stack.extend(_models_in(field.annotation))
+    return names
 
 
 def _lookup(raw: Any, loc: tuple[int | str, ...]) -> Any:
@@ -349,38 +568,65 @@ def _lookup(raw: Any, loc: tuple[int | str, ...]) -> Any:
     return node
 
 
-def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
-    """One line for the first problem: the key, the value, and what is allowed."""
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    if err["type"] == "extra_forbidden":
-        allowed = _field_names(Config, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-        return f"{'.'.join(map(str, loc))}: unknown setting ({hint})"
-    # Unions add the member type tried to the location (e.g. 'float'); keep only real keys.
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """``model.num_topics``, ``segment.furniture_patterns[2]``: a key as a reader writes it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "config"
+
+
+def _shown(value: Any) -> str:
+    """A value as it was written in YAML where Python spells it differently."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return repr(value)
+
+
+def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
+    """One line for every problem: unknown keys first, as a misspelt key explains the rest."""
     names = _all_field_names()
-    loc = tuple(p for p in loc if isinstance(p, int) or p in names)
-    dotted = ".".join(map(str, loc)) if loc else "config"
+
+    def real(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        # Unions add the member tried to the location (e.g. '<range>'); keep only real keys.
+        return tuple(p for p in loc if isinstance(p, int) or p in names)
+
+    unknown: list[str] = []
+    suggested: set[tuple[int | str, ...]] = set()
+    others: list[tuple[tuple[int | str, ...], ErrorDetails]] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] != "extra_forbidden":
+            others.append((real(loc), err))
+            continue
+        parent = real(loc[:-1])
+        allowed = _field_names(Config, parent)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        if close:
+            suggested.add((*parent, close[0]))
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
+        unknown.append(f"{_dotted((*parent, loc[-1]))}: unknown setting ({hint})")
+    lines = list(unknown)
+    for loc, err in others:
+        if err["type"] == "missing" and loc in suggested:
+            continue  # the misspelt key already says which one is meant
+        lines.append(_describe(err, loc, raw))
+    return list(dict.fromkeys(lines))
+
+
+def _describe(err: ErrorDetails, loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
+    """One problem: the key, the value, and what is allowed."""
     value = _lookup(raw, loc)
     msg = err["msg"]
-    if err["type"] == "literal_error" or "literal" in err["type"]:
-        msg = msg.replace("Input should be", "allowed:")
+    if err["type"] == "literal_error":
+        expected = str(err.get("ctx", {}).get("expected", ""))
+        msg = f"allowed: {expected}"
+        if NAME in err["loc"]:  # the names of a setting that also takes a number
+            msg = f"allowed: {expected.replace(' or ', ', ')} or a number above 0"
+    elif err["type"] == "bool_type":
+        msg = "allowed: true or false"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if value is None and err["type"] == "missing":
-        return f"{dotted}: required setting is missing"
-    return f"{dotted}: invalid value {value!r} ({msg})"
-
-
-def _all_field_names() -> set[str]:
-    names: set[str] = set()
-    stack: list[type[BaseModel]] = [Config]
-    while stack:
-        model = stack.pop()
-        for name, field in model.model_fields.items():
-            names.add(name)
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                stack.append(ann)
-    return names
+        return f"{_dotted(loc)}: required setting is missing"
+    return f"{_dotted(loc)}: invalid value {_shown(value)} ({msg})"

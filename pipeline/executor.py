@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +28,39 @@ from pipeline.errors import ConfigError, PipelineError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when the run's process ends, however it ends.
+
+    A worker outliving a killed run would hold the run folder's lock and the caller's
+    stdout (``pipeline run | tee`` would never return). On Linux the kernel sends
+    SIGKILL on the parent's death; elsewhere a thread watches the parent.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked worker processes that die with this one; fork shares the parent's memory
+    (a corpus, a model) with them without pickling it."""
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
 
 
 class LocalExecutor:
@@ -50,7 +88,7 @@ class LocalExecutor:
         global _TASK
         _TASK = (fn, shared)
         try:
-            with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
+            with process_pool(self.workers) as pool:
                 pending: deque[Future[R]] = deque()
                 for part in partitions:
                     pending.append(pool.submit(_run_task, part))

@@ -91,6 +91,75 @@ def _write(tmp_path: Path, text: str) -> Path:
             "segment: invalid value {'min_chars': 700} (min_chars (700) must be below max_chars (600))",
         ),
         ("- a\n- b\n", "the config must be a mapping of sections (run:, input:, ...)"),
+        # Priors: a number must be above 0; the names are listed with the number.
+        ("model:\n  alpha: -1\n", "model.alpha: invalid value -1 (Input should be greater than 0)"),
+        ("model:\n  alpha: 0\n", "model.alpha: invalid value 0 (Input should be greater than 0)"),
+        ("model:\n  eta: 0\n", "model.eta: invalid value 0 (Input should be greater than 0)"),
+        ("model:\n  eta: -0.5\n", "model.eta: invalid value -0.5 (Input should be greater than 0)"),
+        ("model:\n  alpha: .inf\n", "model.alpha: invalid value inf (Input should be a finite number)"),
+        (
+            "model:\n  alpha: autoo\n",
+            "model.alpha: invalid value 'autoo' "
+            "(allowed: 'symmetric', 'asymmetric', 'auto' or a number above 0)",
+        ),
+        (
+            "model:\n  eta: asymmetric\n",
+            "model.eta: invalid value 'asymmetric' (allowed: 'symmetric', 'auto' or a number above 0)",
+        ),
+        # Booleans only where booleans belong, numbers only where numbers belong.
+        (
+            "model:\n  passes: true\n",
+            "model.passes: invalid value true (a number is needed here, not true or false)",
+        ),
+        (
+            "dictionary:\n  no_above: true\n",
+            "dictionary.no_above: invalid value true (a number is needed here, not true or false)",
+        ),
+        ("segment:\n  furniture: 1\n", "segment.furniture: invalid value 1 (allowed: true or false)"),
+        ("segment:\n  furniture: 'yes'\n", "segment.furniture: invalid value 'yes' (allowed: true or false)"),
+        # A mapping for num_topics is checked as {min, max, step}, not reported as "not an integer".
+        (
+            "model:\n  num_topics: {min: 4, mx: 12}\n",
+            "model.num_topics.mx: unknown setting (did you mean 'max'?)",
+        ),
+        ("model:\n  num_topics: {min: 4}\n", "model.num_topics.max: required setting is missing"),
+        # Rules across sections.
+        (
+            "input:\n  label_field: label\n",
+            "input.label_field: invalid value 'label' (not one of input.meta_fields; "
+            "add it to input.meta_fields: [label])",
+        ),
+        (
+            "input:\n  meta_fields: [label]\nreport:\n  prevalence_field: date\n",
+            "report.prevalence_field: invalid value 'date' (not one of input.meta_fields; "
+            "add it to input.meta_fields: [label, date])",
+        ),
+        (
+            "model:\n  workers: 4\n",
+            "model.workers: invalid value 4 (gensim's multicore training cannot learn model.alpha: auto; "
+            "set model.alpha to symmetric, asymmetric or a number, or model.workers: 1)",
+        ),
+        (
+            "model:\n  workers: 2\n  alpha: 0.1\n  eta: auto\n",
+            "model.workers: invalid value 2 (gensim's multicore training cannot learn model.eta: auto; "
+            "set model.eta to symmetric or a number, or model.workers: 1)",
+        ),
+        # Regular expressions are compiled and encodings looked up at load.
+        (
+            "segment:\n  furniture_patterns: ['^ok$', 'a(b', 'fine']\n",
+            "segment.furniture_patterns[1]: invalid value 'a(b' (not a regular expression: missing ), "
+            "unterminated subpattern at position 1; put \\ before ( ) [ ] . * + ? to match them as text)",
+        ),
+        (
+            "input:\n  encoding: utf9\n",
+            "input.encoding: invalid value 'utf9' (unknown text encoding; use auto, or a Python codec name "
+            "such as utf-8, gb18030 or big5)",
+        ),
+        (
+            "input:\n  encoding: base64\n",
+            "input.encoding: invalid value 'base64' (unknown text encoding; use auto, or a Python codec name "
+            "such as utf-8, gb18030 or big5)",
+        ),
     ],
 )
 def test_config_errors_name_key_value_and_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:
@@ -116,3 +185,96 @@ def test_overrides_are_typed_and_checked() -> None:
         load_config(DEFAULT_YAML, ["model.num_topcs=5"])
     with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         load_config(DEFAULT_YAML, ["model.num_topics"])
+
+
+def test_duplicate_keys_name_file_line_and_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "model:\n  passes: 5\n  num_topics: 6\n  passes: 7\nrun:\n  seed: 1\nmodel:\n  eta: auto\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).splitlines() == [
+        f"{path}:4:3: model.passes: duplicate key (first given at line 2; keep one of them)",
+        f"{path}:7:1: model: duplicate key (first given at line 1; keep one of them)",
+    ]
+
+
+def test_the_same_key_in_different_mappings_is_no_duplicate(tmp_path: Path) -> None:
+    path = _write(tmp_path, "model:\n  workers: 1\ntokenize:\n  workers: 2\n")
+    cfg = load_config(path)
+    assert (cfg.model.workers, cfg.tokenize.workers) == (1, 2)
+
+
+def test_every_problem_is_reported_one_line_each_unknown_keys_first(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "modle:\n  passes: 3\n"
+        "input:\n  format: xml\n"
+        "model:\n  passes: true\n  alpha: -1\n"
+        "segment:\n  furniture_patterns: ['(', ok, '*']\n"
+        # input is invalid, so the rule tying this to input.meta_fields waits until it is fixed.
+        "report:\n  prevalence_field: date\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    regex_fix = "put \\ before ( ) [ ] . * + ? to match them as text"
+    assert str(err.value).splitlines() == [
+        f"{path}: modle: unknown setting (did you mean 'model'?)",
+        f"{path}: input.format: invalid value 'xml' (allowed: 'auto', 'txt', 'csv' or 'jsonl')",
+        f"{path}: segment.furniture_patterns[0]: invalid value '(' (not a regular expression: "
+        f"missing ), unterminated subpattern at position 0; {regex_fix})",
+        f"{path}: segment.furniture_patterns[2]: invalid value '*' (not a regular expression: "
+        f"nothing to repeat at position 0; {regex_fix})",
+        f"{path}: model.passes: invalid value true (a number is needed here, not true or false)",
+        f"{path}: model.alpha: invalid value -1 (Input should be greater than 0)",
+    ]
+
+
+def test_rules_across_sections_are_reported_with_problems_elsewhere(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "input:\n  meta_fields: [date]\n  label_field: label\n"
+        "report:\n  prevalence_field: month\n"
+        # model is invalid on its own, so its workers/eta rule is not checked yet.
+        "model:\n  workers: 2\n  eta: auto\n  passes: 0\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    fix = "add it to input.meta_fields: [date, label, month]"
+    assert str(err.value).splitlines() == [
+        f"{path}: model.passes: invalid value 0 (Input should be greater than or equal to 1)",
+        f"{path}: input.label_field: invalid value 'label' (not one of input.meta_fields; {fix})",
+        f"{path}: report.prevalence_field: invalid value 'month' (not one of input.meta_fields; {fix})",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input:\n  meta_fields: [date, label]\n  label_field: label\nreport:\n  prevalence_field: date\n",
+        "model:\n  workers: 4\n  alpha: symmetric\n  eta: 0.01\n",
+        "model:\n  engine: tomotopy\n  workers: 4\n",  # tomotopy trains in one process
+        "segment:\n  furniture_patterns: ['^\\(广告\\)', '^分享到']\n",
+        "input:\n  encoding: GBK\n",
+    ],
+)
+def test_consistent_settings_pass_the_rules(tmp_path: Path, text: str) -> None:
+    expected = yaml.safe_load(text)
+    cfg = load_config(_write(tmp_path, text))
+    for section, values in expected.items():
+        assert getattr(cfg, section).model_dump(include=set(values)) == values
+
+
+def test_valid_values_of_every_form_still_load(tmp_path: Path) -> None:
+    text = "model:\n  alpha: 0.1\n  eta: 1e-3\n  num_topics: {min: 4, max: 12}\ndictionary:\n  no_above: 1\n"
+    cfg = load_config(_write(tmp_path, text))
+    assert (cfg.model.alpha, cfg.model.eta, cfg.dictionary.no_above) == (0.1, 0.001, 1.0)
+    assert isinstance(cfg.dictionary.no_above, float)
+    assert cfg.model.k_values() == list(range(4, 13))
+    cfg = load_config(_write(tmp_path, "model:\n  alpha: auto\n  eta: auto\n"))
+    assert (cfg.model.alpha, cfg.model.eta) == ("auto", "auto")
+    cfg = load_config(DEFAULT_YAML, ["model.passes=5", "model.alpha=1", "segment.furniture=false"])
+    assert (cfg.model.passes, cfg.model.alpha, cfg.segment.furniture) == (5, 1.0, False)
+    # The engines tell a number from a name with isinstance(alpha, float): an int must not stay one.
+    assert isinstance(cfg.model.alpha, float)

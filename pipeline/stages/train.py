@@ -14,14 +14,13 @@ import logging
 import math
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_all_start_methods
 from typing import Any
 
 import numpy as np
 
-from pipeline import engines, measures
+from pipeline import engines, executor, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
@@ -208,7 +207,7 @@ def _sweep(
     with progress.task(len(jobs), "sweep") as update:
         if workers > 1 and "fork" in get_all_start_methods():
             # fork shares the corpus and texts with the workers without pickling them.
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            with executor.process_pool(workers) as pool:
                 futures = [pool.submit(_run_job, k, s) for k, s in jobs]
                 for i, f in enumerate(futures):
                     results.append(f.result())
