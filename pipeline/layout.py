@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 SPACES = " \t\u3000\xa0\u2002\u2003"
 MIN_WRAP = 16  # characters: below this, lines of equal length are verse or lists, not a wrap
+MAX_WRAP = 100  # characters: wider than any wrapped layout; equal long lines are chance
+MAX_ENDING_SHARE = 0.5  # of the lines at the width that end a sentence: a wrap cuts mid-sentence
 MIN_FULL_LINES = 3  # distinct lines at the width before a document counts as wrapped
 MIN_FULL_SHARE = 0.3  # of its non-blank lines
 MAX_LONGER_SHARE = 0.1  # lines longer than the width: a wrapped document has (almost) none
@@ -70,8 +72,12 @@ def leading(line: str) -> str:
     return line[: len(line) - len(line.lstrip(SPACES))]
 
 
-def detect(lines: Sequence[str]) -> Layout:
-    """The layout of a document's raw lines (blank ones included)."""
+def detect(lines: Sequence[str], ends_sentence: Callable[[str], bool] = lambda s: False) -> Layout:
+    """The layout of a document's raw lines (blank ones included).
+
+    ``ends_sentence`` tells a line that ends a sentence: a wrap cuts lines anywhere, so
+    lines that share a width and mostly end sentences are paragraphs of equal length.
+    """
     body = [line.rstrip() for line in lines if line.strip()]
     if not body:
         return Layout()
@@ -83,7 +89,7 @@ def detect(lines: Sequence[str]) -> Layout:
     contents = [line.lstrip(SPACES) for line in body]
     best: tuple[float, int, str] | None = None
     for name in MEASURES:
-        found = _wrap_width(contents, name)
+        found = _wrap_width(contents, name, ends_sentence)
         if found is not None and (best is None or found[0] > best[0]):  # a tie keeps chars
             best = (found[0], found[1], name)
     if best is None:
@@ -91,11 +97,13 @@ def detect(lines: Sequence[str]) -> Layout:
     return Layout(indent, best[1], best[2], (*starts, "short"))
 
 
-def _wrap_width(contents: list[str], measure: str) -> tuple[float, int] | None:
+def _wrap_width(
+    contents: list[str], measure: str, ends_sentence: Callable[[str], bool]
+) -> tuple[float, int] | None:
     """(share of lines right at the width, width) when most lines cluster at one width."""
     widths = [MEASURES[measure](c) for c in contents]
     slack = SLACK[measure]
-    counts = Counter(w for w in widths if w >= MIN_WRAP * slack)
+    counts = Counter(w for w in widths if MIN_WRAP * slack <= w <= MAX_WRAP * slack)
     if not counts:
         return None
     # The mode; on a tie the wider, as a wrapped paragraph's last lines are shorter.
@@ -106,6 +114,7 @@ def _wrap_width(contents: list[str], measure: str) -> tuple[float, int] | None:
         len(near) < MIN_FULL_LINES
         or len(near) < MIN_FULL_SHARE * len(contents)
         or longer > MAX_LONGER_SHARE * len(contents)
+        or sum(map(ends_sentence, near)) > MAX_ENDING_SHARE * len(near)
     ):
         return None
     # Text wrapped in one measure also clusters, more loosely, in the other (a line

@@ -254,3 +254,15 @@ def test_report_cites_passages_of_records_by_record_line_and_text_line(tmp_path:
         text = rows[int(record) - 1]["text"].split("\n")[first - 1 : last]
         assert squash(r["text"].rstrip("…"))[:20] in squash("".join(text))
         assert f"`{r['where']}`" in md
+
+
+def test_paragraphs_that_happen_to_share_a_length_are_not_a_wrap() -> None:
+    # One paragraph a line, three of them of equal width (a news transcript can do that):
+    # they end sentences, so they are not lines cut at a wrap width.
+    same = [p[:139] + "。" for p in PARAGRAPHS if len(p) > 160][:3]
+    lines = [same[0], "巴西东南部大火 30多个城市高度警戒", same[1], PARAGRAPHS[0], same[2]]
+    assert layout.detect(lines, ends_sentence).wrap is None
+    cfg = load_config(None, [])
+    doc = corpus.Document("d", "d.txt", list(enumerate(lines, start=1)))
+    units = [u for u, _ in segment_documents([doc], cfg.segment) if u]
+    assert [u["text"] for u in units] == [same[0], same[1], PARAGRAPHS[0], same[2]]

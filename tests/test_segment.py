@@ -562,3 +562,19 @@ def test_short_sentences_that_are_not_a_parallel_series_stay_text(lines: list[st
     units, removed = segment(lines)
     assert [kind for _s, _n, kind, _t in removed] == ["title"]
     assert "".join(u["text"] for u in units) == "".join(lines[1:])
+
+
+def test_sentences_that_merely_start_alike_are_not_parallel_headings() -> None:
+    lines = [
+        TITLE,
+        "会议讨论了中共中央政治局向中央委员会作的工作报告。",
+        P1,
+        "会议确定将以上内容作为二十届二中全会的议题。",
+        P2,
+        "稳中加固、稳中向好，体现在经济运行。",
+        P3,
+        "稳中加固、稳中向好，体现在民生保障。",
+        P1,
+    ]
+    units, removed = segment(lines)
+    assert [kind for _s, _n, kind, _t in removed] == ["title"]

@@ -30,6 +30,7 @@ SENTENCE_END = re.compile(rf"[{re.escape(TERMINAL)}]+[{re.escape(CLOSERS)}]*")
 # Inside one line, a space after a sentence end starts a new paragraph.
 INLINE_BREAK = re.compile(rf"(?<=[{re.escape(TERMINAL + CLOSERS)}])[ \t]+(?=\S)")
 MID_SENTENCE = ",，、;；"  # a line ending here breaks off mid-sentence: it is not a title
+CLAUSE_BREAK = re.compile(r"[,，、;；:：]")  # a line with one of these inside holds more than one clause
 NUMBERED = re.compile(
     r"^(第[一二三四五六七八九十百\d]+[段章节部分篇条点]|[一二三四五六七八九十]+[、.．]|"
     r"[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))"
@@ -154,7 +155,7 @@ def paragraphs(
     reaches the wrap width carries on into the next one (and is never a heading);
     otherwise a long line that breaks off mid-sentence does.
     """
-    shape = layout.detect([raw for _, raw in doc.lines])
+    shape = layout.detect([raw for _, raw in doc.lines], lambda line: ends_sentence(line.rstrip()))
     out: list[Paragraph] = []
     title = ""
     heading = ""
@@ -263,14 +264,16 @@ def parallel_headings(
 
     A heading may end in 。 (“及时”保障人民生命。), so punctuation alone cannot tell it
     from a short paragraph; structure can: two or more short whole lines of one article,
-    with the same opening and similar lengths, each followed by a longer paragraph under
-    the same heading.
+    one clause each, with the same opening (a quarter of the line or more) and similar
+    lengths, each followed by a longer paragraph under the same heading. Sentences of a
+    news item that merely start alike (会议讨论了…。 会议确定…。) share too little.
     """
     candidates = [
         i
         for i, p in enumerate(paras[:-1])
         if p.whole_line
         and len(p.text) <= cfg.heading_max_chars
+        and not CLAUSE_BREAK.search(p.text)
         and paras[i + 1].article == p.article
         and paras[i + 1].heading == p.heading
         and len(paras[i + 1].text) >= 2 * len(p.text)
@@ -280,8 +283,10 @@ def parallel_headings(
         for j in candidates[n + 1 :]:
             a, b = paras[i], paras[j]
             shared = a.text[: _opening(a.text, b.text)]
-            similar = max(len(a.text), len(b.text)) <= 1.5 * min(len(a.text), len(b.text))
-            if a.article == b.article and len(shared.strip(CLOSERS + "“‘「『（(《【")) >= 2 and similar:
+            shorter = min(len(a.text), len(b.text))
+            similar = max(len(a.text), len(b.text)) <= 1.5 * shorter
+            enough = len(shared.strip(CLOSERS + "“‘「『（(《【")) >= 2 and 4 * len(shared) >= shorter
+            if a.article == b.article and enough and similar:
                 series.update((i, j))
     if not series:
         return paras
