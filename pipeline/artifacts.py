@@ -1,9 +1,14 @@
 """The run folder: named artifacts on disk, written atomically, and the manifest.
 
 Stages never open paths themselves; they read and write through a ``RunStore``.
-Every write goes to a temporary file in the run folder and is renamed into place
-only when complete, so an interrupted or failed run never leaves a partial file
-and the previous complete outputs stay readable.
+Every write goes to a temporary file and is renamed into place only when complete,
+so an interrupted or failed run never leaves a partial file.
+
+A run (``staged=True``) writes its artifacts into ``.pipeline-staging/`` and reads
+them from there first; only when the whole run succeeds are they published into the
+run folder, together. What people read (``assignments.csv``, ``topics.*``,
+``report.*``, ``pipeline show``) therefore always comes from one complete run, while a
+failed or killed run's finished stages stay staged for the next run to resume from.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
 MARKER = ".pipeline-run"  # a folder holding this was made by the tool: it may write and clean it
 INFER_MARKER = ".pipeline-infer"  # the same, for the outputs of `pipeline infer`
 LOCK = ".lock"
+STAGING = ".pipeline-staging"  # a run's artifacts until it succeeds
+PUBLISHING = ".pipeline-publishing"  # in the staging folder while it is being published
+REMOVED = ".pipeline-removed"  # in the staging folder: artifacts the run retired, one a line
+# Files people edit, read and written in place: a staged copy would hide their edits.
+DIRECT = frozenset({"labels.yaml", "labels_basis.json"})
 # Every temporary name the store makes starts with one of these, and cleaning removes
 # nothing else: a run folder's other entries are never deleted by pattern.
 TEMPORARY = (".pipeline-tmp.", ".pipeline-old.")
@@ -54,16 +64,30 @@ def is_run_folder(folder: Path) -> bool:
 class RunStore:
     """Named artifacts inside one run folder."""
 
-    def __init__(self, run_dir: Path, marker: str = MARKER) -> None:
+    def __init__(self, run_dir: Path, marker: str = MARKER, staged: bool = False) -> None:
         # Normalised, so that "runs/.." is judged as the folder it names, even before
         # "runs" exists.
         self.run_dir = Path(os.path.normpath(run_dir))
         self.marker = marker
+        self.staged = staged
+        self.staging = self.run_dir / STAGING
+
+    def _staged(self, name: str) -> bool:
+        return self.staged and name not in DIRECT
+
+    def _retired(self) -> set[str]:
+        marks = self.staging / REMOVED
+        return set(marks.read_text(encoding="utf-8").split("\n")) - {""} if marks.is_file() else set()
 
     def path(self, name: str) -> Path:
+        """Where an artifact is read: the run's staged copy, else the published one."""
+        if self._staged(name) and (self.staging / name).exists():
+            return self.staging / name
         return self.run_dir / name
 
     def exists(self, name: str) -> bool:
+        if self._staged(name) and name in self._retired():
+            return False
         return self.path(name).exists()
 
     # -- writing ---------------------------------------------------------------------
@@ -99,37 +123,72 @@ class RunStore:
     def write_path(self, name: str, directory: bool = False) -> Iterator[Path]:
         """A temporary path to fill; renamed to ``name`` only if the block succeeds."""
         self.ensure_dir()
-        final = self.path(name)
+        folder = self.staging if self._staged(name) else self.run_dir
+        final = folder / name
         try:
+            folder.mkdir(exist_ok=True)
             if directory:
-                tmp = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY[0]}{name}.", dir=self.run_dir))
+                tmp = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY[0]}{name}.", dir=folder))
             else:
-                fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMPORARY[0]}{name}.", dir=self.run_dir)
+                fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMPORARY[0]}{name}.", dir=folder)
                 os.close(fd)
                 tmp = Path(tmp_name)
         except OSError as exc:
             raise StoreError(f"{self.run_dir}: cannot write ({_reason(exc)})") from exc
         try:
             yield tmp
-            if directory:
-                old = None
-                if final.exists():
-                    old = final.with_name(f"{TEMPORARY[1]}{name}")
-                    shutil.rmtree(old, ignore_errors=True)
-                    os.replace(final, old)
-                os.replace(tmp, final)
-                if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
-            else:
+            if not directory:
                 os.chmod(tmp, 0o644)
-                os.replace(tmp, final)
+            _replace(tmp, final)
+            if self._staged(name):
+                self._retire(name, False)
         except OSError as exc:
             _remove(tmp)
             reason = _reason(exc)
-            raise StoreError(f"{final}: cannot write ({reason}); earlier outputs are unchanged") from exc
+            raise StoreError(
+                f"{self.run_dir / name}: cannot write ({reason}); earlier outputs are unchanged"
+            ) from exc
         except BaseException:
             _remove(tmp)
             raise
+
+    def _retire(self, name: str, retired: bool) -> None:
+        names = self._retired()
+        if (name in names) == retired:
+            return
+        names = names | {name} if retired else names - {name}
+        marks = self.staging / REMOVED
+        marks.write_text("".join(f"{n}\n" for n in sorted(names)), encoding="utf-8")
+
+    def resume(self) -> None:
+        """Finish a publish that a killed run began; call only while holding the lock."""
+        if (self.staging / PUBLISHING).exists():
+            self.publish()
+
+    def publish(self) -> None:
+        """Move every staged artifact into the run folder, and drop the retired ones.
+
+        A marker is written first: a run killed half-way through is finished by the
+        next one (``resume``), so the run folder never stays half old, half new.
+        """
+        if not self.staging.is_dir():
+            return
+        try:
+            (self.staging / PUBLISHING).touch()
+            for name in sorted(self._retired()):
+                _remove(self.run_dir / name)
+            control = {PUBLISHING, REMOVED}
+            staged = [p for p in self.staging.iterdir() if p.name not in control]
+            # The manifest last: it says which run the published files come from.
+            for p in sorted(staged, key=lambda p: (p.name == MANIFEST, p.name)):
+                if not p.name.startswith(TEMPORARY):
+                    _replace(p, self.run_dir / p.name)
+            shutil.rmtree(self.staging)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.run_dir}: cannot publish the run's outputs ({_reason(exc)}); "
+                "the next `pipeline run` finishes it"
+            ) from exc
 
     @contextlib.contextmanager
     def open_write(self, name: str, newline: str | None = None) -> Iterator[IO[str]]:
@@ -169,16 +228,26 @@ class RunStore:
 
     def clean_temporary(self) -> int:
         """Remove temporary files a killed run left behind; call only while holding the lock."""
-        if not self.run_dir.is_dir():
-            return 0
-        stale = [p for p in self.run_dir.iterdir() if p.name.startswith(TEMPORARY)]
+        stale = [
+            p
+            for folder in (self.run_dir, self.staging)
+            if folder.is_dir()
+            for p in folder.iterdir()
+            if p.name.startswith(TEMPORARY)
+        ]
         for p in stale:
             _remove(p)
         return len(stale)
 
     def remove(self, name: str) -> None:
-        """Delete an artifact that no longer describes this run, if it exists."""
-        _remove(self.path(name))
+        """Retire an artifact that no longer describes this run, if it exists (staged: at publish)."""
+        if self._staged(name):
+            _remove(self.staging / name)
+            if (self.run_dir / name).exists():
+                self.staging.mkdir(exist_ok=True)
+                self._retire(name, True)
+            return
+        _remove(self.run_dir / name)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -374,6 +443,18 @@ def _reason(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC or "No space left" in str(exc):
         return "the disk is full"
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Rename a file or folder into place; a folder replaces the old one whole."""
+    if not source.is_dir() or not target.exists():
+        os.replace(source, target)
+        return
+    old = target.with_name(f"{TEMPORARY[1]}{target.name}")
+    _remove(old)
+    os.replace(target, old)
+    os.replace(source, target)
+    _remove(old)
 
 
 def _remove(path: Path) -> None:

@@ -11,6 +11,7 @@ vanished. ``labels_basis.json`` keeps the top terms of the topics the names were
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import yaml
@@ -72,10 +73,33 @@ def _as_matrix(rows: list[dict[str, float]], vocab: list[str]) -> np.ndarray:
     return m / m.sum(axis=1, keepdims=True)
 
 
+@dataclass
+class Labels:
+    """Names for the current topics, the names whose topic vanished, and the files that
+    record them (written last, once every other output of the report is written)."""
+
+    names: list[dict[str, str | None]]
+    vanished: list[str]
+    text: str
+    basis: list[dict[str, float]]
+
+    def save(self, store: RunStore) -> None:
+        if not store.exists(LABELS) or store.read_text(LABELS) != self.text:
+            store.write_text(LABELS, self.text)
+        store.write_json(BASIS, self.basis)
+
+
 def apply_labels(
     store: RunStore, phi: np.ndarray, id2token: dict[int, str]
 ) -> tuple[list[dict[str, str | None]], list[str]]:
-    """Names for the current topics, and the names whose topic vanished."""
+    """Names for the current topics, and the names whose topic vanished; labels.yaml rewritten."""
+    labels = match_labels(store, phi, id2token)
+    labels.save(store)
+    return labels.names, labels.vanished
+
+
+def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> Labels:
+    """The names in labels.yaml carried over to the current topics by their terms."""
     k = phi.shape[0]
     labels = read_labels(store)
     current = _basis(phi, id2token)
@@ -104,7 +128,4 @@ def apply_labels(
         allow_unicode=True,
         sort_keys=True,
     )
-    if not store.exists(LABELS) or store.read_text(LABELS) != text:
-        store.write_text(LABELS, text)
-    store.write_json(BASIS, current)
-    return names, vanished
+    return Labels(names, vanished, text, current)

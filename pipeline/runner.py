@@ -238,7 +238,7 @@ def _select(name: str | None, default: int) -> int:
 
 def status(config: Config) -> list[StagePlan]:
     """What ``run`` would do now: each stage, fresh or why it would run."""
-    store = RunStore(config.run_dir)
+    store = RunStore(config.run_dir, staged=True)  # what the next run would resume from
     return plan(config, store, input_fingerprints(config))
 
 
@@ -256,9 +256,10 @@ def run_pipeline(
     if first > last:
         raise PipelineError(f"--from {from_stage} comes after --to {to_stage}; swap them")
     inputs = input_fingerprints(config)  # validates the inputs before the run folder is touched
-    store = RunStore(config.run_dir)
+    store = RunStore(config.run_dir, staged=True)
     results: list[StageResult] = []
     with store.lock(), executor_for(config):
+        store.resume()  # a publish a killed run began
         store.clean_temporary()  # what a killed run was writing when it died
         plans = plan(config, store, inputs, force=force)
         manifest = store.load_manifest()
@@ -333,6 +334,7 @@ def run_pipeline(
             results.append(result)
         manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
         store.save_manifest(manifest)
+        store.publish()  # only a run that succeeded replaces what people read
     return results
 
 

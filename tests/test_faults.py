@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.artifacts import MARKER, TEMPORARY, RunStore
+from pipeline.artifacts import MARKER, STAGING, TEMPORARY, RunStore
 from pipeline.errors import StoreError
 
 from .conftest import SEEDS, invoke, snapshot, write_config
@@ -40,11 +40,17 @@ def _big_corpus(folder: Path, copies: int = 4) -> Path:
 
 
 def _stage_running(run_dir: Path, stage: str) -> bool:
+    """Whether the run in progress (its manifest is staged until the run ends) is in ``stage``."""
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((run_dir / STAGING / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
     return manifest.get("stages", {}).get(stage, {}).get("status") == "running"
+
+
+def _writing(run_dir: Path, name: str) -> bool:
+    folder = run_dir / STAGING
+    return folder.is_dir() and any(p.name.startswith(f"{TEMPORARY[0]}{name}.") for p in folder.iterdir())
 
 
 def _kill_during(config: Path, run_dir: Path, stage: str, partial: str | None, *args: str) -> None:
@@ -61,7 +67,7 @@ def _kill_during(config: Path, run_dir: Path, stage: str, partial: str | None, *
     def ready() -> bool:
         if not _stage_running(run_dir, stage):
             return False
-        return partial is None or any(p.name.startswith(f"{TEMPORARY[0]}{partial}.") for p in run_dir.iterdir())
+        return partial is None or _writing(run_dir, partial)
 
     while not ready():
         assert proc.poll() is None, f"the run ended before {stage} started"

@@ -197,3 +197,54 @@ def test_errno_is_used_for_the_disk_full_message() -> None:
     assert unexpected(OSError(errno.ENOSPC, "No space left on device", "/x/y")) == (
         "/x/y: cannot read or write (the disk is full); check the path, its permissions and free space"
     )
+
+
+def _published(run_dir: Path) -> dict[str, bytes]:
+    """Everything a reader sees in the run folder (the staged run in progress aside)."""
+    return {
+        p.relative_to(run_dir).as_posix(): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and not p.relative_to(run_dir).parts[0].startswith(".pipeline-") and p.name != ".lock"
+    }
+
+
+def test_a_failed_run_leaves_every_published_output_from_the_last_complete_run(
+    run_copy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, run_dir = run_copy
+    before, shown = _published(run_dir), invoke("show", run_dir).stdout
+    english = tmp_path / "english.txt"
+    english.write_text(
+        "This corpus is English only. It has no Chinese words at all.\n" * 40, encoding="utf-8"
+    )
+    result = invoke("run", config, "--set", f"input.paths=[{english}]")
+    assert result.exit_code == 2
+    assert "segment: done" in result.stderr  # the new units were written, but only staged
+    assert _published(run_dir) == before
+    assert invoke("show", run_dir).stdout == shown
+
+
+def test_a_failure_in_the_report_keeps_the_old_assignments_and_the_next_run_resumes(
+    run_copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.stages import report
+
+    config, run_dir = run_copy
+    before = _published(run_dir)
+    real = report.render_html
+
+    def full(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report, "render_html", full)
+    result = invoke("run", config, "--set", "model.num_topics=5")
+    assert result.exit_code == 2 and "the disk is full" in result.stderr
+    assert _published(run_dir) == before  # assignments.csv still has the 8 topics of topics.json
+    monkeypatch.setattr(report, "render_html", real)
+    result = invoke("run", config, "--set", "model.num_topics=5")
+    assert result.exit_code == 0, result.stderr
+    assert "train: skipped (up to date)" in result.stderr and "assign: skipped (up to date)" in result.stderr
+    header = (run_dir / "assignments.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.endswith(",topic_3,topic_4") and header.count("topic_") == 5
+    assert len(json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))) == 5
+    assert not (run_dir / ".pipeline-staging").exists()

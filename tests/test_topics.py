@@ -139,7 +139,10 @@ def test_seed_words_anchor_topics_and_unknown_ones_are_named(
 def test_workers_above_one_refuse_learned_priors(tmp_path: Path) -> None:
     result = invoke("run", planted_config(tmp_path, num_topics=PLANTED, workers=2, alpha="auto"))
     assert result.exit_code == 2
-    assert "model.workers: gensim's multicore LDA cannot learn priors" in result.stderr
+    assert "model.workers: invalid value 2 (gensim's multicore training cannot learn model.alpha: auto" in (
+        result.stderr
+    )
+    assert not (tmp_path / "runs").exists()  # refused at the gate, before any stage ran
 
 
 def test_workers_above_one_train_with_ldamulticore(tmp_path: Path) -> None:

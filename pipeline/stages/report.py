@@ -17,7 +17,7 @@ import numpy as np
 from pipeline import __version__, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
-from pipeline.labels import BASIS, LABELS, apply_labels
+from pipeline.labels import BASIS, LABELS, match_labels
 from pipeline.reporting import summary as S
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
@@ -110,7 +110,8 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     }
     flags = measures.junk_flags(diag)
 
-    names, vanished = apply_labels(store, phi, id2token)
+    labels = match_labels(store, phi, id2token)
+    names, vanished = labels.names, labels.vanished
     topics = []
     for t in range(k):
         reps = []
@@ -180,6 +181,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     _exports(config, store, topics)
+    labels.save(store)  # last: labels.yaml follows the new topics only once the report is whole
     counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
     if details:
         counts["details"] = details
