@@ -55,12 +55,25 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Forked worker processes that die with this one; fork shares the parent's memory
-    (a corpus, a model) with them without pickling it."""
-    return ProcessPoolExecutor(
+    (a corpus, a model) with them without pickling it.
+
+    Every worker is forked at once with Ctrl-C held back: a SIGINT that lands inside
+    fork's bookkeeping is swallowed by Python ("Exception ignored"), and the run would
+    go on. The workers keep it blocked, so Ctrl-C stops the run, not each worker.
+    """
+    pool = ProcessPoolExecutor(
         workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
     )
+    with pool:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool.submit(int).result()  # a fork pool starts all of its workers on the first task
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        yield pool
 
 
 class LocalExecutor:

@@ -137,3 +137,92 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.
         store.write_text("topics.csv", "new\n")
     assert (tmp_path / "topics.csv").read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "topics.csv"]
+
+
+@pytest.fixture(scope="module")
+def thousand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """About 1,000 documents made of the seeds' paragraphs, and a clean run of them."""
+    folder = tmp_path_factory.mktemp("thousand")
+    paragraphs = [
+        line
+        for f in sorted(SEEDS.iterdir())
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if len(line) > 120
+    ]
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for n in range(1000):
+        picked = [paragraphs[(n * 7 + i * 13) % len(paragraphs)] for i in range(5)]
+        (corpus / f"{n:04d}.txt").write_text(f"第{n}篇\n" + "\n".join(picked) + "\n", encoding="utf-8")
+    config = write_config(
+        folder, "clean.yaml", input={"paths": [str(corpus)]}, run={"name": "clean"}, model=QUICK
+    )
+    assert invoke("run", config).exit_code == 0
+    return corpus, folder / "runs" / "clean"
+
+
+QUICK = {"passes": 2, "iterations": 50, "num_topics": 5}
+
+
+@pytest.mark.parametrize("stage", ["segment", "tokenize", "assign"])
+def test_sigkill_leaves_no_worker_alive_and_the_next_run_resumes_identically(
+    thousand: tuple[Path, Path], tmp_path: Path, stage: str
+) -> None:
+    import psutil
+
+    corpus, clean = thousand
+    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": "killed"}, model=QUICK)
+    run_dir = tmp_path / "runs" / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(config)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    workers: list[psutil.Process] = []
+    while not workers:
+        assert proc.poll() is None, f"the run ended before {stage} had workers"
+        assert time.time() < deadline
+        if _stage_running(run_dir, stage):
+            workers = psutil.Process(proc.pid).children(recursive=True)
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(5)
+    alive = [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"workers of the killed run still alive after 5 s: {alive}"
+    resumed = invoke("run", config)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"{stage}: running (last run did not finish)" in resumed.stderr
+    names = [*FILES, "segmentation.tsv"]
+    assert snapshot(run_dir, names) == snapshot(clean, names)
+
+
+def test_ctrl_c_prints_one_line_and_the_next_run_resumes(thousand: tuple[Path, Path], tmp_path: Path) -> None:
+    corpus, clean = thousand
+    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": "stopped"}, model=QUICK)
+    run_dir = tmp_path / "runs" / "stopped"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(config)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not _stage_running(run_dir, "tokenize"):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.splitlines()[-1] == (
+        "Interrupted; outputs of earlier runs are unchanged, and the next `pipeline run` resumes at the "
+        "first unfinished stage"
+    )
+    assert "Traceback" not in stderr
+    resumed = invoke("run", config)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "segment: skipped (up to date)" in resumed.stderr
+    assert snapshot(run_dir, FILES) == snapshot(clean, FILES)
