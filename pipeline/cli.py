@@ -266,7 +266,3 @@ def infer(
         f"{stats['tokens']} tokens ({100 * stats['oov_share']:.1f}%) not in the run's vocabulary; "
         f"wrote {target / 'assignments.csv'} and documents.csv"
     )
-
-
-def main() -> None:  # pragma: no cover - console script entry
-    app()

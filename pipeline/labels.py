@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 LABELS = "labels.yaml"
 BASIS = "labels_basis.json"
-MATCH_MIN = 0.5  # a name follows a topic only when the two are at least this similar
 BASIS_TERMS = 200
 
 HEADER = """\
@@ -83,7 +82,7 @@ class Labels:
     text: str
     basis: list[dict[str, float]]
 
-    def save(self, store: RunStore) -> None:
+    def write(self, store: RunStore) -> None:
         if not store.exists(LABELS) or store.read_text(LABELS) != self.text:
             store.write_text(LABELS, self.text)
         store.write_json(BASIS, self.basis)
@@ -94,7 +93,7 @@ def apply_labels(
 ) -> tuple[list[dict[str, str | None]], list[str]]:
     """Names for the current topics, and the names whose topic vanished; labels.yaml rewritten."""
     labels = match_labels(store, phi, id2token)
-    labels.save(store)
+    labels.write(store)
     return labels.names, labels.vanished
 
 
@@ -111,7 +110,7 @@ def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> 
         vocab = sorted({w for row in [*old, *current] for w in row})
         match, score = measures.match_topics(_as_matrix(old, vocab), _as_matrix(current, vocab))
         for t_old, value in named.items():
-            if t_old < len(old) and match[t_old] >= 0 and score[t_old] >= MATCH_MIN:
+            if t_old < len(old) and match[t_old] >= 0 and score[t_old] >= measures.MATCH_MIN:
                 names[int(match[t_old])] = value
             else:
                 vanished.append(f"topic {t_old} '{value.get('name') or ''}'")

@@ -29,6 +29,9 @@ def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0)
 
 
+MATCH_MIN = 0.5  # below this similarity two topics are not the same topic (names, compare)
+
+
 def match_topics(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Optimal one-to-one matching of the topics of ``a`` to those of ``b``.
 

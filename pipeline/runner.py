@@ -8,10 +8,13 @@ are all present. Fresh stages are skipped and say so; ``force`` runs them anyway
 
 from __future__ import annotations
 
+import ast
+import copy
 import hashlib
 import json
 import logging
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +27,7 @@ from typing import Any, TypeVar
 
 from pipeline import __version__, corpus
 from pipeline.artifacts import RunStore
-from pipeline.config import Config
+from pipeline.config import Config, flatten
 from pipeline.errors import PipelineError, StoreError, unexpected
 from pipeline.executor import executor_for
 from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
@@ -91,16 +94,54 @@ def _digest(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+ROOT = Path(__file__).parent
+RESOURCE = re.compile(r"""load_resource_lines\(["']([^"']+)["']\)""")
+
+
 @cache
-def code_fingerprint() -> str:
-    """The pipeline's own source and resources: a code change re-runs every stage."""
-    root = Path(__file__).parent
+def code_fingerprint(module: str) -> str:
+    """A stage's own code: its module, every pipeline module it imports (directly or
+    not) and the resource files they load. Editing the report's HTML re-runs the report,
+    not segment and tokenize."""
     digest = hashlib.sha256(__version__.encode())
-    for p in sorted(root.rglob("*")):
-        if p.suffix in {".py", ".txt"} and p.is_file():
-            digest.update(p.relative_to(root).as_posix().encode())
-            digest.update(p.read_bytes())
+    for path in sorted(_code_files(module)):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _code_files(module: str) -> set[Path]:
+    seen: set[str] = set()
+    files: set[Path] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = _module_path(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        files.add(path)
+        source = path.read_text(encoding="utf-8")
+        files.update(ROOT / "resources" / r for r in RESOURCE.findall(source))
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+                todo += [f"{node.module}.{a.name}" for a in node.names]  # from pipeline import corpus
+    return files
+
+
+def _module_path(name: str) -> Path | None:
+    """The source file of a pipeline module, None for other packages and for names that
+    are not modules (``from pipeline.config import Config``)."""
+    if name != "pipeline" and not name.startswith("pipeline."):
+        return None
+    base = ROOT.joinpath(*name.split(".")[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
 
 
 def _section(resolved: dict[str, Any], dotted: str) -> Any:
@@ -112,40 +153,43 @@ def _section(resolved: dict[str, Any], dotted: str) -> Any:
 
 def _settings(resolved: dict[str, Any], stage: Stage) -> dict[str, Any]:
     """The settings that decide a stage's result: its sections less what it ignores."""
-    chosen = json.loads(json.dumps({s: _section(resolved, s) for s in stage.sections}))
+    chosen = copy.deepcopy({s: _section(resolved, s) for s in stage.sections})
     for dotted in stage.ignore:
         section, _, key = dotted.rpartition(".")
         chosen.get(section, {}).pop(key, None)
     return chosen
 
 
-def _stage_files(stage: Stage, config: Config, inputs: list[dict[str, Any]]) -> Any:
-    if stage.name == "segment":
-        return inputs
-    if stage.name == "report":
-        labels = config.run_dir / "labels.yaml"  # written by people, read by the report
-        return corpus.fingerprint(labels) if labels.is_file() else None
-    if stage.name == "tokenize":
-        paths = [*config.tokenize.stopwords, *config.tokenize.userdict]
-        return [corpus.fingerprint(config.resolve(p)) if config.resolve(p).is_file() else p for p in paths]
-    return None
+def _stage_files(stage: Stage, config: Config) -> list[str | None]:
+    """The fingerprints of the files a stage reads from outside the run folder (a file
+    that is missing counts as None, so creating it re-runs the stage)."""
+    return [_file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)]
 
 
-def plan(
-    config: Config, store: RunStore, inputs: list[dict[str, Any]], force: bool = False
-) -> list[StagePlan]:
+def _file_fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return _fingerprint_once(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _fingerprint_once(path: str, mtime_ns: int, size: int) -> str:
+    """Each input file is read once a process, however many times it is planned."""
+    return corpus.fingerprint(Path(path))
+
+
+def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan]:
     """Each stage's fingerprint, whether it is fresh, and why it would run."""
     resolved = config.resolved()
     manifest = store.load_manifest().get("stages", {})
     plans: list[StagePlan] = []
     upstream = ""
     for stage in STAGES:
-        settings = _flat(_settings(resolved, stage))
+        settings = flatten(_settings(resolved, stage))
         parts = {
-            "code": code_fingerprint(),
+            "code": code_fingerprint(stage.run.__module__),
             "config": _digest(settings),
             "upstream": upstream,
-            "files": _digest(_stage_files(stage, config, inputs)),
+            "files": _digest(_stage_files(stage, config)),
         }
         fp = _digest(parts)
         fresh, reason = _freshness(stage, fp, parts, settings, manifest.get(stage.name), store)
@@ -154,16 +198,6 @@ def plan(
         plans.append(StagePlan(stage, fp, parts, settings, fresh, reason))
         upstream = fp
     return plans
-
-
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _changed(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -219,7 +253,7 @@ def input_fingerprints(config: Config) -> list[dict[str, Any]]:
             "source": f.source,
             "format": f.format,
             "bytes": f.path.stat().st_size,
-            "sha256": corpus.fingerprint(f.path),
+            "sha256": _file_fingerprint(f.path),
         }
         for f in files
     ]
@@ -239,7 +273,7 @@ def _select(name: str | None, default: int) -> int:
 def status(config: Config) -> list[StagePlan]:
     """What ``run`` would do now: each stage, fresh or why it would run."""
     store = RunStore(config.run_dir, staged=True)  # what the next run would resume from
-    return plan(config, store, input_fingerprints(config))
+    return plan(config, store)
 
 
 def run_pipeline(
@@ -261,7 +295,7 @@ def run_pipeline(
     with store.lock(), executor_for(config):
         store.resume()  # a publish a killed run began
         store.clean_temporary()  # what a killed run was writing when it died
-        plans = plan(config, store, inputs, force=force)
+        plans = plan(config, store, force=force)
         manifest = store.load_manifest()
         manifest.update(
             {
@@ -313,7 +347,7 @@ def run_pipeline(
             seconds = time.perf_counter() - t0
             # A stage may rewrite a file it also reads (report normalises labels.yaml):
             # record the files as they are now, so the next run finds the stage fresh.
-            p.parts["files"] = _digest(_stage_files(p.stage, config, inputs))
+            p.parts["files"] = _digest(_stage_files(p.stage, config))
             p.fingerprint = _digest(p.parts)
             stages_rec[name]["parts"] = p.parts
             stages_rec[name]["fingerprint"] = p.fingerprint

@@ -13,10 +13,8 @@ import numpy as np
 
 from pipeline import measures
 from pipeline.artifacts import RunStore
-from pipeline.config import Config, load_config
+from pipeline.config import Config, flatten, load_config
 from pipeline.errors import InputError
-
-MATCH_MIN = 0.5  # below this similarity two topics are not the same topic
 
 
 @dataclass
@@ -80,15 +78,6 @@ def _aligned(phi: np.ndarray, vocab: list[str], union: list[str]) -> np.ndarray:
     return out
 
 
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix.rstrip("."): data}
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        out.update(_flat(v, f"{prefix}{k}."))
-    return out
-
-
 def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
     """Match the topics of two runs and list what matched, what is new, what vanished."""
     phi_a, vocab_a = a.topic_term()
@@ -105,7 +94,7 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
     for ta in range(A.shape[0]):
         tb = int(match[ta])
         terms_a = [w for w, _ in top_a[ta]]
-        if tb >= 0 and score[ta] >= MATCH_MIN:
+        if tb >= 0 and score[ta] >= measures.MATCH_MIN:
             used.add(tb)
             terms_b = [w for w, _ in top_b[tb]]
             matched.append(
@@ -132,7 +121,7 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
         for tb in range(B.shape[0])
         if tb not in used
     ]
-    conf_a, conf_b = _flat(a.manifest.get("config", {})), _flat(b.manifest.get("config", {}))
+    conf_a, conf_b = flatten(a.manifest.get("config", {})), flatten(b.manifest.get("config", {}))
     config_diff = [
         {"key": k, "a": conf_a.get(k), "b": conf_b.get(k)}
         for k in sorted(conf_a.keys() | conf_b.keys())

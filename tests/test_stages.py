@@ -175,3 +175,57 @@ def test_report_agrees_with_the_other_outputs(seeds_run: Path) -> None:
     for t in topics:
         rep = t["representatives"][0]
         assert f"`{rep['source']}:{rep['line_start']}`" in report
+
+
+# -- what re-runs a stage ---------------------------------------------------------------
+
+
+def _settings_of(stage: Stage) -> set[str]:
+    from pipeline.config import flatten
+    from pipeline.runner import _settings
+
+    return set(flatten(_settings(Config().resolved(), stage)))
+
+
+def test_every_setting_of_a_stages_sections_counts_unless_declared_irrelevant() -> None:
+    from pipeline.config import TokenizeConfig
+    from pipeline.stages import tokenize
+
+    # A new tokenize setting invalidates tokens.jsonl by default; only workers do not.
+    assert _settings_of(tokenize.STAGE) == {f"tokenize.{k}" for k in TokenizeConfig.model_fields} - {
+        "tokenize.workers"
+    }
+    for stage in STAGES:
+        assert not any(s.startswith("executor.") for s in _settings_of(stage)), stage.name
+
+
+def test_a_stage_is_fingerprinted_on_its_own_code_and_resources() -> None:
+    from pipeline.runner import _code_files
+
+    def names(module: str) -> set[str]:
+        return {
+            p.relative_to(Path(__file__).parent.parent / "pipeline").as_posix() for p in _code_files(module)
+        }
+
+    segment, tokenize, report = (names(f"pipeline.stages.{s}") for s in ("segment", "tokenize", "report"))
+    assert {"stages/segment.py", "layout.py", "corpus.py", "resources/furniture.txt"} <= segment
+    assert {"stages/tokenize.py", "resources/stopwords.txt", "resources/userdict.txt"} <= tokenize
+    assert {"reporting/html.py", "reporting/markdown.py", "labels.py"} <= report
+    # Editing the report's page re-runs the report alone.
+    assert not any(n.startswith("reporting/html") for n in segment | tokenize)
+
+
+def test_stages_open_no_file_themselves() -> None:
+    """File I/O lives in the store (artifacts.py) and the input reader (corpus.py); the
+    engines write their own model files into a folder the store hands them."""
+    allowed = {"artifacts.py", "corpus.py", "engines.py"}
+    root = Path(__file__).parent.parent / "pipeline"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name in allowed:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.split("#")[0]
+            if any(p in code for p in ("open(", "np.save", ".save(", "json.load")):
+                found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert found == []

@@ -22,7 +22,6 @@ from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
 from pipeline.stages.base import Counts, Progress, Stage
 
-CHUNK = 2000
 DIGITS = 6
 
 
@@ -131,5 +130,4 @@ STAGE = Stage(
     inputs=(MODEL, CORPUS, "units.jsonl"),
     outputs=("assignments.csv", "documents.csv"),
     run=run,
-    summary="topic distribution of every unit and document",
 )

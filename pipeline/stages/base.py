@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pipeline.artifacts import RunStore
@@ -29,9 +30,12 @@ class Progress(Protocol):
 class Stage:
     """A named step: reads ``inputs`` from the run folder, writes ``outputs``.
 
-    ``sections`` are the config sections whose values decide the stage's result: a
-    change to any of them, to the inputs, or to an earlier stage makes it run again.
-    ``run`` returns counts that the runner logs and records in the manifest.
+    ``sections`` are the config sections whose values decide the stage's result, less
+    the settings in ``ignore`` that cannot change it (how many processes run it): a new
+    setting in a section re-runs the stage by default. A change to a section, to the
+    files ``reads`` names (outside the run folder), to the stage's own code, or to an
+    earlier stage makes it run again. ``run`` returns counts that the runner logs and
+    records in the manifest.
     """
 
     name: str
@@ -39,5 +43,5 @@ class Stage:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     run: Callable[[Config, RunStore, Progress], Counts]
-    summary: str = ""
-    ignore: tuple[str, ...] = ()  # settings inside ``sections`` that cannot change the result
+    ignore: tuple[str, ...] = ()
+    reads: Callable[[Config], list[Path]] = lambda config: []

@@ -83,5 +83,4 @@ STAGE = Stage(
     inputs=("tokens.jsonl", "tokenize_audit.json"),
     outputs=(DICTIONARY, "vocab.tsv", CORPUS, "vocab_audit.json"),
     run=run,
-    summary="build the vocabulary and the bag-of-words corpus",
 )

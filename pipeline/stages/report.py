@@ -181,7 +181,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     _exports(config, store, topics)
-    labels.save(store)  # last: labels.yaml follows the new topics only once the report is whole
+    labels.write(store)  # last: labels.yaml follows the new topics only once the report is whole
     counts: Counts = {"topics": k, "flagged": sum(1 for f in flags if f)}
     if details:
         counts["details"] = details
@@ -353,5 +353,5 @@ STAGE = Stage(
     ),
     outputs=("topics.csv", "topics.json", "report.md", "report.html", LABELS, BASIS),
     run=run,
-    summary="topic summaries and the report",
+    reads=lambda config: [config.run_dir / LABELS],  # written by people, read by the report
 )

@@ -560,8 +560,9 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 STAGE = Stage(
     name="segment",
     sections=("input", "segment"),
+    ignore=("input.label_field",),  # read by the report only
     inputs=(),
     outputs=("units.jsonl", "segmentation.tsv"),
     run=run,
-    summary="cut inputs into paragraph units",
+    reads=lambda config: [f.path for f in corpus.list_inputs(config)],
 )

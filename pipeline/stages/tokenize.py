@@ -377,24 +377,10 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 
 STAGE = Stage(
     name="tokenize",
-    sections=(
-        "tokenize.engine",
-        "tokenize.stopwords",
-        "tokenize.keep_words",
-        "tokenize.builtin_stopwords",
-        "tokenize.userdict",
-        "tokenize.builtin_userdict",
-        "tokenize.hmm",
-        "tokenize.min_len",
-        "tokenize.drop_numbers",
-        "tokenize.drop_latin",
-        "tokenize.pos",
-        "tokenize.phrases",
-        "tokenize.phrases_threshold",
-        "tokenize.phrases_min_count",
-    ),
+    sections=("tokenize",),
+    ignore=("tokenize.workers",),  # any number of processes cuts the same words
     inputs=("units.jsonl",),
     outputs=("tokens.jsonl", "tokenize_audit.json", "phrases.tsv"),
     run=run,
-    summary="segment words with jieba or rjieba, drop stopwords and noise",
+    reads=lambda config: [config.resolve(p) for p in (*config.tokenize.stopwords, *config.tokenize.userdict)],
 )

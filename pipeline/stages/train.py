@@ -322,5 +322,4 @@ STAGE = Stage(
     inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl"),
     outputs=(MODEL, TRAINING),
     run=run,
-    summary="train LDA on the paragraph units",
 )
