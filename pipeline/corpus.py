@@ -2,7 +2,7 @@
 
 Turns ``input.paths`` (files, folders, globs) into a stream of ``Document`` records,
 each with its source lines and line numbers, whatever the format (txt, csv, jsonl)
-and encoding (UTF-8 with or without BOM, UTF-16 with BOM, GB18030/GBK, Big5).
+and encoding (UTF-8 with or without BOM, UTF-16 with or without BOM, GB18030/GBK, Big5).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,11 @@ from pipeline.errors import InputError
 log = logging.getLogger(__name__)
 
 READ_BLOCK = 4 << 20  # bytes of a jsonl file read and decoded at a time
+# Share of a file's non-ASCII bytes that must form valid UTF-8 sequences for it to be read
+# as UTF-8 with its invalid bytes replaced. GBK and Big5 text forms valid UTF-8 by chance
+# in about a third of its bytes (at most 0.92 in a text of 8 characters), damaged UTF-8
+# in all but its damaged bytes.
+UTF8_SHARE = 0.95
 EXTENSIONS = {".txt": "txt", ".text": "txt", ".md": "txt", ".csv": "csv", ".jsonl": "jsonl"}
 
 
@@ -55,28 +61,10 @@ def list_inputs(config: Config) -> list[InputFile]:
     seen: set[Path] = set()
     fmt = config.input.format
     for spec in config.input.paths:
-        found: list[tuple[Path, str]] = []
-        target = config.resolve(spec)
-        if glob.has_magic(spec):
-            base = _glob_base(target)
-            for match in sorted(glob.glob(str(target), recursive=True)):
-                p = Path(match)
-                if p.is_file():
-                    found.append((p, f"{base.name}/{p.relative_to(base).as_posix()}"))
-            if not found:
-                raise InputError(f"{spec}: no files match this pattern (check input.paths)")
-        elif target.is_dir():
-            for p in sorted(target.rglob("*")):
-                wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
-                if p.is_file() and wanted and not p.name.startswith("."):
-                    found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
-            if not found:
-                kinds = ", ".join(sorted(EXTENSIONS))
-                raise InputError(f"{spec}: folder has no input files ({kinds}); add files or fix input.paths")
-        elif target.is_file():
-            found.append((target, target.name))
-        else:
-            raise InputError(f"{spec}: no such file or folder (input.paths is relative to the config file)")
+        try:
+            found = _found(spec, config.resolve(spec), fmt)
+        except OSError as exc:
+            raise _unreadable(spec, exc) from exc
         for p, source in found:
             real = p.resolve()
             if real in seen:
@@ -86,11 +74,65 @@ def list_inputs(config: Config) -> list[InputFile]:
     return files
 
 
-def fingerprint(path: Path) -> str:
+def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
+    """The files one entry of ``input.paths`` names, with the names shown for them."""
+    found: list[tuple[Path, str]] = []
+    if glob.has_magic(spec):
+        base = _glob_base(target)
+        for match in sorted(glob.glob(str(target), recursive=True)):
+            p = Path(match)
+            if p.is_file():
+                found.append((p, f"{base.name}/{p.relative_to(base).as_posix()}"))
+        if not found:
+            raise InputError(f"{spec}: no files match this pattern (check input.paths)")
+    elif target.is_dir():
+        for p in sorted(target.rglob("*")):
+            wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
+            if p.is_file() and wanted and not p.name.startswith("."):
+                found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
+        if not found:
+            kinds = ", ".join(sorted(EXTENSIONS))
+            raise InputError(f"{spec}: folder has no input files ({kinds}); add files or fix input.paths")
+    elif target.is_file():
+        found.append((target, target.name))
+    else:
+        raise InputError(f"{spec}: no such file or folder (input.paths is relative to the config file)")
+    return found
+
+
+def _unreadable(source: str, exc: OSError) -> InputError:
+    """An input that the operating system refused to open, list or read."""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError):
+        return InputError(f"{source}: cannot read ({reason}); check its permissions")
+    return InputError(f"{source}: cannot read ({reason}); check that it still exists and is a readable file")
+
+
+def _read(path: Path, source: str, start: int = 0, size: int = -1) -> bytes:
+    """The bytes of an input file (``size`` bytes from ``start``, or all of it)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            return fh.read(size)
+    except OSError as exc:
+        raise _unreadable(source, exc) from exc
+
+
+def _size(path: Path, source: str) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise _unreadable(source, exc) from exc
+
+
+def fingerprint(path: Path, source: str | None = None) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise _unreadable(source or str(path), exc) from exc
     return digest.hexdigest()[:16]
 
 
@@ -101,38 +143,91 @@ def read_documents(
 
     A document id seen before gets a suffix (``id~2``); ``dedupe=False`` leaves that to
     the caller, which partitioned reading needs. Undecodable bytes are counted on the
-    first document of their file.
+    first document of their file. Empty files, and csv/jsonl records whose text is not
+    a string, give no documents and are named in a warning.
     """
     dedup = IdDeduper()
-    for f in (
-        block
-        for whole in (files if files is not None else list_inputs(config))
-        for block in file_blocks(whole, config.input.encoding)
-    ):
-        if f.byte_range is not None:
-            with f.path.open("rb") as fh:
-                fh.seek(f.byte_range[0])
-                data = fh.read(f.byte_range[1] - f.byte_range[0])
-            if f.byte_range[0] == 0 and data.startswith(codecs.BOM_UTF8):
-                data = data[len(codecs.BOM_UTF8) :]
-            # JSON text is UTF-8 (RFC 8259) unless the file's head or the config says otherwise.
-            configured = config.input.encoding
-            encoding_name = f.encoding or ("utf-8" if configured == "auto" else configured)
-            text, encoding, bad = _decode_counting(data, encoding_name, f.source)
-        else:
-            text, encoding, bad = decode(f.path.read_bytes(), config.input.encoding, f.source)
-        if f.format == "txt":
-            docs: Iterator[Document] = iter([_txt_document(f, text)])
-        elif f.format == "csv":
-            docs = _csv_documents(f, text, config)
-        else:
-            docs = _jsonl_documents(f, text, config, f.first_line)
-        for doc in docs:
-            if dedupe:
-                doc.doc_id = dedup(doc.doc_id)
-            doc.encoding, doc.bad_bytes = encoding, bad
-            bad = 0
-            yield doc
+    empty: list[str] = []
+    for whole in files if files is not None else list_inputs(config):
+        notes = _Notes()
+        for f in file_blocks(whole, config.input.encoding):
+            text, encoding, bad = _read_text(f, config.input.encoding)
+            if f.byte_range is None and not text.strip():
+                empty.append(f.source)
+                continue
+            if f.format == "txt":
+                docs: Iterator[Document] = iter([_txt_document(f, text)])
+            elif f.format == "csv":
+                docs = _csv_documents(f, text, config, notes)
+            else:
+                docs = _jsonl_documents(f, text, config, f.first_line, notes)
+            for doc in docs:
+                if dedupe:
+                    doc.doc_id = dedup(doc.doc_id)
+                doc.encoding, doc.bad_bytes = encoding, bad
+                bad = 0
+                yield doc
+        notes.warn(whole.source, config.input.text_field)
+    if empty:
+        n = len(empty)
+        shown = ", ".join(empty[:EMPTY_NAMED]) + (f" and {n - EMPTY_NAMED} more" if n > EMPTY_NAMED else "")
+        log.warning(
+            "skipped %d empty input file%s (0 bytes or only whitespace): %s; "
+            "check that %s written completely, or remove %s from input.paths",
+            n,
+            "" if n == 1 else "s",
+            shown,
+            "it was" if n == 1 else "they were",
+            "it" if n == 1 else "them",
+        )
+
+
+EMPTY_NAMED = 10  # empty files named in the warning; the rest are counted
+
+
+@dataclass
+class _Notes:
+    """What reading one csv/jsonl file set aside or mended, as the file lines of its
+    records: one warning for each kind, however many records."""
+
+    skipped: list[int] = field(default_factory=list)  # text null, a list or an object
+    surrogates: list[int] = field(default_factory=list)  # half a surrogate pair, replaced
+
+    def warn(self, source: str, text_field: str) -> None:
+        if self.skipped:
+            n = len(self.skipped)
+            log.warning(
+                "%s: skipped %d record%s whose %r is null, a list or an object, first at line %d; "
+                "put the text in a string or set input.text_field to the field that holds it",
+                source,
+                n,
+                "" if n == 1 else "s",
+                text_field,
+                self.skipped[0],
+            )
+        if self.surrogates:
+            n = len(self.surrogates)
+            log.warning(
+                "%s: %d record%s half a UTF-16 surrogate pair (a \\ud800-\\udfff escape without "
+                "its partner), replaced with U+FFFD, first at line %d; whatever wrote the file cut "
+                "an emoji or other character in two",
+                source,
+                n,
+                " holds" if n == 1 else "s hold",
+                self.surrogates[0],
+            )
+
+
+def _read_text(f: InputFile, configured: str) -> tuple[str, str, int]:
+    """A file, or a block of one, decoded: (text, encoding, undecodable bytes replaced)."""
+    if f.byte_range is None:
+        return decode(_read(f.path, f.source), configured, f.source)
+    data = _read(f.path, f.source, f.byte_range[0], f.byte_range[1] - f.byte_range[0])
+    if f.byte_range[0] == 0 and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    # JSON text is UTF-8 (RFC 8259) unless the file's head or the config says otherwise.
+    encoding_name = f.encoding or ("utf-8" if configured == "auto" else configured)
+    return _decode_counting(data, encoding_name, f.source)
 
 
 class IdDeduper:
@@ -149,20 +244,23 @@ class IdDeduper:
 
 def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
     """A jsonl file cut at line ends into blocks of about ``block_bytes``."""
-    size = f.path.stat().st_size
+    size = _size(f.path, f.source)
     if f.format != "jsonl" or size <= block_bytes:
         return [f]
     blocks: list[InputFile] = []
     start, line = 0, 1
-    with f.path.open("rb") as fh:
-        while start < size:
-            fh.seek(min(size, start + block_bytes))
-            fh.readline()  # finish the line the cut fell in
-            end = min(size, fh.tell())
-            fh.seek(start)
-            lines = fh.read(end - start).count(b"\n")
-            blocks.append(InputFile(f.path, f.source, f.format, (start, end), line))
-            start, line = end, line + lines
+    try:
+        with f.path.open("rb") as fh:
+            while start < size:
+                fh.seek(min(size, start + block_bytes))
+                fh.readline()  # finish the line the cut fell in
+                end = min(size, fh.tell())
+                fh.seek(start)
+                lines = fh.read(end - start).count(b"\n")
+                blocks.append(InputFile(f.path, f.source, f.format, (start, end), line))
+                start, line = end, line + lines
+    except OSError as exc:
+        raise _unreadable(f.source, exc) from exc
     return blocks
 
 
@@ -171,19 +269,17 @@ def file_blocks(f: InputFile, encoding: str) -> list[InputFile]:
     (about ``READ_BLOCK`` bytes), so reading never holds it whole; anything else whole.
 
     Blocks are decoded with the encoding found at the head of the file (``auto``) or
-    the one configured; a UTF-16 file is read whole, as its lines cannot be cut bytewise.
+    the one configured. A file in an encoding whose line end is not the byte 0x0A
+    (UTF-16, UTF-32) is read whole, as its lines cannot be cut bytewise.
     """
-    if f.format != "jsonl" or f.byte_range is not None or f.path.stat().st_size <= READ_BLOCK:
+    if f.format != "jsonl" or f.byte_range is not None or _size(f.path, f.source) <= READ_BLOCK:
         return [f]
-    with f.path.open("rb") as fh:
-        head = fh.read(READ_BLOCK)
-    found = encoding
     if encoding == "auto":
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return [f]
-        cut = head.rfind(b"\n") + 1 or len(head)  # whole lines: no character cut in two
-        _, found, _ = decode(head[:cut], "auto", f.source)
-    if found.replace("_", "-").lower().startswith("utf-16"):
+        head = _read(f.path, f.source, 0, READ_BLOCK).removeprefix(codecs.BOM_UTF8)
+        found = _auto_encoding(head, f.source)
+    else:
+        found = _checked(encoding)
+    if not "a\n".encode(found).endswith(b"a\n"):  # a BOM before them is fine (utf-8-sig)
         return [f]
     return [replace(b, encoding=found) for b in jsonl_blocks(f, READ_BLOCK)]
 
@@ -191,28 +287,94 @@ def file_blocks(f: InputFile, encoding: str) -> list[InputFile]:
 def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:
     """Bytes to text: (text, encoding used, count of undecodable bytes replaced)."""
     if encoding != "auto":
-        try:
-            codecs.lookup(encoding)
-        except LookupError as exc:
-            raise InputError(
-                f"input.encoding: unknown encoding {encoding!r} (try auto, utf-8, gb18030, big5)"
-            ) from exc
-        return _decode_counting(data, encoding, source)
+        return _decode_counting(data, _checked(encoding), source)
     if data.startswith(codecs.BOM_UTF8):
-        return _decode_counting(data[3:], "utf-8", source)
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decode_counting(data, "utf-16", source)
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{source}: looks like a binary file, not text (remove it from input.paths)")
+        return _decode_counting(data[len(codecs.BOM_UTF8) :], "utf-8", source)
+    return _decode_counting(data, _auto_encoding(data, source), source)
+
+
+def _checked(encoding: str) -> str:
+    """A configured encoding, known to Python."""
     try:
-        return data.decode("utf-8"), "utf-8", 0
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InputError(
+            f"input.encoding: unknown encoding {encoding!r} (try auto, utf-8, gb18030, big5)"
+        ) from exc
+    return encoding
+
+
+def _auto_encoding(data: bytes, source: str) -> str:
+    """The encoding of bytes without a UTF-8 BOM; an InputError for a binary file.
+
+    Only looks: nothing is logged, so the head of a file (which may end in a character
+    cut in two) can be judged as well as the whole file.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in data[:8192]:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise InputError(f"{source}: looks like a binary file, not text (remove it from input.paths)")
+        return utf16
+    try:
+        data.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError:
         pass
-    # A few stray bytes in an otherwise UTF-8 file are damage, not another encoding.
-    damaged = data.decode("utf-8", errors="replace").count("\ufffd")
-    if damaged <= max(2, len(data) // 1000):
-        return _decode_counting(data, "utf-8", source)
-    return _decode_counting(data, _detect(data), source)
+    # Stray bytes in an otherwise UTF-8 file are damage, not another encoding: they are
+    # replaced where they are, and the rest of the file is read as written.
+    if _utf8_share(data) >= UTF8_SHARE:
+        return "utf-8"
+    return _detect(data)
+
+
+def _utf8_share(data: bytes) -> float:
+    """Share of the non-ASCII bytes of ``data`` that are part of valid UTF-8 sequences."""
+    non_ascii = len(data.translate(None, bytes(range(128))))
+    if not non_ascii:
+        return 1.0
+    # surrogateescape turns each invalid byte into one lone surrogate, which encoding
+    # with "ignore" drops: what is left is the valid bytes.
+    valid = len(data.decode("utf-8", "surrogateescape").encode("utf-8", "ignore"))
+    return (valid - (len(data) - non_ascii)) / non_ascii
+
+
+UTF16_SAMPLE = 1 << 16  # bytes looked at to tell UTF-16 text without a BOM from binary
+UTF16_TEXT_SHARE = 0.95  # of its characters that must be letters, digits, punctuation or spaces
+UTF16_ASCII_PAIRS = 0.5  # of its code units that may be two printable ASCII bytes
+TEXT_CATEGORIES = frozenset("LMNPSZ")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``data`` is UTF-16 text without a byte order
+    mark, None when it is not (binary, or text with stray zero bytes).
+
+    ASCII characters put a zero byte on one side of their code unit, so UTF-16 text has
+    most of its zero bytes on one side (CJK characters such as 一, U+4E00, put a few on
+    the other): that side gives the byte order. Decoded so, the text must be made of
+    letters, digits, punctuation, symbols and spaces, and not mostly of code units whose
+    two bytes are printable ASCII: that is how an ASCII file with a stray zero byte reads.
+    """
+    sample = data[:UTF16_SAMPLE]
+    sample = sample[: len(sample) // 2 * 2]
+    zero_first, zero_second = sample[0::2].count(0), sample[1::2].count(0)
+    if zero_first == zero_second:
+        return None
+    encoding = "utf-16-be" if zero_first > zero_second else "utf-16-le"
+    text = sample.decode(encoding, errors="replace")
+    if not text:
+        return None
+    textual = sum(
+        1 for c in text if c in "\t\n\r " or (unicodedata.category(c)[0] in TEXT_CATEGORIES and c != "\ufffd")
+    )
+    printable = range(0x20, 0x7F)
+    ascii_pairs = sum(
+        1 for a, b in zip(sample[0::2], sample[1::2], strict=True) if a in printable and b in printable
+    )
+    if textual < UTF16_TEXT_SHARE * len(text) or ascii_pairs > UTF16_ASCII_PAIRS * (len(sample) // 2):
+        return None
+    return encoding
 
 
 def _common_share(text: str) -> float:
@@ -301,7 +463,9 @@ def _txt_document(f: InputFile, text: str) -> Document:
     return Document(doc_id=Path(f.source).stem, source=f.source, lines=lines)
 
 
-def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config) -> Document:
+def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config) -> Document | None:
+    """The document of one csv/jsonl record, or None when its text is not text (null, a
+    list or an object): the caller counts those."""
     where = f"{f.source}:{lineno}"
     field_ = config.input.text_field
     if field_ not in row:
@@ -313,18 +477,28 @@ def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config
     idf = config.input.id_field
     if idf and idf not in row:
         raise InputError(f"{where}: no field {idf!r} named in input.id_field")
+    value = row[field_]
+    if value is None or isinstance(value, list | dict):
+        return None
+    # A number is text too (a code, a year); a boolean keeps its JSON spelling.
+    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) else str(value)
     doc_id = str(row[idf]) if idf else f"{Path(f.source).stem}:{lineno}"
-    text = "" if row[field_] is None else str(row[field_])
     meta = {m: row[m] for m in config.input.meta_fields}
     lines = list(enumerate(_lines(text), start=1))
     return Document(doc_id, f.source, lines, meta, record_line=lineno)
+
+
+# A line of a csv file with its line end, ended as _lines ends lines: csv.reader is fed
+# these, not str.splitlines, which also ends lines at U+2028, form feeds and NEL (0x85)
+# and so would cut a record of web text in two.
+CSV_LINE = re.compile(r"[^\r\n]*(?:\r*\n|\r)|[^\r\n]+")
 
 
 class _LineCounter:
     """Feeds lines to csv.reader and remembers how many it has taken."""
 
     def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
+        self._lines = CSV_LINE.findall(text)
         self.taken = 0
 
     def __iter__(self) -> Iterator[str]:
@@ -333,7 +507,7 @@ class _LineCounter:
             yield line
 
 
-def _csv_documents(f: InputFile, text: str, config: Config) -> Iterator[Document]:
+def _csv_documents(f: InputFile, text: str, config: Config, notes: _Notes) -> Iterator[Document]:
     lines = _LineCounter(text)
     reader = csv.reader(lines)
     header: list[str] | None = None
@@ -346,12 +520,18 @@ def _csv_documents(f: InputFile, text: str, config: Config) -> Iterator[Document
             if header is None:
                 header = row
                 continue
-            yield _row_document(f, dict(zip(header, row, strict=False)), start, config)
+            doc = _row_document(f, dict(zip(header, row, strict=False)), start, config)
+            if doc is None:
+                notes.skipped.append(start)
+            else:
+                yield doc
     except csv.Error as exc:
         raise InputError(f"{f.source}:{lines.taken}: malformed CSV ({exc})") from exc
 
 
-def _jsonl_documents(f: InputFile, text: str, config: Config, first_line: int = 1) -> Iterator[Document]:
+def _jsonl_documents(
+    f: InputFile, text: str, config: Config, first_line: int, notes: _Notes
+) -> Iterator[Document]:
     for lineno, line in enumerate(_lines(text), start=first_line):
         if not line.strip():
             continue
@@ -359,9 +539,43 @@ def _jsonl_documents(f: InputFile, text: str, config: Config, first_line: int = 
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{f.source}:{lineno}: invalid JSON ({exc.msg}); one object a line") from exc
+        except ValueError as exc:  # Python refuses integers of more than 4300 digits
+            raise InputError(
+                f"{f.source}:{lineno}: invalid JSON (a number too long to read); one object a line"
+            ) from exc
+        except RecursionError as exc:
+            raise InputError(
+                f"{f.source}:{lineno}: invalid JSON (nested too deeply); one object a line"
+            ) from exc
         if not isinstance(row, dict):
             raise InputError(f"{f.source}:{lineno}: expected a JSON object, got {type(row).__name__}")
-        yield _row_document(f, row, lineno, config)
+        if SURROGATE_ESCAPE.search(line):
+            # json turns a lone \ud83d into a str that cannot be written as UTF-8: every
+            # later write of the text (units.jsonl, the report) would fail on it.
+            mended = _mend_surrogates(row)
+            if mended != row:
+                notes.surrogates.append(lineno)
+                row = mended
+        doc = _row_document(f, row, lineno, config)
+        if doc is None:
+            notes.skipped.append(lineno)
+        else:
+            yield doc
+
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mend_surrogates(value: Any) -> Any:
+    """A parsed JSON value with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mend_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mend_surrogates(v) for k, v in value.items()}
+    return value
 
 
 # -- word lists: stopwords, user dictionaries and built-in resources ------------------
@@ -380,7 +594,7 @@ def load_resource_lines(name: str) -> Iterator[str]:
 def _read_lexicon(path: Path, what: str) -> list[tuple[int, str]]:
     if not path.is_file():
         raise InputError(f"{path}: {what} file not found (paths are relative to the config file)")
-    data = path.read_bytes()
+    data = _read(path, str(path))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -166,15 +166,15 @@ def _stage_files(stage: Stage, config: Config) -> list[str | None]:
     return [_file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)]
 
 
-def _file_fingerprint(path: Path) -> str:
+def _file_fingerprint(path: Path, source: str | None = None) -> str:
     stat = path.stat()
-    return _fingerprint_once(str(path), stat.st_mtime_ns, stat.st_size)
+    return _fingerprint_once(str(path), stat.st_mtime_ns, stat.st_size, source)
 
 
 @cache
-def _fingerprint_once(path: str, mtime_ns: int, size: int) -> str:
+def _fingerprint_once(path: str, mtime_ns: int, size: int, source: str | None) -> str:
     """Each input file is read once a process, however many times it is planned."""
-    return corpus.fingerprint(Path(path))
+    return corpus.fingerprint(Path(path), source)
 
 
 def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan]:
@@ -253,7 +253,7 @@ def input_fingerprints(config: Config) -> list[dict[str, Any]]:
             "source": f.source,
             "format": f.format,
             "bytes": f.path.stat().st_size,
-            "sha256": _file_fingerprint(f.path),
+            "sha256": _file_fingerprint(f.path, f.source),
         }
         for f in files
     ]

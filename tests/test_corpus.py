@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,10 @@ TRADITIONAL = (
     "基層黨組織在疫情防控中發揮了戰鬥堡壘作用，廣大黨員幹部衝鋒在前，"
     "築牢了群防群治的嚴密防線。社區工作者日夜值守，志願者挨家挨戶排查登記。"
 )
+# ASCII-heavy text: in UTF-16 every other byte is zero.
+ENGLISH = "Epidemic prevention\nCommunity workers kept watch day and night; volunteers checked every home."
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEED = (SEEDS / "000_1a0ce78baffdf577.txt").read_text(encoding="utf-8")  # 10 KB, 27 lines
 LEFT = "疫情防控是一场大考，检验着干部的政治品质和能力作风。"
 RIGHT = "越是危难时刻，越是重任在肩，越要冲锋在前。"
 
@@ -52,6 +58,11 @@ ENCODED = [
     pytest.param(TRADITIONAL.encode("gb18030"), TRADITIONAL, id="gb18030-traditional"),
     pytest.param(codecs.BOM_UTF16_LE + SIMPLIFIED.encode("utf-16-le"), SIMPLIFIED, id="utf-16-le-bom"),
     pytest.param(codecs.BOM_UTF16_BE + SIMPLIFIED.encode("utf-16-be"), SIMPLIFIED, id="utf-16-be-bom"),
+    pytest.param(SIMPLIFIED.encode("utf-16-le"), SIMPLIFIED, id="utf-16-le-no-bom"),
+    pytest.param(SIMPLIFIED.encode("utf-16-be"), SIMPLIFIED, id="utf-16-be-no-bom"),
+    pytest.param(TRADITIONAL.encode("utf-16-le"), TRADITIONAL, id="utf-16-le-no-bom-traditional"),
+    pytest.param(ENGLISH.encode("utf-16-le"), ENGLISH, id="utf-16-le-no-bom-ascii"),
+    pytest.param(ENGLISH.encode("utf-16-be"), ENGLISH, id="utf-16-be-no-bom-ascii"),
 ]
 
 
@@ -105,6 +116,10 @@ def test_undecodable_bytes_are_counted_on_the_document_not_dropped(tmp_path: Pat
     [
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", id="png-header"),
         pytest.param(LEFT.encode("utf-8") + b"\x00" + RIGHT.encode("utf-8"), id="nul-in-text"),
+        pytest.param(LEFT.encode("gbk") + b"\x00" + RIGHT.encode("gbk"), id="nul-in-gbk-text"),
+        # Read as UTF-16, ASCII pairs would make CJK characters: that is not text either.
+        pytest.param(b"plain ASCII text with a stray\x00 zero byte in the middle of it", id="nul-in-ascii"),
+        pytest.param(b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00>\x00\x01\x00\x00\x00", id="elf-header"),
     ],
 )
 def test_nul_bytes_mean_binary(tmp_path: Path, data: bytes) -> None:
@@ -415,3 +430,330 @@ def test_large_jsonl_read_in_blocks_gives_the_same_documents(
     ]
     assert [d.doc_id for d in whole] == [r["id"] for r in rows]
     assert whole[10].record_line == 12 and whole[10].lines == [(1, LEFT), (2, f"{RIGHT}10")]
+
+
+# -- damage stays where it is -----------------------------------------------------------
+
+
+def with_stray_bytes(lines: list[str], every: int, count: int, encoding: str = "utf-8") -> bytes:
+    """Lines encoded, with a 0xFF byte before every ``every``-th of the first ones, ``count`` in all."""
+    encoded = [line.encode(encoding) for line in lines]
+    for i in range(count):
+        encoded[i * every] = b"\xff" + encoded[i * every]
+    return b"\n".join(encoded)
+
+
+def test_utf8_file_with_stray_bytes_stays_utf8_and_keeps_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 11 bad bytes in 10 KB: more than one in a thousand, which used to send the whole
+    # file to detection and read it as GB18030.
+    data = with_stray_bytes(SEED.split("\n"), every=2, count=11)
+    assert len(data) < 11_000
+    text, encoding, bad = corpus.decode(data, "auto", "x")
+    assert (encoding, bad) == ("utf-8", 11)
+    assert text.count("\ufffd") == 11
+    assert text.replace("\ufffd", "") == SEED
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        [doc] = read_all(config_for(str(path)))
+    assert (doc.encoding, doc.bad_bytes) == ("utf-8", 11)
+    assert [r.getMessage() for r in caplog.records] == [
+        "damaged.txt: 11 undecodable bytes as utf-8 replaced with U+FFFD (first at byte 0)"
+    ]
+
+
+def test_utf8_file_with_one_gbk_line_keeps_its_utf8_lines() -> None:
+    lines = SEED.split("\n")
+    data = b"\n".join(line.encode("gbk") if i == 3 else line.encode() for i, line in enumerate(lines))
+    text, encoding, bad = corpus.decode(data, "auto", "x")
+    assert encoding == "utf-8"
+    got = text.split("\n")
+    assert got[:3] + got[4:] == lines[:3] + lines[4:]
+    # The damage is the GBK line's: most of its bytes are replaced (some pairs happen to
+    # be valid UTF-8 and read as stray letters), and no byte of any other line.
+    assert len(lines[3].encode("gbk")) / 2 < bad <= len(lines[3].encode("gbk"))
+    assert "\ufffd" in got[3]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_seed_with_stray_bytes_is_still_detected(encoding: str) -> None:
+    data = with_stray_bytes(SEED.split("\n"), every=2, count=11, encoding=encoding)
+    text, found, bad = corpus.decode(data, "auto", "x")
+    assert (found, bad) == ("gb18030", 11)
+    assert text.replace("\ufffd", "") == SEED
+
+
+def test_big5_seed_is_still_detected() -> None:
+    import opencc
+
+    traditional = opencc.OpenCC("s2t").convert(SEED)
+    # Only what Big5 can encode (it has no 乡, 丨 or emoji): the test is the detection.
+    text = "".join(c for c in traditional if c.encode("big5", errors="ignore"))
+    assert len(text) > 3000
+    decoded, found, bad = corpus.decode(text.encode("big5"), "auto", "x")
+    assert (decoded, found, bad) == (text, "big5", 0)
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be")])
+@pytest.mark.parametrize("text", [SEED, ENGLISH], ids=["seed", "english"])
+def test_utf16_without_bom_is_detected_with_its_byte_order(text: str, encoding: str, expected: str) -> None:
+    assert corpus.decode(text.encode(encoding), "auto", "x") == (text, expected, 0)
+
+
+def test_large_jsonl_of_one_long_record_reads_without_a_false_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The head read to find the encoding ends inside the first line, and inside a character.
+    monkeypatch.setattr(corpus, "READ_BLOCK", 1000)
+    rows = [{"text": "1" + LEFT * 40}, {"text": RIGHT}]
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    head = path.read_bytes()[:1000]
+    assert b"\n" not in head
+    with pytest.raises(UnicodeDecodeError):
+        head.decode("utf-8")  # a character cut in two
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        docs = read_all(config_for(str(path)))
+    assert [d.lines for d in docs] == [[(1, "1" + LEFT * 40)], [(1, RIGHT)]]
+    assert [d.bad_bytes for d in docs] == [0, 0]
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("configured", "in_blocks"), [("utf16", False), ("utf_32", False), ("utf-8-sig", True)]
+)
+def test_large_jsonl_in_a_configured_encoding_is_cut_only_where_lines_are_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: str, in_blocks: bool
+) -> None:
+    rows = [{"id": f"d{i}", "text": f"{LEFT}{i}"} for i in range(40)]
+    path = tmp_path / "big.jsonl"
+    path.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(configured))
+    monkeypatch.setattr(corpus, "READ_BLOCK", 500)
+    cfg = config_for(str(path), id_field="id", encoding=configured)
+    assert (len(corpus.file_blocks(corpus.list_inputs(cfg)[0], configured)) > 1) == in_blocks
+    docs = read_all(cfg)
+    assert [(d.doc_id, d.lines, d.bad_bytes) for d in docs] == [(r["id"], [(1, r["text"])], 0) for r in rows]
+
+
+# -- records and files that hold no text --------------------------------------------------
+
+
+def test_jsonl_records_whose_text_is_not_text_are_skipped_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [
+        '{"id": "a", "text": "第一条记录"}',
+        '{"id": "b", "text": null}',
+        '{"id": "c", "text": 2020}',
+        '{"id": "d", "text": ["列表", "不是正文"]}',
+        '{"id": "e", "text": {"正文": "对象"}}',
+        '{"id": "f", "text": true}',
+        '{"id": "g", "text": ""}',
+        '{"id": "h", "text": "最后一条"}',
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        docs = read_all(config_for(str(path), id_field="id"))
+    assert [(d.doc_id, d.record_line, d.lines) for d in docs] == [
+        ("a", 1, [(1, "第一条记录")]),
+        ("c", 3, [(1, "2020")]),
+        ("f", 6, [(1, "true")]),
+        ("g", 7, [(1, "")]),
+        ("h", 8, [(1, "最后一条")]),
+    ]
+    assert [r.getMessage() for r in caplog.records] == [
+        "rows.jsonl: skipped 3 records whose 'text' is null, a list or an object, first at line 2; "
+        "put the text in a string or set input.text_field to the field that holds it"
+    ]
+
+
+def test_one_record_without_text_is_named_in_the_singular(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"body": "正文"}\n{"body": null}\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        docs = read_all(config_for(str(path), text_field="body"))
+    assert [d.lines for d in docs] == [[(1, "正文")]]
+    assert [r.getMessage() for r in caplog.records] == [
+        "rows.jsonl: skipped 1 record whose 'body' is null, a list or an object, first at line 2; "
+        "put the text in a string or set input.text_field to the field that holds it"
+    ]
+
+
+def test_empty_files_are_counted_and_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"")
+    (folder / "b.csv").write_bytes(b" \r\n\t\n")
+    (folder / "c.jsonl").write_bytes(codecs.BOM_UTF8 + b"\n\n")
+    (folder / "d.txt").write_text(LEFT, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        docs = read_all(config_for("corpus", base=tmp_path))
+    assert [(d.source, d.lines) for d in docs] == [("corpus/d.txt", [(1, LEFT)])]
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipped 3 empty input files (0 bytes or only whitespace): corpus/a.txt, corpus/b.csv, "
+        "corpus/c.jsonl; check that they were written completely, or remove them from input.paths"
+    ]
+
+
+def test_one_empty_file_is_named_in_the_singular(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        assert read_all(config_for(str(path))) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipped 1 empty input file (0 bytes or only whitespace): empty.txt; "
+        "check that it was written completely, or remove it from input.paths"
+    ]
+
+
+# -- unreadable files ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def locked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a file whose name starts with "locked" for reading is refused, as chmod
+    000 would (the tests run as root, whom chmod does not stop)."""
+    real_open = Path.open
+
+    def deny(self: Path, *args: Any, **kwargs: Any) -> Any:
+        mode = args[0] if args else kwargs.get("mode", "r")
+        if self.name.startswith("locked") and "r" in mode:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+
+
+@pytest.mark.usefixtures("locked")
+@pytest.mark.parametrize("name", ["locked.txt", "locked.csv", "locked.jsonl"])
+def test_unreadable_input_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr(corpus, "READ_BLOCK", 10)  # a jsonl file is then cut in blocks, read at its head
+    path = tmp_path / name
+    path.write_text('{"text": "正文"}\n' * 3, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path)))
+    assert str(info.value) == f"{name}: cannot read (Permission denied); check its permissions"
+
+
+@pytest.mark.usefixtures("locked")
+def test_unreadable_input_cannot_be_fingerprinted(tmp_path: Path) -> None:
+    path = tmp_path / "locked.txt"
+    path.write_text(LEFT, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        corpus.fingerprint(path)
+    assert str(info.value) == f"{path}: cannot read (Permission denied); check its permissions"
+    with pytest.raises(InputError) as info:
+        corpus.fingerprint(path, "corpus/locked.txt")
+    assert str(info.value) == "corpus/locked.txt: cannot read (Permission denied); check its permissions"
+
+
+@pytest.mark.usefixtures("locked")
+def test_unreadable_word_list_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked_stopwords.txt"
+    path.write_text("疫情\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        corpus.read_word_list(path)
+    assert str(info.value) == f"{path}: cannot read (Permission denied); check its permissions"
+
+
+def test_input_removed_after_listing_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "gone.txt"
+    path.write_text(LEFT, encoding="utf-8")
+    cfg = config_for(str(path))
+    files = corpus.list_inputs(cfg)
+    path.unlink()
+    with pytest.raises(InputError) as info:
+        list(corpus.read_documents(cfg, files))
+    assert str(info.value) == (
+        "gone.txt: cannot read (No such file or directory); check that it still exists and is a readable file"
+    )
+
+
+# -- csv and jsonl edge cases ----------------------------------------------------------------
+
+
+def test_csv_record_is_not_cut_at_unicode_line_separators(tmp_path: Path) -> None:
+    # str.splitlines ends lines at these too; a csv line ends only at \n, \r\n or \r.
+    text = 'id,text\na,第一句\u2028第二句\nb,甲\x0c乙\x1c丙\nc,"引号内\u2029段落"\nd,丁\x85戊\x0b己\n'
+    path = tmp_path / "rows.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    docs = read_all(config_for(str(path), id_field="id"))
+    assert [(d.doc_id, d.record_line, d.lines) for d in docs] == [
+        ("a", 2, [(1, "第一句\u2028第二句")]),
+        ("b", 3, [(1, "甲\x0c乙\x1c丙")]),
+        ("c", 4, [(1, "引号内\u2029段落")]),
+        ("d", 5, [(1, "丁\x85戊\x0b己")]),
+    ]
+
+
+def test_csv_with_doubled_carriage_returns_numbers_lines_as_txt_does(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes('id,text\r\r\na,甲\r\r\nb,"乙\r\r\n丙"\r\r\nc,丁\r\r\n'.encode())
+    docs = read_all(config_for(str(path), id_field="id"))
+    assert [(d.doc_id, d.record_line, d.lines) for d in docs] == [
+        ("a", 2, [(1, "甲")]),
+        ("b", 3, [(1, "乙"), (2, "丙")]),
+        ("c", 5, [(1, "丁")]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        pytest.param('{"text": ' + "[" * 100_000, "nested too deeply", id="deep-nesting"),
+        pytest.param(
+            '{"text": "正文", "n": ' + "1" * 5000 + "}", "a number too long to read", id="huge-number"
+        ),
+    ],
+)
+def test_jsonl_lines_python_cannot_parse_are_named(tmp_path: Path, line: str, reason: str) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "第一行"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path)))
+    assert str(info.value) == f"rows.jsonl:2: invalid JSON ({reason}); one object a line"
+
+
+def test_jsonl_half_surrogate_pairs_are_replaced_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A \ud83d escape without its partner parses into a str no UTF-8 file can hold.
+    lines = [
+        r'{"id": "a", "text": "表情\ud83d被截断", "tag": "甲"}',
+        r'{"id": "b", "text": "完整表情\ud83d\ude00", "tag": "乙"}',
+        r'{"id": "c", "text": "正文", "tag": ["\udc00"]}',
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        docs = read_all(config_for(str(path), id_field="id", meta_fields=["tag"]))
+    assert [(d.doc_id, d.lines, d.meta) for d in docs] == [
+        ("a", [(1, "表情\ufffd被截断")], {"tag": "甲"}),
+        ("b", [(1, "完整表情😀")], {"tag": "乙"}),
+        ("c", [(1, "正文")], {"tag": ["\ufffd"]}),
+    ]
+    assert [r.getMessage() for r in caplog.records] == [
+        "rows.jsonl: 2 records hold half a UTF-16 surrogate pair (a \\ud800-\\udfff escape without its "
+        "partner), replaced with U+FFFD, first at line 1; whatever wrote the file cut an emoji or other "
+        "character in two"
+    ]
+
+
+def test_unlistable_folder_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "corpus").mkdir()
+
+    def deny(self: Path, pattern: str) -> Any:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "rglob", deny)
+    with pytest.raises(InputError) as info:
+        corpus.list_inputs(config_for("corpus", base=tmp_path))
+    assert str(info.value) == "corpus: cannot read (Permission denied); check its permissions"

@@ -576,5 +576,5 @@ def test_sentences_that_merely_start_alike_are_not_parallel_headings() -> None:
         "稳中加固、稳中向好，体现在民生保障。",
         P1,
     ]
-    units, removed = segment(lines)
+    _units, removed = segment(lines)
     assert [kind for _s, _n, kind, _t in removed] == ["title"]

@@ -139,7 +139,8 @@ def split_long(text: str, max_chars: int) -> list[str]:
         current += sentence
     if current:
         pieces.append(current)
-    return pieces
+    # A cut may fall inside a long run of spaces: no unit starts or ends with them.
+    return [p.strip() for p in pieces if p.strip()]
 
 
 def paragraphs(
