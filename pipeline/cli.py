@@ -240,7 +240,8 @@ def compare(
         out.print(f"new          {n['b']:<3} {' '.join(n['terms'])}")
     for v in result["vanished"]:
         out.print(
-            f"vanished {v['a']:>3}        {' '.join(v['terms'])} (best similarity {v['best_similarity']:.3f})"
+            f"vanished {v['a']:>3}        {' '.join(v['terms'])} "
+            f"(closest: topic {v['closest']} of the other run, similarity {v['best_similarity']:.3f})"
         )
     for d in result["config"]:
         out.print(f"config   {d['key']}: {d['a']!r} -> {d['b']!r}")

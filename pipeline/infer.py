@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline import corpus
 from pipeline.artifacts import INFER_MARKER, RunStore, is_run_folder
-from pipeline.errors import StoreError
+from pipeline.errors import InputError, StoreError
 from pipeline.runs import Run
 from pipeline.stages.assign import write_assignments
 from pipeline.stages.segment import segment_documents
@@ -59,6 +59,12 @@ def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
         for theta in model.infer(bows()):
             unit, n_tok = pending.popleft()
             yield unit, theta, n_tok
+        if stats["tokens"] == stats["oov_tokens"]:
+            # Raised inside the stream, so no output file is written.
+            raise InputError(
+                f"{', '.join(paths)}: no usable text ({stats['units']} units, none with a word of the "
+                "run's vocabulary); check the paths, and that the texts are like the run's"
+            )
 
     store = RunStore(out_dir, marker=INFER_MARKER)
     counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)

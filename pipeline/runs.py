@@ -85,6 +85,7 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
     union = sorted(set(vocab_a) | set(vocab_b))
     A, B = _aligned(phi_a, vocab_a, union), _aligned(phi_b, vocab_b, union)
     match, score = measures.match_topics(A, B)
+    similarity = measures.js_similarity(A, B)
     top_a = measures.ranked_terms(A, dict(enumerate(union)), terms)
     top_b = measures.ranked_terms(B, dict(enumerate(union)), terms)
     names_a = {t["topic"]: t.get("name") for t in a.topics()}
@@ -108,12 +109,16 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
                 }
             )
         else:
+            # Unmatched is not unlike everything: a topic of the other run may hold its
+            # terms while matched to a closer one (or when the other run has fewer topics).
+            closest = int(np.argmax(similarity[ta]))
             vanished.append(
                 {
                     "a": ta,
                     "name": names_a.get(ta),
                     "terms": terms_a,
-                    "best_similarity": round(float(score[ta]), 4),
+                    "closest": closest,
+                    "best_similarity": round(float(similarity[ta, closest]), 4),
                 }
             )
     new = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -126,3 +127,29 @@ def test_exports_write_parquet_and_a_workbook(run_copy: tuple[Path, Path]) -> No
     header = next(wb["units"].iter_rows(values_only=True))
     assert header[:2] == ("unit_id", "doc_id") and header[-1] == "text"
     shutil.rmtree(run_dir / "infer", ignore_errors=True)
+
+
+def test_compare_names_the_closest_topic_of_a_vanished_one(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+    assert invoke("run", config, "--set", "model.num_topics=4", "--set", "run.name=fewer").exit_code == 0
+    result = invoke("compare", run_dir, run_dir.parent / "fewer")
+    assert result.exit_code == 0, result.stderr
+    vanished = [ln for ln in result.stdout.splitlines() if ln.startswith("vanished")]
+    assert len(vanished) >= 4  # 8 topics against 4
+    similarities = [float(re.search(r"similarity (\d\.\d+)\)$", ln).group(1)) for ln in vanished]  # type: ignore[union-attr]
+    assert all(s > 0 for s in similarities)
+    assert all("(closest: topic " in ln for ln in vanished)
+
+
+def test_infer_on_text_without_a_known_word_is_an_error(run_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    _, run_dir = run_copy
+    english = tmp_path / "english.txt"
+    english.write_text("Nothing here is Chinese, so no word is in the run's vocabulary.\n", encoding="utf-8")
+    out = tmp_path / "inferred"
+    result = invoke("infer", run_dir, english, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {english}: no usable text (1 units, none with a word of the run's vocabulary); "
+        "check the paths, and that the texts are like the run's\n"
+    )
+    assert not (out / "assignments.csv").exists()
