@@ -161,6 +161,41 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
             "(e.g. --set model.num_topics=10)",
         ),
         "all tokens filtered": (["--set", "tokenize.min_len=60"], "every token was filtered out ("),
+        "alpha not above 0": (
+            ["--set", "model.alpha=-1"],
+            "{config}: model.alpha: invalid value -1 (Input should be greater than 0)",
+        ),
+        "eta zero with tomotopy": (
+            ["--set", "model.engine=tomotopy", "--set", "model.eta=0"],
+            "{config}: model.eta: invalid value 0 (Input should be greater than 0)",
+        ),
+        "a boolean for a number": (
+            ["--set", "model.passes=true"],
+            "{config}: model.passes: invalid value true (a number is needed here, not true or false)",
+        ),
+        "misspelt range key": (
+            ["--set", "model.num_topics={min: 4, mx: 12}"],
+            "{config}: model.num_topics.mx: unknown setting (did you mean 'max'?)",
+        ),
+        "label field not a meta field": (
+            ["--set", "input.label_field=label"],
+            "{config}: input.label_field: invalid value 'label' (not one of input.meta_fields; "
+            "add it to input.meta_fields: [label])",
+        ),
+        "prevalence field not a meta field": (
+            ["--set", "report.prevalence_field=month"],
+            "{config}: report.prevalence_field: invalid value 'month' (not one of input.meta_fields; "
+            "add it to input.meta_fields: [month])",
+        ),
+        "several workers and learned priors": (
+            ["--set", "model.workers=2", "--set", "model.alpha=auto"],
+            "{config}: model.workers: invalid value 2 (gensim's multicore training cannot learn "
+            "model.alpha: auto;",
+        ),
+        "run name leaves the output folder": (
+            ["--set", "run.name=.."],
+            "{config}: run.name: invalid value '..' (one plain folder name is needed",
+        ),
         "dictionary empty": (
             ["--set", "dictionary.no_below=1000"],
             "every token was filtered out by the dictionary (",
