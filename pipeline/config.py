@@ -10,6 +10,7 @@ reports all the problems it finds, one line each.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 from pathlib import Path
@@ -34,6 +35,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pipeline.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound="Section")
 
@@ -188,7 +191,6 @@ class TokenizeConfig(Section):
     phrases: Bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
     phrases_threshold: Float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
     phrases_min_count: Int = Field(5, ge=1, description="Occurrences a collocation needs.")
-    workers: Int = Field(0, ge=0, description="Worker processes for jieba; 0 uses every core.")
 
 
 class DictionaryConfig(Section):
@@ -243,17 +245,6 @@ class ModelConfig(Section):
         ge=0,
         description="gensim: 0 is batch learning (full EM, an update a pass); N: online, every N chunks.",
     )
-    workers: Int = Field(
-        1,
-        ge=1,
-        description=(
-            "gensim: training processes; above 1 uses LdaMulticore "
-            "(not byte-reproducible; alpha and eta not auto)."
-        ),
-    )
-    sweep_workers: Int = Field(
-        0, ge=0, description="Processes training sweep models at once; 0 uses every core."
-    )
     heldout: Float = Field(0.1, gt=0, lt=1, description="Share of units held out for perplexity in a sweep.")
     seed_words: list[list[str]] = Field(
         [], description="Word lists that anchor topics 0, 1, ... through the eta prior."
@@ -307,7 +298,7 @@ class ReportConfig(Section):
 
 class ExecutorConfig(Section):
     kind: Literal["local", "dask"] = Field(
-        "local", description="local processes, or a Dask cluster for the segment, tokenize and assign stages."
+        "local", description="local worker processes, or a Dask cluster, for every stage's partitions."
     )
     address: str | None = Field(
         None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."
@@ -315,7 +306,7 @@ class ExecutorConfig(Section):
     workers: Int = Field(
         0,
         ge=0,
-        description="local processes for the segment and assign partitions; 0 uses every core.",
+        description="local worker processes of every stage, training included; 0 uses every core.",
     )
 
 
@@ -371,6 +362,22 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# Settings of earlier versions that executor.workers replaced: old configs (and the
+# configs saved in old runs' manifests) still load, with a warning.
+RETIRED = ("tokenize.workers", "model.workers", "model.sweep_workers")
+
+
+def drop_retired(raw: dict[str, Any]) -> list[str]:
+    """Remove the retired settings from a raw config; the keys that were there."""
+    found = []
+    for key in RETIRED:
+        section, name = key.split(".")
+        if isinstance(raw.get(section), dict) and name in raw[section]:
+            del raw[section][name]
+            found.append(key)
+    return found
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read, override and validate a config: the only place configuration is checked.
 
@@ -389,6 +396,13 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         raw = _read_yaml(cfg_path, source)
     for item in overrides:
         _apply_override(raw, item)
+    for key in drop_retired(raw):
+        log.warning(
+            "%s: %s is no longer a setting and is ignored: executor.workers sets the worker processes "
+            "of every stage, training included (remove it)",
+            source,
+            key,
+        )
     problems: list[str] = []
     cause: ValidationError | None = None
     try:
@@ -433,18 +447,6 @@ def _cross_section(
             problems.append(
                 f"{key}: invalid value {f!r} (not one of input.meta_fields; "
                 f"add it to input.meta_fields: [{fixed}])"
-            )
-    if model is not None and model.engine == "gensim" and model.workers > 1:
-        learned = [key for key in ("alpha", "eta") if getattr(model, key) == "auto"]
-        if learned:
-            fixes = {
-                "alpha": "model.alpha to symmetric, asymmetric or a number",
-                "eta": "model.eta to symmetric or a number",
-            }
-            problems.append(
-                f"model.workers: invalid value {model.workers} (gensim's multicore training cannot learn "
-                f"{' or '.join(f'model.{k}: auto' for k in learned)}; "
-                f"set {' and '.join(fixes[k] for k in learned)}, or model.workers: 1)"
             )
     return problems
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import ConfigError
+from pipeline import em
+from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
 CHUNK = 2000
@@ -43,7 +44,6 @@ class TrainSpec:
     eta: str | float
     chunksize: int
     update_every: int = 1
-    workers: int = 1
     init: str = "nmf"  # gensim: starting topics, nmf or random
     documents: np.ndarray | None = None  # each corpus row's document number, for the nmf start
     eta_prior: np.ndarray | None = None  # K x V, from seed words
@@ -302,33 +302,65 @@ def start_from(lda: Any, topics: np.ndarray) -> None:
 
 
 def train_gensim(
-    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+    spec: TrainSpec,
+    corpus: Any,
+    dictionary: Any,
+    ex: Executor,
+    on_pass: Callable[[int], None] = lambda n: None,
 ) -> tuple[TopicModel, TrainLog]:
-    from gensim.models import LdaModel, LdaMulticore
-    from gensim.models.callbacks import PerplexityMetric
+    from gensim.models import LdaModel
 
     eta: Any = (
         spec.eta_prior if spec.eta_prior is not None else (None if spec.eta == "symmetric" else spec.eta)
     )
-    callbacks = (
-        [PerplexityMetric(corpus=list(spec.eval_sample), logger="shell")] if spec.eval_sample else None
-    )
     batch = spec.update_every == 0
-    common = dict(
+    lda = LdaModel(
         id2word=dictionary,
         num_topics=spec.num_topics,
         passes=spec.passes,
         iterations=spec.iterations,
+        alpha=spec.alpha,
         eta=eta,
         chunksize=spec.chunksize,
+        update_every=spec.update_every,
         random_state=spec.seed,
         eval_every=None,
-        callbacks=callbacks,
-        # Batch learning is full variational EM: every pass replaces the topics with what
-        # the whole corpus says (learning rate 1). gensim's online schedule (decay 0.5)
-        # would shrink each batch step to 1/sqrt(pass), so later passes barely move.
-        decay=0.0 if batch else 0.5,
+        # Online learning only: gensim's schedule shrinks each step to 1/sqrt(pass).
+        decay=0.5,
     )
+    # Built without a corpus, then trained: the same as passing the corpus, with the
+    # starting topics set in between.
+    if spec.init == "nmf":
+        k, seed = spec.num_topics, spec.seed
+        start_from(lda, nmf_topics(corpus, len(dictionary), k, seed, spec.documents, spec.eta_prior))
+    log = TrainLog()
+    sample = list(spec.eval_sample)
+    words = sum(c for bow in sample for _, c in bow)
+    with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
+        if batch:
+            # Full variational EM: every pass replaces the topics with what the whole
+            # corpus says, its E-step spread over the executor (pipeline.em).
+            def after_pass(n: int, passed: em.PassLog) -> None:
+                if words:
+                    log.perplexity.append(float(np.exp2(-lda.bound(sample) / words)))
+                if passed.units:
+                    log.converged_share = passed.converged / passed.units
+                on_pass(n)
+
+            em.train(lda, em.RowSource.of(corpus), ex, spec.passes, spec.seed, after_pass)
+        else:
+            log.perplexity = _train_online(lda, corpus, sample, on_pass, log)
+    return GensimModel(lda, spec.seed), log
+
+
+def _train_online(
+    lda: Any, corpus: Any, sample: list[Bow], on_pass: Callable[[int], None], log: TrainLog
+) -> list[float]:
+    """gensim's own online training, in this process; per-pass perplexity and convergence
+    read from its log."""
+    from gensim.models.callbacks import PerplexityMetric
+
+    lda.callbacks = [PerplexityMetric(corpus=sample, logger="shell")] if sample else None
     logger = logging.getLogger("gensim.models.ldamodel")
     handler = _GensimLog(on_pass)
     old = (logger.level, logger.propagate)
@@ -336,43 +368,24 @@ def train_gensim(
     logger.setLevel(logging.DEBUG)
     logger.propagate = False  # gensim's chatter stays off the user's screen
     try:
-        if spec.workers > 1:
-            if spec.alpha == "auto" or spec.eta == "auto":
-                raise ConfigError(
-                    "model.workers: gensim's multicore LDA cannot learn priors; "
-                    "set model.alpha and model.eta to symmetric or a number, or model.workers: 1"
-                )
-            # LdaMulticore takes no callbacks: per-pass perplexity is not tracked there.
-            # Its workers run the E-step; the M-step on this process is light.
-            common.pop("callbacks")
-            lda = LdaMulticore(workers=spec.workers, alpha=spec.alpha, batch=batch, **common)
-        else:
-            lda = LdaModel(alpha=spec.alpha, update_every=spec.update_every, **common)
-        # Built without a corpus, then trained with update(): the same as passing the corpus,
-        # with the starting topics set in between.
-        if spec.init == "nmf":
-            start_from(
-                lda,
-                nmf_topics(
-                    corpus, len(dictionary), spec.num_topics, spec.seed, spec.documents, spec.eta_prior
-                ),
-            )
-        with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
-            lda.update(corpus)
+        lda.update(corpus)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])
         logger.propagate = old[1]
-    metrics = getattr(lda, "metrics", {}) if callbacks and spec.workers == 1 else {}
-    log = TrainLog(perplexity=[float(p) for p in metrics.get("Perplexity", [])])
+        lda.callbacks = None
     done, total = handler.converged
     if total:
         log.converged_share = done / total
-    return GensimModel(lda, spec.seed), log
+    return [float(p) for p in getattr(lda, "metrics", {}).get("Perplexity", [])]
 
 
 def train_tomotopy(
-    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+    spec: TrainSpec,
+    corpus: Any,
+    dictionary: Any,
+    ex: Executor,
+    on_pass: Callable[[int], None] = lambda n: None,
 ) -> tuple[TopicModel, TrainLog]:
     import tomotopy as tp
 
@@ -417,9 +430,14 @@ def progress_steps(spec: TrainSpec) -> int:
 
 
 def train(
-    spec: TrainSpec, corpus: Any, dictionary: Any, on_pass: Callable[[int], None] = lambda n: None
+    spec: TrainSpec,
+    corpus: Any,
+    dictionary: Any,
+    ex: Executor,
+    on_pass: Callable[[int], None] = lambda n: None,
 ) -> tuple[TopicModel, TrainLog]:
-    model, log = ENGINES[spec.engine](spec, corpus, dictionary, on_pass)
+    """Train one model; gensim's batch EM spreads its E-steps over ``ex``."""
+    model, log = ENGINES[spec.engine](spec, corpus, dictionary, ex, on_pass)
     log.warnings.extend(convergence_warnings(spec, log))
     return model, log
 

@@ -1,27 +1,26 @@
-"""Where partitioned work runs: in this process, or as tasks on a Dask cluster.
+"""Where partitioned work runs: in this process, in local worker processes, or as tasks
+on a Dask cluster. The executor is the only owner of worker processes.
 
-The segment, tokenize and assign stages cut their work into ordered partitions and
-hand them to ``current().map(fn, partitions, *shared)``; results come back in input
-order with only a few partitions in flight, so outputs are identical however many
-processes or machines ran them, and memory stays bounded. Training always runs here,
-on the client.
+Segment, tokenize, the training E-steps, assign and the sweep's jobs cut their work
+into ordered partitions and hand them to ``ex.map(fn, partitions, *shared)``; results
+come back in input order with only a few partitions in flight, so outputs are
+identical however many processes or machines ran them, and memory stays bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import ctypes
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError, PipelineError
@@ -29,12 +28,24 @@ from pipeline.errors import ConfigError, PipelineError
 T = TypeVar("T")
 R = TypeVar("R")
 
-
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
 
 
+class Executor(Protocol):
+    """Runs ``fn(part, *shared)`` for every partition, results in input order."""
+
+    kind: str
+
+    @property
+    def parallel(self) -> bool:
+        """Whether partitions run apart from this process (worth cutting work into them)."""
+        ...
+
+    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]: ...
+
+
 def _die_with_parent(parent: int) -> None:
-    """Worker initializer: end this process when the run's process ends, however it ends.
+    """In a worker: end this process when the run's process ends, however it ends.
 
     A worker outliving a killed run would hold the run folder's lock and the caller's
     stdout (``pipeline run | tee`` would never return). On Linux the kernel sends
@@ -55,33 +66,69 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-@contextlib.contextmanager
-def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Forked worker processes that die with this one; fork shares the parent's memory
-    (a corpus, a model) with them without pickling it.
+class _ForkPool:
+    """Forked workers running one function over partitions.
 
-    Every worker is forked at once with Ctrl-C held back: a SIGINT that lands inside
-    fork's bookkeeping is swallowed by Python ("Exception ignored"), and the run would
-    go on. The workers keep it blocked, so Ctrl-C stops the run, not each worker.
+    Fork hands every worker ``fn`` and the shared objects (a corpus, a model, a config)
+    in its memory, without pickling them; only partitions and results cross. Workers
+    are forked with Ctrl-C held back: a SIGINT that lands inside fork's bookkeeping is
+    swallowed by Python ("Exception ignored"), and the run would go on. They keep it
+    blocked, so Ctrl-C stops the run, and they die with it.
     """
-    pool = ProcessPoolExecutor(
-        workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
-    )
-    with pool:
+
+    def __init__(self, workers: int, fn: Callable[..., Any], shared: tuple[Any, ...]) -> None:
+        ctx = get_context("fork")
+        self.tasks: Any = ctx.Queue()
+        self.results: Any = ctx.Queue()
+        parent = os.getpid()
+
+        def work() -> None:
+            _die_with_parent(parent)
+            while (task := self.tasks.get()) is not None:
+                n, part = task
+                try:
+                    self.results.put((n, True, fn(part, *shared)))
+                except BaseException as exc:  # sent to the parent, which raises it
+                    self.results.put((n, False, _portable(exc)))
+
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            pool.submit(int).result()  # a fork pool starts all of its workers on the first task
+            self.procs = [ctx.Process(target=work, daemon=True) for _ in range(workers)]
+            for proc in self.procs:
+                proc.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        yield pool
+
+    def result(self) -> tuple[int, bool, Any]:
+        while True:
+            try:
+                return self.results.get(timeout=1.0)
+            except queue.Empty:
+                if not all(p.is_alive() for p in self.procs):
+                    raise PipelineError(
+                        "a worker process died (out of memory?); run again with executor.workers: 1"
+                    ) from None
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.join()
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself if it can be sent to the parent, else its text."""
+    import pickle
+
+    try:
+        pickle.dumps(exc)
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 class LocalExecutor:
-    """Runs partitions on this machine: in this process, or in ``workers`` forked processes.
-
-    Forked workers inherit ``fn`` and the shared objects (a model, a config) instead of
-    receiving them with every partition; results come back in input order.
-    """
+    """Runs partitions on this machine: in this process, or in ``workers`` forked processes."""
 
     kind = "local"
 
@@ -90,7 +137,6 @@ class LocalExecutor:
 
     @property
     def parallel(self) -> bool:
-        """Whether partitions run apart from this process (worth cutting work into them)."""
         return self.workers > 1 and "fork" in get_all_start_methods()
 
     def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
@@ -98,28 +144,30 @@ class LocalExecutor:
             for part in partitions:
                 yield fn(part, *shared)
             return
-        global _TASK
-        _TASK = (fn, shared)
+        pool = _ForkPool(self.workers, fn, shared)
         try:
-            with process_pool(self.workers) as pool:
-                pending: deque[Future[R]] = deque()
-                for part in partitions:
-                    pending.append(pool.submit(_run_task, part))
-                    if len(pending) >= 2 * self.workers:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
+            done: dict[int, R] = {}
+            sent = taken = 0
+            for part in partitions:
+                pool.tasks.put((sent, part))
+                sent += 1
+                while sent - taken >= 2 * self.workers:
+                    yield self._next(pool, done, taken)
+                    taken += 1
+            while taken < sent:
+                yield self._next(pool, done, taken)
+                taken += 1
         finally:
-            _TASK = None
+            pool.close()
 
-
-_TASK: tuple[Callable[..., Any], tuple[Any, ...]] | None = None  # what forked workers run
-
-
-def _run_task(part: Any) -> Any:
-    assert _TASK is not None
-    fn, shared = _TASK
-    return fn(part, *shared)
+    @staticmethod
+    def _next(pool: _ForkPool, done: dict[int, Any], n: int) -> Any:
+        while n not in done:
+            got, ok, value = pool.result()
+            if not ok:
+                raise value
+            done[got] = value
+        return done.pop(n)
 
 
 class DaskExecutor:
@@ -181,28 +229,16 @@ class DaskExecutor:
         self._stack.close()
 
 
-_CURRENT: contextvars.ContextVar[LocalExecutor | DaskExecutor | None] = contextvars.ContextVar(
-    "executor", default=None
-)
-
-
-def current() -> LocalExecutor | DaskExecutor:
-    """The executor of the run in progress (local outside a run)."""
-    return _CURRENT.get() or LocalExecutor()
-
-
 @contextlib.contextmanager
 def executor_for(config: Config) -> Iterator[LocalExecutor | DaskExecutor]:
-    """The executor ``executor`` asks for, current for the length of a run."""
+    """The executor ``executor`` asks for, for the length of a run."""
     ex: LocalExecutor | DaskExecutor = (
         LocalExecutor(config.executor.workers or os.cpu_count() or 1)
         if config.executor.kind == "local"
         else DaskExecutor(config.executor.address)
     )
-    token = _CURRENT.set(ex)
     try:
         yield ex
     finally:
-        _CURRENT.reset(token)
         if isinstance(ex, DaskExecutor):
             ex.close()

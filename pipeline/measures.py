@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import jensenshannon
 from scipy.stats import rankdata
 
 # Terms per topic that coherence and exclusivity read, in the sweep and in the report alike,
@@ -23,10 +22,19 @@ SCORED_TERMS = 10
 
 def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - Jensen-Shannon distance (base 2) between every row of ``a`` and of ``b``: in [0, 1]."""
+    from scipy.special import rel_entr
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a / a.sum(axis=1, keepdims=True)
+    b = b / b.sum(axis=1, keepdims=True)
     out = np.empty((a.shape[0], b.shape[0]))
     for i, row in enumerate(a):
-        out[i] = 1.0 - jensenshannon(np.repeat(row[None, :], b.shape[0], axis=0), b, axis=1, base=2)
-    return np.nan_to_num(out, nan=0.0)
+        m = (row[None, :] + b) / 2.0
+        js = (rel_entr(row[None, :], m).sum(axis=1) + rel_entr(b, m).sum(axis=1)) / (2.0 * np.log(2.0))
+        # Rounding can leave js a hair below 0 for identical rows: that is distance 0, not NaN.
+        out[i] = 1.0 - np.sqrt(np.clip(js, 0.0, 1.0))
+    return out
 
 
 MATCH_MIN = 0.5  # below this similarity two topics are not the same topic (names, compare)

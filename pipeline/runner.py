@@ -292,7 +292,7 @@ def run_pipeline(
     inputs = input_fingerprints(config)  # validates the inputs before the run folder is touched
     store = RunStore(config.run_dir, staged=True)
     results: list[StageResult] = []
-    with store.lock(), executor_for(config):
+    with store.lock(), executor_for(config) as ex:
         store.resume()  # a publish a killed run began
         store.clean_temporary()  # what a killed run was writing when it died
         plans = plan(config, store, force=force)
@@ -335,7 +335,7 @@ def run_pipeline(
             t0 = time.perf_counter()
             try:
                 with _collect_warnings() as warnings:
-                    counts = p.stage.run(config, store, reporter)
+                    counts = p.stage.run(config, store, reporter, ex)
             except BaseException as exc:
                 stages_rec[name].update(
                     status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -5,6 +5,7 @@ Library side of ``pipeline show`` and ``pipeline compare``; the CLI only prints.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import numpy as np
 
 from pipeline import measures
 from pipeline.artifacts import RunStore
-from pipeline.config import Config, flatten, load_config
+from pipeline.config import Config, drop_retired, flatten, load_config
 from pipeline.errors import InputError
 
 
@@ -28,7 +29,9 @@ class Run:
 
     def config(self) -> Config:
         """The resolved config the run used (paths already absolute)."""
-        return Config.model_validate(self.manifest["config"])
+        data = copy.deepcopy(self.manifest["config"])
+        drop_retired(data)  # runs made before executor.workers replaced them
+        return Config.model_validate(data)
 
     def topics(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = self.store.read_json("topics.json")

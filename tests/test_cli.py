@@ -187,11 +187,6 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
             "{config}: report.prevalence_field: invalid value 'month' (not one of input.meta_fields; "
             "add it to input.meta_fields: [month])",
         ),
-        "several workers and learned priors": (
-            ["--set", "model.workers=2", "--set", "model.alpha=auto"],
-            "{config}: model.workers: invalid value 2 (gensim's multicore training cannot learn "
-            "model.alpha: auto;",
-        ),
         "run name leaves the output folder": (
             ["--set", "run.name=.."],
             "{config}: run.name: invalid value '..' (one plain folder name is needed",

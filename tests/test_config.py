@@ -134,16 +134,6 @@ def _write(tmp_path: Path, text: str) -> Path:
             "report.prevalence_field: invalid value 'date' (not one of input.meta_fields; "
             "add it to input.meta_fields: [label, date])",
         ),
-        (
-            "model:\n  workers: 4\n",
-            "model.workers: invalid value 4 (gensim's multicore training cannot learn model.alpha: auto; "
-            "set model.alpha to symmetric, asymmetric or a number, or model.workers: 1)",
-        ),
-        (
-            "model:\n  workers: 2\n  alpha: 0.1\n  eta: auto\n",
-            "model.workers: invalid value 2 (gensim's multicore training cannot learn model.eta: auto; "
-            "set model.eta to symmetric or a number, or model.workers: 1)",
-        ),
         # Regular expressions are compiled and encodings looked up at load.
         (
             "segment:\n  furniture_patterns: ['^ok$', 'a(b', 'fine']\n",
@@ -201,9 +191,22 @@ def test_duplicate_keys_name_file_line_and_key(tmp_path: Path) -> None:
 
 
 def test_the_same_key_in_different_mappings_is_no_duplicate(tmp_path: Path) -> None:
-    path = _write(tmp_path, "model:\n  workers: 1\ntokenize:\n  workers: 2\n")
+    path = _write(tmp_path, "model:\n  seed_strength: 2\nreport:\n  top_terms: 2\nsegment:\n  min_chars: 2\n")
     cfg = load_config(path)
-    assert (cfg.model.workers, cfg.tokenize.workers) == (1, 2)
+    assert (cfg.model.seed_strength, cfg.report.top_terms, cfg.segment.min_chars) == (2, 2, 2)
+
+
+def test_retired_worker_settings_still_load_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(tmp_path, "model:\n  workers: 2\n  sweep_workers: 2\ntokenize:\n  workers: 2\n")
+    cfg = load_config(path, ["model.passes=3"])
+    assert cfg.model.passes == 3 and cfg.executor.workers == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: {key} is no longer a setting and is ignored: executor.workers sets the worker "
+        "processes of every stage, training included (remove it)"
+        for key in ("tokenize.workers", "model.workers", "model.sweep_workers")
+    ]
 
 
 def test_every_problem_is_reported_one_line_each_unknown_keys_first(tmp_path: Path) -> None:
@@ -236,8 +239,7 @@ def test_rules_across_sections_are_reported_with_problems_elsewhere(tmp_path: Pa
         tmp_path,
         "input:\n  meta_fields: [date]\n  label_field: label\n"
         "report:\n  prevalence_field: month\n"
-        # model is invalid on its own, so its workers/eta rule is not checked yet.
-        "model:\n  workers: 2\n  eta: auto\n  passes: 0\n",
+        "model:\n  eta: auto\n  passes: 0\n",
     )
     with pytest.raises(ConfigError) as err:
         load_config(path)
@@ -253,8 +255,7 @@ def test_rules_across_sections_are_reported_with_problems_elsewhere(tmp_path: Pa
     "text",
     [
         "input:\n  meta_fields: [date, label]\n  label_field: label\nreport:\n  prevalence_field: date\n",
-        "model:\n  workers: 4\n  alpha: symmetric\n  eta: 0.01\n",
-        "model:\n  engine: tomotopy\n  workers: 4\n",  # tomotopy trains in one process
+        "model:\n  alpha: symmetric\n  eta: 0.01\n",
         "segment:\n  furniture_patterns: ['^\\(广告\\)', '^分享到']\n",
         "input:\n  encoding: GBK\n",
     ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import corpus, engines
+from pipeline import corpus, em, engines
 from pipeline.config import load_config
 from pipeline.stages import assign
 
@@ -16,14 +16,23 @@ from .conftest import DETERMINISTIC, invoke, snapshot, write_config
 pytest.importorskip("distributed", reason="Dask distributed is part of the dev install")
 
 
-def test_dask_local_cluster_gives_files_identical_to_a_local_run(seeds_run: Path, tmp_path: Path) -> None:
-    config = write_config(tmp_path, executor={"kind": "dask"})
-    result = invoke("run", config)
-    assert result.exit_code == 0, result.stderr
-    run_dir = tmp_path / "runs" / "seeds"
-    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv"]
-    assert snapshot(run_dir, names) == snapshot(seeds_run, names)
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+def test_dask_local_cluster_gives_files_identical_to_a_local_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small training partitions, so the cluster runs several E-steps a pass.
+    monkeypatch.setattr(em, "PARTITION_ROWS", 40)
+    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv", "training.json"]
+    runs = {}
+    for kind in ("local", "dask"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        result = invoke("run", write_config(folder, executor={"kind": kind, "workers": 1}))
+        assert result.exit_code == 0, result.stderr
+        runs[kind] = snapshot(folder / "runs" / "seeds", names)
+    assert runs["dask"] == runs["local"]
+    manifest = json.loads(
+        (tmp_path / "dask" / "runs" / "seeds" / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["config"]["executor"]["kind"] == "dask"
 
 
@@ -51,10 +60,12 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
 def test_local_worker_processes_give_files_identical_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Small inference chunks and partitions, so the seeds make several assign partitions.
+    # Small inference chunks and partitions, so the seeds make several assign partitions
+    # and several training partitions a pass.
     monkeypatch.setattr(engines, "CHUNK", 20)
     monkeypatch.setattr(assign, "PARTITION", 40)
-    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv"]
+    monkeypatch.setattr(em, "PARTITION_ROWS", 30)
+    names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv", "training.json"]
     runs = []
     for workers in (1, 2):
         folder = tmp_path / f"w{workers}"

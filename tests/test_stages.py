@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, load_config
+from pipeline.executor import LocalExecutor
 from pipeline.runner import Reporter, run_pipeline
 from pipeline.stages import STAGES, Stage
 from pipeline.stages import dictionary as dictionary_stage
@@ -48,7 +49,7 @@ def test_stage_contract(stage: Stage, seeds_run: Path, tmp_path: Path) -> None:
         target = store.path(name)
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     before = {p.name: p.stat().st_mtime_ns for p in config.run_dir.iterdir()}
-    counts = stage.run(config, store, Reporter())
+    counts = stage.run(config, store, Reporter(), LocalExecutor(1))
     # Structured results go under "details" (to the manifest only); the rest are printed.
     assert counts and all(isinstance(v, int | float | str) for k, v in counts.items() if k != "details")
     after = {p.name: p.stat().st_mtime_ns for p in config.run_dir.iterdir()}
@@ -77,7 +78,7 @@ def test_dictionary_stage_alone(
     store = RunStore(tmp_path)
     store.write_jsonl("tokens.jsonl", ({"unit_id": f"u{i}", "tokens": t} for i, t in enumerate(tokens)))
     store.write_json("tokenize_audit.json", {})
-    counts = dictionary_stage.run(config, store, Reporter())
+    counts = dictionary_stage.run(config, store, Reporter(), LocalExecutor(1))
     with store.path("vocab.tsv").open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))
     assert rows == [["token", "doc_freq", "count"], *expected]

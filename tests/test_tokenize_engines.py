@@ -163,7 +163,8 @@ def test_workers_give_what_one_process_gives() -> None:
     def collect(workers: int) -> tuple[list[str], Counter[str]]:
         text: list[str] = []
         stop: Counter[str] = Counter()
-        for out, *_, removed, _ in LocalExecutor(workers).map(tokenize._tokenize_partition, chunks, config):
+        parts = LocalExecutor(workers).map(tokenize._tokenize_partition, chunks, tokenize.Segmenter(config))
+        for out, *_, removed, _ in parts:
             text.append(out)
             stop.update(removed["stopword"])
         return text, stop
@@ -199,7 +200,7 @@ def seeds_tokens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         mp.setattr(tokenize, "PARALLEL_MIN_UNITS", 0)
         mp.setattr(tokenize, "CHUNK", 40)
         results = run_pipeline(
-            load_config(config_path, ["tokenize.engine=rjieba", "tokenize.workers=2"]),
+            load_config(config_path, ["tokenize.engine=rjieba", "executor.workers=2"]),
             to_stage="tokenize",
             force=True,
         )

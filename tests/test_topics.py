@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline import em
 from pipeline.config import load_config
+from pipeline.executor import LocalExecutor
 from pipeline.runner import run_pipeline
 
 from .conftest import invoke, snapshot, write_config
@@ -136,28 +138,10 @@ def test_seed_words_anchor_topics_and_unknown_ones_are_named(
     assert {t["term"] for t in topics[0]["terms"][:5]} <= set(WORDS[2])
 
 
-def test_workers_above_one_refuse_learned_priors(tmp_path: Path) -> None:
-    result = invoke("run", planted_config(tmp_path, num_topics=PLANTED, workers=2, alpha="auto"))
-    assert result.exit_code == 2
-    assert "model.workers: invalid value 2 (gensim's multicore training cannot learn model.alpha: auto" in (
-        result.stderr
-    )
-    assert not (tmp_path / "runs").exists()  # refused at the gate, before any stage ran
-
-
-def test_workers_above_one_train_with_ldamulticore(tmp_path: Path) -> None:
-    path = planted_config(tmp_path, num_topics=PLANTED, workers=2, alpha="symmetric")
-    config = load_config(path)
-    run_pipeline(config)
-    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
-    assert len(topics) == PLANTED
-
-
 def test_gensim_batch_learning_is_full_em() -> None:
     """With update_every 0, pass P's topics are exactly one E-step over the corpus from
     pass P-1's topics, plus eta: a learning rate of 1, not gensim's shrinking online one."""
     from gensim.corpora import Dictionary
-    from gensim.models.ldamodel import LdaState
 
     from pipeline import engines
 
@@ -172,16 +156,52 @@ def test_gensim_batch_learning_is_full_em() -> None:
             alpha="symmetric", eta="symmetric", chunksize=50, update_every=update_every,
         )  # fmt: skip
 
+    serial = LocalExecutor(1)
     gaps = {}
     for update_every in (0, 1):
-        before, _ = engines.train(spec(2, update_every), corpus, dct)
-        after, _ = engines.train(spec(3, update_every), corpus, dct)
-        estep = LdaState(before.lda.eta, before.lda.state.sstats.shape, before.lda.dtype)
-        before.lda.do_estep(corpus, estep)
-        lam = before.lda.eta + estep.sstats
+        before, _ = engines.train(spec(2, update_every), corpus, dct, serial)
+        after, _ = engines.train(spec(3, update_every), corpus, dct, serial)
+        # The third pass's E-step, partition by partition as training seeds it.
+        lda, source = before.lda, em.RowSource.of(corpus)
+        step = em.EStep(source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, 1, 2)
+        sstats = np.zeros_like(lda.state.sstats)
+        for part in source.partitions():
+            stats = em.estep(part, step)
+            sstats[:, stats.columns] += stats.sstats
+        lam = lda.eta + sstats
         gaps[update_every] = np.abs(lam / lam.sum(axis=1, keepdims=True) - after.topic_term).max()
     assert gaps[0] < 1e-6
     assert gaps[1] > 1e-3  # online learning blends, so the check can tell them apart
+
+
+def test_partitioned_batch_em_with_one_partition_reaches_gensims_fixed_point() -> None:
+    """One partition, E-step seeded per pass, gives the topics gensim's own batch EM
+    (LdaModel, update_every 0, one chunk a pass) converges to from the same start."""
+    from gensim.corpora import Dictionary
+    from gensim.models import LdaModel
+
+    from pipeline import engines
+
+    rng = random.Random(5)
+    docs = [
+        [rng.choice(WORDS[i % PLANTED] + WORDS[(i + 1) % PLANTED]) for _ in range(30)] for i in range(200)
+    ]
+    dct = Dictionary(docs)
+    corpus = [dct.doc2bow(d) for d in docs]
+    spec = engines.TrainSpec(
+        engine="gensim", num_topics=PLANTED, seed=1, passes=60, iterations=100,
+        alpha="auto", eta="symmetric", chunksize=2000, update_every=0,
+    )  # fmt: skip
+    ours, _ = engines.train(spec, corpus, dct, LocalExecutor(1))
+    lda = LdaModel(
+        id2word=dct, num_topics=PLANTED, passes=60, iterations=100, alpha="auto", chunksize=2000,
+        update_every=0, decay=0.0, random_state=1, eval_every=None,
+    )  # fmt: skip
+    engines.start_from(lda, engines.nmf_topics(corpus, len(dct), PLANTED, 1))
+    lda.update(corpus)
+    theirs = lda.get_topics()
+    assert np.abs(ours.topic_term - theirs).max() < 1e-6
+    np.testing.assert_allclose(ours.lda.alpha, lda.alpha, rtol=1e-3)
 
 
 def test_gensim_eta_auto_reaches_the_topics(tmp_path: Path) -> None:
@@ -222,7 +242,7 @@ def test_gensim_nmf_start_finds_planted_topics_in_short_units() -> None:
                 engine="gensim", num_topics=PLANTED, seed=seed, passes=5, iterations=50, alpha="symmetric",
                 eta="symmetric", chunksize=2000, update_every=0, init=init,
             )  # fmt: skip
-            model, _ = engines.train(spec, corpus, dct)
+            model, _ = engines.train(spec, corpus, dct, LocalExecutor(1))
             found = [int(np.argmax(theta)) for theta in model.infer(corpus)]
             scores[init] = normalized_mutual_info_score(labels, found)
         assert scores["nmf"] > 0.9, scores

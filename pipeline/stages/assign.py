@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import executor
 from pipeline.artifacts import CORPUS, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
+from pipeline.executor import Executor
 from pipeline.stages.base import Counts, Progress, Stage
 
 DIGITS = 6
@@ -98,7 +98,7 @@ def write_assignments(
     return {"units": n_units, "documents": n_docs}
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     model = store.load_model()
     corpus = store.load_corpus()
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
@@ -109,7 +109,6 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             yield bow
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
-        ex = executor.current()
         if model.engine == "gensim" and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])

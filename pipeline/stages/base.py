@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
+from pipeline.executor import Executor
 
 T = TypeVar("T")
 
@@ -35,13 +36,14 @@ class Stage:
     setting in a section re-runs the stage by default. A change to a section, to the
     files ``reads`` names (outside the run folder), to the stage's own code, or to an
     earlier stage makes it run again. ``run`` returns counts that the runner logs and
-    records in the manifest.
+    records in the manifest. Work worth spreading over processes or machines goes
+    through the executor it is handed.
     """
 
     name: str
     sections: tuple[str, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    run: Callable[[Config, RunStore, Progress], Counts]
+    run: Callable[[Config, RunStore, Progress, Executor], Counts]
     ignore: tuple[str, ...] = ()
     reads: Callable[[Config], list[Path]] = lambda config: []

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pipeline.artifacts import CORPUS, DICTIONARY, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.executor import Executor
 from pipeline.stages.base import Counts, Progress, Stage
 
 
@@ -20,7 +21,7 @@ def _token_lists(store: RunStore) -> Iterator[list[str]]:
         yield row["tokens"]
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     from gensim.corpora import Dictionary
 
     cfg = config.dictionary

@@ -17,6 +17,7 @@ import numpy as np
 from pipeline import __version__, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
+from pipeline.executor import Executor
 from pipeline.labels import BASIS, LABELS, match_labels
 from pipeline.reporting import summary as S
 from pipeline.reporting.html import render_html
@@ -38,7 +39,7 @@ def _assignments(store: RunStore, k: int) -> Iterator[tuple[dict[str, str], np.n
         yield row, np.array([row[c] for c in cols], dtype=float)
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     cfg = config.report
     model = store.load_model()
     dct = store.load_dictionary()

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import corpus, executor, layout
+from pipeline import corpus, layout
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
+from pipeline.executor import Executor
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
@@ -448,12 +449,14 @@ def segment_partition(files: list[corpus.InputFile], config: Config) -> list[Seg
     return list(_documents(config, files, dedupe=False))
 
 
-def _partitioned_documents(config: Config, files: list[corpus.InputFile]) -> Iterator[Segmented]:
+def _partitioned_documents(
+    config: Config, files: list[corpus.InputFile], ex: Executor
+) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
     unique here, in order. A partition is one file, or one block of a large jsonl file."""
     partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     dedup = corpus.IdDeduper()
-    for result in executor.current().map(segment_partition, partitions, config):
+    for result in ex.map(segment_partition, partitions, config):
         for seg in result:
             doc_id = dedup(seg.doc_id)
             if doc_id != seg.doc_id:
@@ -516,7 +519,7 @@ def coverage_warnings(shares: dict[str, dict[str, float | int]], threshold: floa
 COVERAGE_WARNING = 0.9  # a file keeping less than this share of its characters is named
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     files = corpus.list_inputs(config)
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
@@ -526,8 +529,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
 
         def units() -> Iterator[dict[str, Any]]:
-            parallel = executor.current().parallel
-            docs = _partitioned_documents(config, files) if parallel else _documents(config, files)
+            docs = _partitioned_documents(config, files, ex) if ex.parallel else _documents(config, files)
             for seg in progress.track(docs, None, "segment"):
                 counts["documents"] += 1
                 counts["removed_lines"] += len(seg.removed)

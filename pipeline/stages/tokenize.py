@@ -7,17 +7,16 @@ user dictionary words, and everything after cutting is shared. Every filter coun
 what it removed: the counts and the most frequent removed words, and the words
 jieba's HMM found outside its dictionary, go to ``tokenize_audit.json`` (merged into
 ``vocab_audit.json`` by the dictionary stage), so a user can see what cleaning cost.
-Large corpora are cut by ``tokenize.workers`` processes (or, with ``executor.kind:
-dask``, by the cluster's workers), each loading the segmenter and the word lists once
-and turning raw ``units.jsonl`` lines into finished ``tokens.jsonl`` lines; the output
-is identical to one process.
+Large corpora are cut in partitions on the run's executor (``executor.workers``
+processes, or a Dask cluster's workers), each worker loading the segmenter and the
+word lists once and turning raw ``units.jsonl`` lines into finished ``tokens.jsonl``
+lines; the output is identical to one process.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -26,10 +25,11 @@ from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
-from pipeline import corpus, executor
+from pipeline import corpus
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.executor import Executor, LocalExecutor
 from pipeline.stages.base import Counts, Progress, Stage
 
 NUMBER = re.compile(
@@ -227,8 +227,6 @@ class Tokenizer:
 
 # -- worker processes -----------------------------------------------------------------
 
-_WORKER: Tokenizer | None = None  # this process's, built by the first partition it runs
-_WORKER_KEY: tuple[Any, ...] | None = None
 _DECODER = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -244,24 +242,30 @@ LinesResult = tuple[str, int, int, int, dict[str, Counter[str]], Counter[str]]
 # tokens.jsonl text of a chunk; its units, tokens and empty units; what was removed; new words
 
 
-def _tokenizer_key(config: Config) -> tuple[Any, ...]:
-    """What a Tokenizer is built from: its settings and the word-list files as they are now."""
-    files = [config.resolve(p) for p in (*config.tokenize.userdict, *config.tokenize.stopwords)]
-    return (
-        config.tokenize.model_dump_json(),
-        *((str(f), f.stat().st_mtime_ns) if f.is_file() else (str(f), None) for f in files),
-    )
+class Segmenter:
+    """The config a worker needs, and the Tokenizer it builds from it on first use.
+
+    Handed to every partition as a shared object, it reaches each worker process (or
+    Dask worker) once, so each builds its Tokenizer once and keeps it for the run.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._tokenizer: Tokenizer | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config, "_tokenizer": None}  # built again where it lands
+
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(self.config)
+        return self._tokenizer
 
 
-def _tokenize_partition(lines: list[str], config: Config) -> LinesResult:
+def _tokenize_partition(lines: list[str], segmenter: Segmenter) -> LinesResult:
     """Raw units.jsonl lines -> finished tokens.jsonl lines, in whichever process runs the
-    partition: parsing and writing JSON happen there too, so the parent only moves text.
-    The process builds its Tokenizer once and keeps it for the next partitions."""
-    global _WORKER, _WORKER_KEY
-    key = _tokenizer_key(config)
-    if _WORKER is None or key != _WORKER_KEY:
-        _WORKER, _WORKER_KEY = Tokenizer(config), key
-    worker = _WORKER
+    partition: parsing and writing JSON happen there too, so the parent only moves text."""
+    worker = segmenter.tokenizer()
     out: list[str] = []
     n_tokens = n_empty = 0
     decode = _DECODER.decode
@@ -273,13 +277,6 @@ def _tokenize_partition(lines: list[str], config: Config) -> LinesResult:
         out.append(_token_line(unit["unit_id"], tokens))
     removed, new = worker.take_counts()
     return "".join(out), len(lines), n_tokens, n_empty, removed, new
-
-
-def worker_count(config: Config, n_units: int | None) -> int:
-    wanted = config.tokenize.workers or os.cpu_count() or 1
-    if n_units is not None and n_units < PARALLEL_MIN_UNITS:
-        return 1
-    return wanted
 
 
 # -- the stage ------------------------------------------------------------------------
@@ -324,19 +321,19 @@ def _unit_lines(store: RunStore) -> Iterator[str]:
     return store.read_lines("units.jsonl")
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     counts: dict[str, int] = {"units": 0, "tokens": 0, "empty_units": 0}
     segment_counts = store.load_manifest().get("stages", {}).get("segment", {}).get("counts", {})
     total = segment_counts.get("units")
-    workers = worker_count(config, total)
     removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
     new_words: Counter[str] = Counter()
 
-    # On a cluster, its workers; here, tokenize.workers processes of their own.
-    ex = executor.current()
-    runner, size = (ex, PARTITION) if ex.kind == "dask" else (executor.LocalExecutor(workers), CHUNK)
+    # A few thousand units are cut faster here than by starting workers.
+    small = ex.kind == "local" and total is not None and total < PARALLEL_MIN_UNITS
+    runner = LocalExecutor(1) if small else ex
+    size = PARTITION if ex.kind == "dask" else CHUNK
     lines = _unit_lines(store)
-    chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), config)
+    chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), Segmenter(config))
     with store.open_write("tokens.jsonl") as fh:
         for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in progress.track(
             chunks, None if total is None else -(-total // size), "tokenize"
@@ -370,15 +367,14 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     store.write_json("tokenize_audit.json", audit)
     for name, c in removed.items():
         counts[f"removed_{name}"] = sum(c.values())
-    if ex.kind == "local":
-        counts["workers"] = workers
+    if isinstance(runner, LocalExecutor):
+        counts["workers"] = runner.workers if runner.parallel else 1
     return counts
 
 
 STAGE = Stage(
     name="tokenize",
     sections=("tokenize",),
-    ignore=("tokenize.workers",),  # any number of processes cuts the same words
     inputs=("units.jsonl",),
     outputs=("tokens.jsonl", "tokenize_audit.json", "phrases.tsv"),
     run=run,

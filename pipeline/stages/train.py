@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from multiprocessing import get_all_start_methods
 from typing import Any
 
 import numpy as np
@@ -24,6 +22,7 @@ from pipeline import engines, executor, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.executor import Executor
 from pipeline.reporting.summary import stride_sample
 from pipeline.stages.base import Counts, Progress, Stage
 
@@ -48,7 +47,6 @@ def spec_for(config: Config, k: int, seed: int, dictionary: Any) -> engines.Trai
         eta=m.eta,
         chunksize=m.chunksize,
         update_every=m.update_every,
-        workers=m.workers,
         init=m.init,
         eta_prior=seed_prior(config, k, dictionary),
     )
@@ -105,9 +103,20 @@ class Subset:
         return int(self.mask.sum())
 
 
-# -- one sweep job, run in a worker process -------------------------------------------
+# -- one sweep job, run on the executor --------------------------------------------
 
-_JOB: dict[str, Any] = {}
+
+@dataclass
+class SweepData:
+    """What every sweep job shares: the config, the corpus and its split, the texts."""
+
+    config: Config
+    dictionary: Any
+    corpus: Any
+    train_rows: np.ndarray
+    heldout_rows: np.ndarray
+    texts: list[list[str]]
+    documents: np.ndarray | None
 
 
 @dataclass
@@ -118,28 +127,25 @@ class JobResult:
     scores: dict[str, float | None]
 
 
-def _run_job(k: int, seed: int) -> JobResult:
-    config, dct, corpus, train_rows, texts = (
-        _JOB["config"],
-        _JOB["dictionary"],
-        _JOB["corpus"],
-        _JOB["train_rows"],
-        _JOB["texts"],
-    )
-    spec = spec_for(config, k, seed, dct)
-    if _JOB["documents"] is not None:
-        spec.documents = _JOB["documents"][train_rows]
-    model, _ = engines.train(spec, Subset(corpus, train_rows), dct)
-    id2token = dct.id2token
+def _run_job(job: tuple[int, int], data: SweepData) -> JobResult:
+    """One (K, seed) model of a sweep, trained in whichever process runs the job (its
+    E-steps in that process: the jobs themselves are what runs in parallel)."""
+    k, seed = job
+    spec = spec_for(data.config, k, seed, data.dictionary)
+    if data.documents is not None:
+        spec.documents = data.documents[data.train_rows]
+    corpus, dct = data.corpus, data.dictionary
+    model, _ = engines.train(spec, Subset(corpus, data.train_rows), dct, executor.LocalExecutor(1))
     top = [
-        [t for t, _ in ts] for ts in measures.ranked_terms(model.topic_term, id2token, measures.SCORED_TERMS)
+        [t for t, _ in ts]
+        for ts in measures.ranked_terms(model.topic_term, dct.id2token, measures.SCORED_TERMS)
     ]
     scores: dict[str, float | None] = {}
     for measure in ("c_v", "c_npmi", "u_mass"):
-        values = [v for v in measures.coherence(top, texts, dct, measure) if v is not None]
+        values = [v for v in measures.coherence(top, data.texts, dct, measure) if v is not None]
         scores[measure] = float(np.mean(values)) if values else None
     scores["diversity"] = measures.topic_diversity(model.topic_term)
-    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, _JOB["heldout_rows"]))
+    scores["perplexity"] = heldout_perplexity(model, Subset(corpus, data.heldout_rows))
     return JobResult(k, seed, model.topic_term, scores)
 
 
@@ -189,11 +195,12 @@ def _sweep(
     documents: np.ndarray | None,
     nonempty: np.ndarray,
     progress: Progress,
+    ex: Executor,
 ) -> dict[str, Any]:
     rng = np.random.RandomState(config.run.seed)
     train_mask = rng.random_sample(len(nonempty)) >= config.model.heldout
     jobs = [(k, config.run.seed + s) for k in config.model.k_values() for s in range(config.model.seeds)]
-    _JOB.update(
+    data = SweepData(
         config=config,
         dictionary=dct,
         corpus=corpus,
@@ -202,21 +209,11 @@ def _sweep(
         texts=texts,
         documents=documents,
     )
-    workers = min(len(jobs), config.model.sweep_workers or os.cpu_count() or 1)
     results: list[JobResult] = []
     with progress.task(len(jobs), "sweep") as update:
-        if workers > 1 and "fork" in get_all_start_methods():
-            # fork shares the corpus and texts with the workers without pickling them.
-            with executor.process_pool(workers) as pool:
-                futures = [pool.submit(_run_job, k, s) for k, s in jobs]
-                for i, f in enumerate(futures):
-                    results.append(f.result())
-                    update(i + 1)
-        else:
-            for i, (k, s) in enumerate(jobs):
-                results.append(_run_job(k, s))
-                update(i + 1)
-    _JOB.clear()
+        for i, result in enumerate(ex.map(_run_job, iter(jobs), data)):
+            results.append(result)
+            update(i + 1)
     rows: list[dict[str, Any]] = []
     best_seed: dict[int, int] = {}
     for k in config.model.k_values():
@@ -254,7 +251,7 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
 
-def run(config: Config, store: RunStore, progress: Progress) -> Counts:
+def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
     nonempty = np.fromiter((bool(bow) for bow in corpus), dtype=bool)
@@ -276,7 +273,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
             [w for w in row["tokens"] if w in vocab]
             for row in stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
         ]
-        sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress)
+        sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress, ex)
         k, seed = sweep["k"], sweep["seed"]
         training.update(chosen_k=k, chosen_seed=seed, reason=sweep["reason"])
         store.write_csv(
@@ -292,7 +289,7 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
     spec.documents = documents
     spec.eval_sample = [bow for bow in stride_sample(iter(corpus), len(corpus), EVAL_SAMPLE) if bow]
     with progress.task(engines.progress_steps(spec), f"train K={k}") as update:
-        model, train_log = engines.train(spec, corpus, dct, lambda step: update(step + 1))
+        model, train_log = engines.train(spec, corpus, dct, ex, lambda step: update(step + 1))
     for warning in train_log.warnings:
         log.warning("train: %s", warning)
     if sweeping and config.model.seeds > 1:
@@ -318,7 +315,6 @@ def run(config: Config, store: RunStore, progress: Progress) -> Counts:
 STAGE = Stage(
     name="train",
     sections=("model", "run.seed"),
-    ignore=("model.sweep_workers",),  # any number of sweep processes gives the same models
     inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl"),
     outputs=(MODEL, TRAINING),
     run=run,

@@ -1,0 +1,187 @@
+"""Batch variational EM for gensim's LDA, with the E-step spread over the executor.
+
+Batch EM is parallel by nature: each unit's E-step depends only on that unit and the
+current topics, and the M-step needs only the sum of the units' sufficient statistics
+(as in gensim's distributed mode and Spark MLlib's LDA). The corpus is cut into
+partitions of a fixed number of rows; each partition's variational start is seeded
+from (seed, pass, partition), and the statistics are summed in partition order. The
+result is therefore the same however many workers ran the partitions, and where.
+
+The E-step is gensim's own (``LdaModel.inference``: Hoffman's online-LDA updates with
+the Lee-Seung trick), on compact arrays, and the M-step is gensim's ``do_mstep``, so the
+model stays a plain gensim ``LdaModel``. A learned alpha is updated once a pass from all
+units' E[log theta] (gensim updates it after each chunk, in chunk order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.artifacts import Doc, read_corpus_rows
+from pipeline.executor import Executor
+
+PARTITION_ROWS = 5000  # corpus rows a partition: fixed, so results do not depend on the workers
+
+
+@dataclass
+class RowSource:
+    """The bag-of-words corpus, readable by row ranges in any process.
+
+    Either the Matrix Market file on disk (``path`` and its row ``index``, so that a
+    worker on any machine that sees the file reads its own rows) or, for a corpus held
+    in memory, the rows themselves. ``mask`` keeps some rows (a sweep's training share).
+    """
+
+    rows: int
+    path: str | None = None
+    index: np.ndarray | None = None  # byte offset of each row's first entry, -1 for an empty row
+    end: int = 0  # the file's size
+    docs: list[Doc] | None = None
+    mask: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, corpus: Any, mask: np.ndarray | None = None) -> RowSource:
+        inner = getattr(corpus, "corpus", None)
+        if inner is not None and getattr(corpus, "mask", None) is not None:  # a Subset
+            return cls.of(inner, corpus.mask if mask is None else mask)
+        path = getattr(corpus, "input", None)
+        index = getattr(corpus, "index", None)
+        if isinstance(path, str) and index is not None:
+            import os
+
+            return cls(len(index), path, np.asarray(index), os.path.getsize(path), mask=mask)
+        docs = [_arrays(bow) for bow in corpus]
+        return cls(len(docs), docs=docs, mask=mask)
+
+    def __len__(self) -> int:
+        return self.rows if self.mask is None else int(self.mask.sum())
+
+    def partitions(self) -> list[tuple[int, int, int]]:
+        """(partition number, first row, end row), in order."""
+        starts = range(0, self.rows, PARTITION_ROWS)
+        return [(n, s, min(s + PARTITION_ROWS, self.rows)) for n, s in enumerate(starts)]
+
+    def read(self, start: int, end: int) -> list[Doc]:
+        """The kept rows in [start, end), as (ids, counts) arrays."""
+        docs = self.docs[start:end] if self.docs is not None else self._read_file(start, end)
+        if self.mask is None:
+            return docs
+        return [d for d, keep in zip(docs, self.mask[start:end], strict=True) if keep]
+
+    def _read_file(self, start: int, end: int) -> list[Doc]:
+        assert self.index is not None and self.path is not None
+        return read_corpus_rows(self.path, self.index, self.end, start, end)
+
+
+def _arrays(bow: Iterable[tuple[int, float]]) -> Doc:
+    pairs = list(bow)
+    return (
+        np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs)),
+        np.fromiter((c for _, c in pairs), dtype=np.float64, count=len(pairs)),
+    )
+
+
+@dataclass
+class EStep:
+    """What every partition's E-step needs: the topics of this pass, the prior, the settings."""
+
+    source: RowSource
+    exp_elogbeta: np.ndarray  # K x V
+    alpha: np.ndarray
+    iterations: int
+    gamma_threshold: float
+    seed: int
+    pass_: int
+
+
+@dataclass
+class Statistics:
+    """One partition's contribution to the M-step."""
+
+    columns: np.ndarray  # the terms its units hold
+    sstats: np.ndarray  # K x len(columns)
+    units: int
+    elogtheta: np.ndarray  # sum over its units of E[log theta], for a learned alpha
+    converged: int
+
+
+def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
+    """gensim's E-step (``LdaModel.inference`` with collect_sstats) on one partition."""
+    from gensim.matutils import dirichlet_expectation, mean_absolute_difference
+
+    number, start, end = part
+    docs = step.source.read(start, end)
+    beta = step.exp_elogbeta
+    dtype = beta.dtype
+    k = beta.shape[0]
+    rng = np.random.RandomState([step.seed, step.pass_, number])
+    gamma = rng.gamma(100.0, 1.0 / 100.0, (len(docs), k)).astype(dtype, copy=False)
+    elogtheta = dirichlet_expectation(gamma)
+    exp_elogtheta = np.exp(elogtheta)
+    columns = np.unique(np.concatenate([ids for ids, _ in docs])) if docs else np.zeros(0, dtype=np.int64)
+    position = np.searchsorted(columns, np.arange(beta.shape[1])) if len(columns) else None
+    sstats = np.zeros((k, len(columns)), dtype=dtype)
+    epsilon = np.finfo(dtype).eps
+    converged = 0
+    for d, (ids, counts) in enumerate(docs):
+        cts = counts.astype(dtype, copy=False)
+        gammad = gamma[d, :]
+        exp_elogthetad = exp_elogtheta[d, :]
+        exp_elogbetad = beta[:, ids]
+        phinorm = np.dot(exp_elogthetad, exp_elogbetad) + epsilon
+        for _ in range(step.iterations):
+            lastgamma = gammad
+            gammad = step.alpha + exp_elogthetad * np.dot(cts / phinorm, exp_elogbetad.T)
+            exp_elogthetad = np.exp(dirichlet_expectation(gammad))
+            phinorm = np.dot(exp_elogthetad, exp_elogbetad) + epsilon
+            if mean_absolute_difference(gammad, lastgamma) < step.gamma_threshold:
+                converged += 1
+                break
+        gamma[d, :] = gammad
+        if len(ids):
+            assert position is not None
+            sstats[:, position[ids]] += np.outer(exp_elogthetad.T, cts / phinorm)
+    if len(columns):
+        sstats *= beta[:, columns]
+    elog = dirichlet_expectation(gamma).sum(axis=0) if len(docs) else np.zeros(k)
+    return Statistics(columns, sstats, len(docs), elog, converged)
+
+
+@dataclass
+class PassLog:
+    units: int
+    converged: int
+
+
+def train(
+    lda: Any,
+    source: RowSource,
+    ex: Executor,
+    passes: int,
+    seed: int,
+    on_pass: Callable[[int, PassLog], None] = lambda n, log: None,
+) -> None:
+    """``passes`` passes of batch EM on ``lda`` (a gensim ``LdaModel`` with its start set)."""
+    from gensim.models.ldamodel import LdaState, update_dir_prior
+
+    lda.state.numdocs = len(source)  # the M-step scales the statistics to this many units
+    for pass_ in range(passes):
+        step = EStep(source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, seed, pass_)
+        other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
+        units = converged = 0
+        elogtheta = np.zeros(lda.num_topics)
+        # In partition order, whichever worker ran each: the sums are the same every time.
+        for stats in ex.map(estep, iter(source.partitions()), step):
+            other.sstats[:, stats.columns] += stats.sstats
+            other.numdocs += stats.units
+            units += stats.units
+            converged += stats.converged
+            elogtheta += stats.elogtheta
+        if lda.optimize_alpha and units:
+            lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
+        lda.do_mstep(1.0, other, pass_ > 0)
+        on_pass(pass_, PassLog(units, converged))
