@@ -63,6 +63,7 @@ Output: the table on stdout and as Markdown in ``bench/results/scale.md`` (``sca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import lzma
 import os
@@ -84,6 +85,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
 RESULTS = REPO / "bench" / "results"
 STAGES = ["segment", "tokenize", "dictionary", "train", "assign", "report"]
+CEILING: dict[str, float] = {}  # two_process_ceiling(), measured once before the runs
 SEED = 42
 CHILD_ENV = dict(os.environ)  # PYTHONPATH gets the code snapshot (see snapshot_code)
 
@@ -100,16 +102,56 @@ class Child:
 
 
 def run_child(cmd: list[str], log: Path) -> Child:
-    """Run ``cmd`` with output to ``log``; its wall time and peak RSS (os.wait4 of this child)."""
+    """Run ``cmd`` with output to ``log``: its wall time, CPU time, and the peak of the
+    resident memory of all its processes together (the child and its workers, sampled
+    every 0.1 s)."""
+    import psutil
+
     with log.open("ab") as fh:
         fh.write(("\n$ " + " ".join(cmd) + "\n").encode())
         fh.flush()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=log.parent, env=CHILD_ENV)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0
+        watched = psutil.Process(proc.pid)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            total = 0
+            with contextlib.suppress(psutil.Error):
+                for p in [watched, *watched.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+            peak = max(peak, total)
+            time.sleep(0.1)
         seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Child(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+    peak_mb = max(peak / 2**20, usage.ru_maxrss / 1024)  # a process too short to sample
+    return Child(seconds, usage.ru_utime + usage.ru_stime, peak_mb, proc.returncode)
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def two_process_ceiling(n: int = 30_000_000) -> dict[str, float]:
+    """What two processes get on this machine on plain Python work: one task alone, then
+    two tasks at once in two processes; the ceiling is 2 x t1 / t2 (1.0 to 2.0)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(int).result()
+        t = time.perf_counter()
+        pool.submit(_spin, n).result()
+        one = time.perf_counter() - t
+        t = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        two = time.perf_counter() - t
+    return {"one_s": one, "two_s": two, "ceiling": 2 * one / two}
 
 
 def pipeline_cmd() -> list[str]:
@@ -199,33 +241,12 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     config = write_config(folder, sample, name)
     run_dir = folder / "runs" / name
     log = folder / f"{name}.log"
-    base = [
-        *pipeline_cmd(),
-        "run",
-        str(config),
-        "--set",
-        "tokenize.workers=2",
-        "--set",
-        f"model.workers={args.model_workers}",
-        "--set",
-        "model.alpha=symmetric",
-        "--set",
-        f"model.passes={args.passes}",
-    ]
+    sets = ["--set", f"executor.workers={args.workers}", "--set", f"model.passes={args.passes}"]
+    base = [*pipeline_cmd(), "run", str(config), *sets]
     k = args.topics
     out: dict[str, Any] = {}
 
-    full = run_child([*base, "--set", f"model.num_topics={k}"], log)
-    if full.returncode != 0 and args.model_workers > 1 and "LdaMulticore" in log.read_text(errors="replace"):
-        # The pipeline cannot train with model.workers > 1: measure the rest with one worker.
-        args.model_workers = 1
-        args.notes.append(
-            "model.workers=2 failed (LdaMulticore raised, see the log), so model.workers=1 was used"
-        )
-        print(f"warning: {args.notes[-1]}", file=sys.stderr)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return measure_once(folder, sample, name, args)
-    must(full, "full run", log)
+    full = must(run_child([*base, "--set", f"model.num_topics={k}"], log), "full run", log)
     m = manifest(run_dir)
     st = m["stages"]
     out["stage_s"] = {s: st[s].get("seconds", 0.0) for s in STAGES}
@@ -238,6 +259,20 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     out["rss_mb"] = full.max_rss_mb
     out["tokens_per_s"] = out["tokens"] / max(out["stage_s"]["tokenize"], 1e-9)
     out["tar_s"] = sum(out["stage_s"][s] for s in ("train", "assign", "report"))
+
+    # The same training in one process: its time, and whether its outputs are the same bytes
+    # (the model's arrays and training.json; gensim's own pickles carry a timestamp).
+    def trained_files() -> dict[str, bytes]:
+        files = {
+            p.name: p.read_bytes() for p in (run_dir / "model").iterdir() if p.suffix in (".npy", ".json")
+        }
+        return {**files, "training.json": (run_dir / "training.json").read_bytes()}
+
+    trained = trained_files()
+    one = [*base, "--set", f"model.num_topics={k}", "--set", "executor.workers=1"]
+    must(run_child([*one, "--force", "--from", "train", "--to", "train"], log), "train in one process", log)
+    out["train_1_s"] = manifest(run_dir)["stages"]["train"]["seconds"]
+    out["train_identical"] = trained_files() == trained
 
     if args.rerun_max is None or args.size <= args.rerun_max:
         rerun = must(run_child([*base, "--set", f"model.num_topics={k + 1}"], log), "re-run", log)
@@ -258,6 +293,12 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     out["agreement"] = agreement(jieba_tokens, run_dir / "tokens.jsonl")
     jieba_tokens.unlink()
 
+    # The whole run with rjieba, from nothing, in a run folder of its own.
+    rj_config = write_config(folder, sample, f"{name}-rjieba")
+    rj_cmd = [*pipeline_cmd(), "run", str(rj_config), *sets, "--set", f"model.num_topics={k}"]
+    rj_full = must(run_child([*rj_cmd, "--set", "tokenize.engine=rjieba"], log), "rjieba full run", log)
+    out["rjieba_full_s"] = rj_full.seconds
+
     plain_json = folder / f"{name}.plain.json"
     plain = must(
         run_child(
@@ -275,6 +316,7 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     out["plain_parts"] = p
     if not args.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(folder / "runs" / f"{name}-rjieba", ignore_errors=True)
     return out
 
 
@@ -304,6 +346,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             out[key] = statistics.median(r[key] for r in runs)
     out["stage_s"] = {s: statistics.median(r["stage_s"][s] for r in runs) for s in STAGES}
+    out["train_identical"] = all(r["train_identical"] for r in runs)
     return out
 
 
@@ -348,8 +391,8 @@ def plain(run_dir: Path, out: Path) -> None:
         chunksize=m["chunksize"],
         update_every=m["update_every"],
         decay=0.0 if m["update_every"] == 0 else 0.5,  # as the pipeline: batch is full EM
-        alpha="symmetric",
-        eta=m["eta"] if isinstance(m["eta"], float) else None,
+        alpha=m["alpha"],  # as the pipeline's: auto (learned) by default
+        eta=m["eta"] if isinstance(m["eta"], float) or m["eta"] == "auto" else None,
         random_state=cfg["run"]["seed"],
         eval_every=None,
     )
@@ -400,31 +443,40 @@ def tables(results: list[dict[str, Any]]) -> str:
             + f" | {fmt(r['full_s'])} ({fmt(r['full_cpu_s'])}) | {fmt(p['lcut_s'])} / {fmt(p['filter_s'])} / "
             f"{fmt(p['dictionary_s'])} / {fmt(p['lda_s'])} | {fmt(r['plain_s'])} ({fmt(r['plain_cpu_s'])}) |"
         )
+    ceiling = CEILING.get("ceiling", float("nan"))
     lines += [
         "",
         "### Against the targets",
         "",
-        "| size | tokens/s (tokenize, jieba) | tokenize vs lcut loop: jieba w=2 (≥1.8×) "
-        "| rjieba w=2 (≥5×) | rjieba = jieba: units, token F1 | peak RSS MB | RSS vs "
-        f"{pct(base['size'])} (≤1.5× at 100%) | end-to-end vs plain (≤0.6×) "
-        "| re-run K+1 s | train+assign+report s | re-run ratio (≤1.1×) | skipped on re-run |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"Two processes of plain Python work on this machine: {ceiling:.2f}× one "
+        f"({fmt(CEILING.get('one_s', float('nan')), 2)} s for one task alone, "
+        f"{fmt(CEILING.get('two_s', float('nan')), 2)} s for two at once).",
+        "",
+        "| size | train w=2 vs w=1 (≥1.6×), share of ceiling | same bytes | tokenize vs lcut loop "
+        "(share of ceiling) | rjieba tokenize vs lcut | rjieba = jieba: units, token F1 | peak RSS MB, "
+        f"all processes | RSS vs {pct(base['size'])} (≤1.5×) | whole run vs plain, jieba (≤0.45×) "
+        "| whole run vs plain, rjieba (≤0.35×) | re-run K+1 vs train+assign+report (≤1.1×) "
+        "| skipped on re-run |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         agree = r.get("agreement") or {}
+        train_x = r["train_1_s"] / r["stage_s"]["train"]
+        tok_x = r["lcut_s"] / r["stage_s"]["tokenize"]
         lines.append(
-            f"| {pct(r['size'])} | {r['tokens_per_s']:,.0f} "
-            f"| {r['lcut_s'] / r['stage_s']['tokenize']:.2f}× ({fmt(r['lcut_s'])} / "
-            f"{fmt(r['stage_s']['tokenize'])} s) "
+            f"| {pct(r['size'])} | {train_x:.2f}× ({fmt(r['train_1_s'])} / {fmt(r['stage_s']['train'])} s), "
+            f"{train_x / ceiling:.0%} | {'yes' if r['train_identical'] else 'NO'} "
+            f"| {tok_x:.2f}× ({tok_x / ceiling:.0%}) "
             f"| {r['lcut_s'] / r['rjieba_s']:.2f}× ({fmt(r['rjieba_s'])} s) "
             f"| {agree.get('units_identical', float('nan')):.1%}, {agree.get('token_f1', float('nan')):.2%} "
             f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× "
             f"| {r['full_s'] / r['plain_s']:.2f}× ({fmt(r['full_s'])} / {fmt(r['plain_s'])} s) "
+            f"| {r['rjieba_full_s'] / r['plain_s']:.2f}× ({fmt(r['rjieba_full_s'])} s) "
             + (
-                f"| {fmt(r['rerun_s'])} | {fmt(r['tar_s'])} | {r['rerun_s'] / r['tar_s']:.2f}× "
+                f"| {r['rerun_s'] / r['tar_s']:.2f}× ({fmt(r['rerun_s'])} / {fmt(r['tar_s'])} s) "
                 f"| {skipped_cell(r)} |"
                 if "rerun_s" in r
-                else f"| not measured (--rerun-max) | {fmt(r['tar_s'])} | – | – |"
+                else "| not measured (--rerun-max) | – |"
             )
         )
     return "\n".join(lines)
@@ -447,8 +499,8 @@ def header(args: argparse.Namespace) -> str:
         f"# Scale benchmark: {CORPUS.name}\n\n"
         f"{time.strftime('%Y-%m-%d %H:%M')}; commit {commit}{' + uncommitted changes' if dirty else ''}; "
         f"Python {platform.python_version()}, {', '.join(versions)}; {os.cpu_count()} cores. "
-        f"K={args.topics}, passes={args.passes}, tokenize.workers=2, model.workers={args.model_workers}, "
-        f"alpha=symmetric; medians of {args.repeat or 'the default number of'} repetition(s). "
+        f"K={args.topics}, passes={args.passes}, executor.workers={args.workers}, every other setting at "
+        f"its default; medians of {args.repeat or 'the default number of'} repetition(s). "
         "See the docstring of bench/scale.py for what each number is.\n"
         + "".join(f"\n**Note:** {n}.\n" for n in args.notes)
     )
@@ -462,6 +514,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sizes", default="0.1,0.5,1.0", help="corpus fractions, comma separated")
     ap.add_argument("--topics", type=int, default=20, help="model.num_topics (the re-run uses one more)")
     ap.add_argument("--passes", type=int, default=2, help="model.passes")
+    ap.add_argument("--workers", type=int, default=2, help="executor.workers of the runs (training: 1 too)")
     ap.add_argument(
         "--repeat",
         type=int,
@@ -481,7 +534,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.sizes, args.topics, args.passes = "0.004,0.008", 5, 1
         args.repeat = args.repeat or 1
-    args.model_workers = 2
     args.notes = []
     args.size_list = sorted({float(s) for s in args.sizes.split(",") if s.strip()})
     if not args.size_list or not all(0 < s <= 1 for s in args.size_list):
@@ -505,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = write_samples(args.size_list, folder)
         print(f"samples written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         snapshot_code(folder)
+        CEILING.update(two_process_ceiling())
+        print(f"two-process ceiling: {CEILING['ceiling']:.2f}x", file=sys.stderr)
         for size in args.size_list:
             info = samples[size]
             repeat = args.repeat or (3 if size < 0.5 else 1)

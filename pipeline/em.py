@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.artifacts import Doc, read_corpus_rows
 from pipeline.executor import Executor
 
-PARTITION_ROWS = 5000  # corpus rows a partition: fixed, so results do not depend on the workers
+PARTITION_ROWS = 2000  # corpus rows a partition: fixed, so results do not depend on the workers
 
 
 @dataclass
