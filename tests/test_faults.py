@@ -165,6 +165,19 @@ def thousand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 QUICK = {"passes": 2, "iterations": 50, "num_topics": 5}
 
 
+def _start_run(tmp_path: Path, corpus: Path, name: str) -> tuple[subprocess.Popen[str], Path, Path]:
+    """A run of the corpus in a process of its own: (the process, its config, its run folder)."""
+    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": name}, model=QUICK)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", str(config)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, config, tmp_path / "runs" / name
+
+
 PARALLEL = ("segment", "tokenize", "assign")  # the stages that run worker processes here
 
 
@@ -175,14 +188,7 @@ def test_sigkill_leaves_no_worker_alive_and_the_next_run_resumes_identically(
     import psutil
 
     corpus, clean = thousand
-    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": "killed"}, model=QUICK)
-    run_dir = tmp_path / "runs" / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(config)],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, config, run_dir = _start_run(tmp_path, corpus, "killed")
     deadline = time.time() + 120
     workers: list[psutil.Process] = []
     while not _stage_running(run_dir, stage) or (stage in PARALLEL and not workers):
@@ -192,7 +198,7 @@ def test_sigkill_leaves_no_worker_alive_and_the_next_run_resumes_identically(
             workers = psutil.Process(proc.pid).children(recursive=True)
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     time.sleep(5)
     alive = [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"workers of the killed run still alive after 5 s: {alive}"
@@ -205,15 +211,7 @@ def test_sigkill_leaves_no_worker_alive_and_the_next_run_resumes_identically(
 
 def test_ctrl_c_prints_one_line_and_the_next_run_resumes(thousand: tuple[Path, Path], tmp_path: Path) -> None:
     corpus, clean = thousand
-    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": "stopped"}, model=QUICK)
-    run_dir = tmp_path / "runs" / "stopped"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(config)],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, config, run_dir = _start_run(tmp_path, corpus, "stopped")
     deadline = time.time() + 120
     while not _stage_running(run_dir, "tokenize"):
         assert proc.poll() is None and time.time() < deadline
