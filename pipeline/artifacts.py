@@ -431,9 +431,20 @@ class RunStore:
             raise StoreError(
                 f"{self.run_dir}: another run is using this run folder; wait for it to finish"
             ) from exc
+        held = True
+
+        def forget_in_child() -> None:
+            # A worker forked during the run must not hold the lock: after the run is
+            # killed, it would refuse the next run until the kernel has ended the worker.
+            # Closing the child's copy leaves the parent's lock in place.
+            if held:
+                fh.close()
+
+        os.register_at_fork(after_in_child=forget_in_child)
         try:
             yield
         finally:
+            held = False
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 

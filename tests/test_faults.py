@@ -228,3 +228,23 @@ def test_ctrl_c_prints_one_line_and_the_next_run_resumes(thousand: tuple[Path, P
     assert resumed.exit_code == 0, resumed.stderr
     assert "segment: skipped (up to date)" in resumed.stderr
     assert snapshot(run_dir, FILES) == snapshot(clean, FILES)
+
+
+def test_a_worker_of_a_killed_run_does_not_keep_the_run_folder_locked(tmp_path: Path) -> None:
+    # The run forks a worker while it holds the lock, then dies by SIGKILL; the worker
+    # outlives it for a moment (as it does until the kernel ends it), and the next run
+    # must get the folder at once.
+    script = (
+        "import os, signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from pipeline.artifacts import RunStore\n"
+        "with RunStore(Path(sys.argv[1])).lock():\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(5)\n"
+        "        os._exit(0)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")], timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    with RunStore(tmp_path / "run").lock():  # refused while the orphan held the lock
+        pass
