@@ -267,26 +267,33 @@ class RunStore:
             "`pipeline run --force` (or --from the stage that writes it)"
         )
 
-    def read_jsonl(self, name: str) -> Iterator[dict[str, Any]]:
+    def _numbered_lines(self, name: str) -> Iterator[tuple[int, str]]:
+        """(line number, line) of every non-blank line of a text artifact."""
         try:
             with self._require(name).open(encoding="utf-8") as fh:
-                for lineno, line in enumerate(fh, start=1):
-                    if line.strip():
-                        try:
-                            row = json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            raise self.corrupt(name, f"line {lineno}: {exc.msg}") from exc
-                        if not isinstance(row, dict):
-                            raise self.corrupt(name, f"line {lineno}: not a JSON object")
-                        yield row
+                yield from ((n, line) for n, line in enumerate(fh, start=1) if line.strip())
         except (OSError, UnicodeDecodeError) as exc:
-            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
+            raise self.corrupt(name, _unreadable(exc)) from exc
+
+    def read_lines(self, name: str) -> Iterator[str]:
+        """The non-blank lines of a text artifact, unparsed (for workers that parse them)."""
+        return (line for _, line in self._numbered_lines(name))
+
+    def read_jsonl(self, name: str) -> Iterator[dict[str, Any]]:
+        for lineno, line in self._numbered_lines(name):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise self.corrupt(name, f"line {lineno}: {exc.msg}") from exc
+            if not isinstance(row, dict):
+                raise self.corrupt(name, f"line {lineno}: not a JSON object")
+            yield row
 
     def read_text(self, name: str) -> str:
         try:
             return self._require(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
+            raise self.corrupt(name, _unreadable(exc)) from exc
 
     def read_json(self, name: str) -> Any:
         text = self.read_text(name)
@@ -300,7 +307,7 @@ class RunStore:
             with self._require(name).open(encoding="utf-8", newline="") as fh:
                 yield from csv.DictReader(fh)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else str(exc)) from exc
+            raise self.corrupt(name, _unreadable(exc)) from exc
 
     # -- typed artifacts: the engines' and gensim's own formats, behind one door ------
 
@@ -350,14 +357,6 @@ class RunStore:
             return load_model(path)
         except Exception as exc:
             raise self.corrupt(MODEL, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
-
-    def read_lines(self, name: str) -> Iterator[str]:
-        """The non-blank lines of a text artifact, unparsed (for workers that parse them)."""
-        try:
-            with self._require(name).open(encoding="utf-8") as fh:
-                yield from (line for line in fh if line.strip())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise self.corrupt(name, _reason(exc) if isinstance(exc, OSError) else "not UTF-8") from exc
 
     # -- exports for spreadsheets and data frames -------------------------------------
 
@@ -481,6 +480,13 @@ def read_corpus_rows(path: str, index: Any, size: int, start: int, end: int) -> 
     ids = triples[:, 1].astype(np.int64) - 1
     counts = triples[:, 2]
     return [(ids[bounds[r] : bounds[r + 1]], counts[bounds[r] : bounds[r + 1]]) for r in range(end - start)]
+
+
+def _unreadable(exc: Exception) -> str:
+    """Why an artifact could not be read back, in words."""
+    if isinstance(exc, OSError):
+        return _reason(exc)
+    return "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
 
 
 def _reason(exc: OSError) -> str:

@@ -50,7 +50,7 @@ def _fail(exc: BaseException, verbose: bool) -> None:
     if verbose:
         traceback.print_exc()
     # A config with several problems names each on its own line.
-    for line in (str(exc) or type(exc).__name__).splitlines() or [type(exc).__name__]:
+    for line in str(exc).splitlines() or [type(exc).__name__]:
         print(f"Error: {line}", file=sys.stderr)
     raise typer.Exit(code=getattr(exc, "exit_code", 2))
 

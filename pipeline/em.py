@@ -67,14 +67,14 @@ class RowSource:
 
     def read(self, start: int, end: int) -> list[Doc]:
         """The kept rows in [start, end), as (ids, counts) arrays."""
-        docs = self.docs[start:end] if self.docs is not None else self._read_file(start, end)
+        if self.docs is not None:
+            docs = self.docs[start:end]
+        else:
+            assert self.index is not None and self.path is not None
+            docs = read_corpus_rows(self.path, self.index, self.end, start, end)
         if self.mask is None:
             return docs
         return [d for d, keep in zip(docs, self.mask[start:end], strict=True) if keep]
-
-    def _read_file(self, start: int, end: int) -> list[Doc]:
-        assert self.index is not None and self.path is not None
-        return read_corpus_rows(self.path, self.index, self.end, start, end)
 
 
 def _arrays(bow: Iterable[tuple[int, float]]) -> Doc:
@@ -172,15 +172,15 @@ def train(
     for pass_ in range(passes):
         step = EStep(source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, seed, pass_)
         other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
-        units = converged = 0
+        converged = 0
         elogtheta = np.zeros(lda.num_topics)
         # In partition order, whichever worker ran each: the sums are the same every time.
         for stats in ex.map(estep, iter(source.partitions()), step):
             other.sstats[:, stats.columns] += stats.sstats
             other.numdocs += stats.units
-            units += stats.units
             converged += stats.converged
             elogtheta += stats.elogtheta
+        units = other.numdocs
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)

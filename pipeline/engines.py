@@ -349,13 +349,13 @@ def train_gensim(
 
             em.train(lda, em.RowSource.of(corpus), ex, spec.passes, spec.seed, after_pass)
         else:
-            log.perplexity = _train_online(lda, corpus, sample, on_pass, log)
+            _train_online(lda, corpus, sample, on_pass, log)
     return GensimModel(lda, spec.seed), log
 
 
 def _train_online(
     lda: Any, corpus: Any, sample: list[Bow], on_pass: Callable[[int], None], log: TrainLog
-) -> list[float]:
+) -> None:
     """gensim's own online training, in this process; per-pass perplexity and convergence
     read from its log."""
     from gensim.models.callbacks import PerplexityMetric
@@ -377,7 +377,7 @@ def _train_online(
     done, total = handler.converged
     if total:
         log.converged_share = done / total
-    return [float(p) for p in getattr(lda, "metrics", {}).get("Perplexity", [])]
+    log.perplexity = [float(p) for p in getattr(lda, "metrics", {}).get("Perplexity", [])]
 
 
 def train_tomotopy(

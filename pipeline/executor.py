@@ -84,8 +84,8 @@ class _ForkPool:
 
         def work() -> None:
             _die_with_parent(parent)
-            while (task := self.tasks.get()) is not None:
-                n, part = task
+            while True:  # until close() kills the worker
+                n, part = self.tasks.get()
                 try:
                     self.results.put((n, True, fn(part, *shared)))
                 except BaseException as exc:  # sent to the parent, which raises it

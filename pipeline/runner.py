@@ -166,15 +166,17 @@ def _stage_files(stage: Stage, config: Config) -> list[str | None]:
     return [_file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)]
 
 
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
 def _file_fingerprint(path: Path, source: str | None = None) -> str:
+    """Each file is read once a process while it is unchanged, however many times it is
+    planned (``source`` only names it in an error)."""
     stat = path.stat()
-    return _fingerprint_once(str(path), stat.st_mtime_ns, stat.st_size, source)
-
-
-@cache
-def _fingerprint_once(path: str, mtime_ns: int, size: int, source: str | None) -> str:
-    """Each input file is read once a process, however many times it is planned."""
-    return corpus.fingerprint(Path(path), source)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _FINGERPRINTS:
+        _FINGERPRINTS[key] = corpus.fingerprint(path, source)
+    return _FINGERPRINTS[key]
 
 
 def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan]:
