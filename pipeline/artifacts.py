@@ -482,6 +482,31 @@ def read_corpus_rows(path: str, index: Any, size: int, start: int, end: int) -> 
     return [(ids[bounds[r] : bounds[r + 1]], counts[bounds[r] : bounds[r + 1]]) for r in range(end - start)]
 
 
+def read_corpus_rows_at(path: str, index: Any, size: int, rows: Any) -> list[Doc]:
+    """The rows numbered ``rows`` (ascending) of the Matrix Market corpus, each read alone."""
+    import numpy as np
+
+    # Where each row's entries stop: the next row's offset that is not -1, or the file's end.
+    offsets = np.where(index >= 0, index, size)
+    stops = np.append(np.minimum.accumulate(offsets[::-1])[::-1][1:], size)
+    empty: Doc = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    out: list[Doc] = []
+    try:
+        with open(path, "rb") as fh:
+            for r in rows:
+                if index[r] < 0:
+                    out.append(empty)
+                    continue
+                fh.seek(int(index[r]))
+                triples = np.array(fh.read(int(stops[r] - index[r])).split(), dtype=np.float64)
+                triples = triples.reshape(-1, 3)
+                out.append((triples[:, 1].astype(np.int64) - 1, triples[:, 2]))
+    except OSError as exc:
+        reason = _reason(exc)
+        raise StoreError(f"{path}: cannot read the corpus ({reason}); re-create it with --force") from exc
+    return out
+
+
 def _unreadable(exc: Exception) -> str:
     """Why an artifact could not be read back, in words."""
     if isinstance(exc, OSError):

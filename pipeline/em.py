@@ -11,6 +11,16 @@ The E-step is gensim's own (``LdaModel.inference``: Hoffman's online-LDA updates
 the Lee-Seung trick), on compact arrays, and the M-step is gensim's ``do_mstep``, so the
 model stays a plain gensim ``LdaModel``. A learned alpha is updated once a pass from all
 units' E[log theta] (gensim updates it after each chunk, in chunk order).
+
+Two things come out of the E-steps without a pass of their own:
+
+- the perplexity of an evaluation sample of units after each pass: gensim's variational
+  bound (``LdaModel.bound``, per word, as ``log_perplexity`` scales it), its units' terms
+  summed in the E-step that follows the pass, which uses those topics; the last pass's
+  in a small E-step of the sample alone;
+- each unit's topic mix (normalised gamma) from the last pass's E-step, so that assign
+  need not infer the units again. Those mixes are inferred with the topics the last
+  pass started from, the ones its M-step then refined.
 """
 
 from __future__ import annotations
@@ -21,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.artifacts import Doc, read_corpus_rows
+from pipeline.artifacts import Doc, read_corpus_rows, read_corpus_rows_at
 from pipeline.executor import Executor
 
 PARTITION_ROWS = 2000  # corpus rows a partition: fixed, so results do not depend on the workers
+SAMPLE_PARTITION_ROWS = 250  # evaluation units a partition, when the sample is scored on its own
 
 
 @dataclass
@@ -42,6 +53,7 @@ class RowSource:
     end: int = 0  # the file's size
     docs: list[Doc] | None = None
     mask: np.ndarray | None = None
+    partition_rows: int = PARTITION_ROWS
 
     @classmethod
     def of(cls, corpus: Any, mask: np.ndarray | None = None) -> RowSource:
@@ -60,10 +72,17 @@ class RowSource:
     def __len__(self) -> int:
         return self.rows if self.mask is None else int(self.mask.sum())
 
+    def nonempty(self) -> np.ndarray:
+        """Which rows hold tokens (ignoring the mask), without reading the rows from disk."""
+        if self.index is not None:
+            return np.asarray(self.index >= 0)
+        assert self.docs is not None
+        return np.array([len(ids) > 0 for ids, _ in self.docs], dtype=bool)
+
     def partitions(self) -> list[tuple[int, int, int]]:
         """(partition number, first row, end row), in order."""
-        starts = range(0, self.rows, PARTITION_ROWS)
-        return [(n, s, min(s + PARTITION_ROWS, self.rows)) for n, s in enumerate(starts)]
+        size = self.partition_rows
+        return [(n, s, min(s + size, self.rows)) for n, s in enumerate(range(0, self.rows, size))]
 
     def read(self, start: int, end: int) -> list[Doc]:
         """The kept rows in [start, end), as (ids, counts) arrays."""
@@ -75,6 +94,13 @@ class RowSource:
         if self.mask is None:
             return docs
         return [d for d, keep in zip(docs, self.mask[start:end], strict=True) if keep]
+
+    def read_rows(self, rows: np.ndarray) -> list[Doc]:
+        """The rows numbered ``rows`` (ascending, ignoring the mask)."""
+        if self.docs is not None:
+            return [self.docs[int(r)] for r in rows]
+        assert self.index is not None and self.path is not None
+        return read_corpus_rows_at(self.path, self.index, self.end, rows)
 
 
 def _arrays(bow: Iterable[tuple[int, float]]) -> Doc:
@@ -96,25 +122,33 @@ class EStep:
     gamma_threshold: float
     seed: int
     pass_: int
+    collect: bool = True  # sufficient statistics for the M-step
+    keep: bool = False  # return the units' mixes
+    evaluate: np.ndarray | None = None  # rows (a mask over all rows) whose bound is summed
 
 
 @dataclass
 class Statistics:
-    """One partition's contribution to the M-step."""
+    """One partition's contribution to the M-step, and what it measured on the way."""
 
     columns: np.ndarray  # the terms its units hold
     sstats: np.ndarray  # K x len(columns)
     units: int
     elogtheta: np.ndarray  # sum over its units of E[log theta], for a learned alpha
     converged: int
+    mixes: np.ndarray | None  # units x K, float32, rows sum to 1
+    score: float  # the bound's terms of the evaluated units
+    words: float  # their tokens
 
 
 def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
     """gensim's E-step (``LdaModel.inference`` with collect_sstats) on one partition."""
     from gensim.matutils import dirichlet_expectation, mean_absolute_difference
+    from scipy.special import gammaln, logsumexp
 
     number, start, end = part
     docs = step.source.read(start, end)
+    scored = step.evaluate[start:end] if step.evaluate is not None else np.zeros(len(docs), dtype=bool)
     beta = step.exp_elogbeta
     dtype = beta.dtype
     k = beta.shape[0]
@@ -127,6 +161,8 @@ def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
     sstats = np.zeros((k, len(columns)), dtype=dtype)
     epsilon = np.finfo(dtype).eps
     converged = 0
+    score = words = 0.0
+    alpha = np.asarray(step.alpha, dtype=dtype)
     for d, (ids, counts) in enumerate(docs):
         cts = counts.astype(dtype, copy=False)
         gammad = gamma[d, :]
@@ -142,19 +178,32 @@ def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
                 converged += 1
                 break
         gamma[d, :] = gammad
-        if len(ids):
+        if step.collect and len(ids):
             assert position is not None
             sstats[:, position[ids]] += np.outer(exp_elogthetad.T, cts / phinorm)
-    if len(columns):
+        if scored[d]:
+            # gensim's LdaModel.bound, the terms of one unit
+            elogthetad = dirichlet_expectation(gammad)
+            score += float(cts @ logsumexp(elogthetad[:, None] + np.log(exp_elogbetad), axis=0))
+            score += float(np.sum((alpha - gammad) * elogthetad))
+            score += float(np.sum(gammaln(gammad) - gammaln(alpha)))
+            score += float(gammaln(np.sum(alpha)) - gammaln(np.sum(gammad)))
+            words += float(cts.sum())
+    if step.collect and len(columns):
         sstats *= beta[:, columns]
     elog = dirichlet_expectation(gamma).sum(axis=0) if len(docs) else np.zeros(k)
-    return Statistics(columns, sstats, len(docs), elog, converged)
+    mixes = (gamma / gamma.sum(axis=1, keepdims=True)).astype(np.float32) if step.keep else None
+    return Statistics(columns, sstats, len(docs), elog, converged, mixes, score, words)
 
 
 @dataclass
-class PassLog:
-    units: int
-    converged: int
+class Trained:
+    """What training measured: per-pass perplexity of the sample, the last pass's
+    convergence, and (if asked for) every unit's mix from the last E-step."""
+
+    perplexity: list[float]
+    converged_share: float | None
+    mixes: np.ndarray | None
 
 
 def train(
@@ -163,25 +212,94 @@ def train(
     ex: Executor,
     passes: int,
     seed: int,
-    on_pass: Callable[[int, PassLog], None] = lambda n, log: None,
-) -> None:
-    """``passes`` passes of batch EM on ``lda`` (a gensim ``LdaModel`` with its start set)."""
+    sample: np.ndarray | None = None,
+    keep_mixes: bool = False,
+    on_pass: Callable[[int], None] = lambda n: None,
+) -> Trained:
+    """``passes`` passes of batch EM on ``lda`` (a gensim ``LdaModel`` with its start set).
+
+    ``sample`` (a mask over the rows) is the evaluation sample whose perplexity is
+    tracked after every pass.
+    """
     from gensim.models.ldamodel import LdaState, update_dir_prior
 
     lda.state.numdocs = len(source)  # the M-step scales the statistics to this many units
+    trained = Trained([], None, None)
     for pass_ in range(passes):
-        step = EStep(source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, seed, pass_)
+        last = pass_ == passes - 1
+        evaluate = sample if pass_ > 0 else None  # the topics of the pass before
+        step = EStep(
+            source,
+            lda.expElogbeta,
+            lda.alpha,
+            lda.iterations,
+            lda.gamma_threshold,
+            seed,
+            pass_,
+            keep=keep_mixes and last,
+            evaluate=evaluate,
+        )
         other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
         converged = 0
         elogtheta = np.zeros(lda.num_topics)
+        mixes: list[np.ndarray] = []
+        score = words = 0.0
         # In partition order, whichever worker ran each: the sums are the same every time.
         for stats in ex.map(estep, iter(source.partitions()), step):
             other.sstats[:, stats.columns] += stats.sstats
             other.numdocs += stats.units
             converged += stats.converged
             elogtheta += stats.elogtheta
+            score += stats.score
+            words += stats.words
+            if stats.mixes is not None:
+                mixes.append(stats.mixes)
+        if evaluate is not None:
+            trained.perplexity.append(_perplexity(lda, score, words, evaluate, len(source)))
         units = other.numdocs
+        if units:
+            trained.converged_share = converged / units
+        if mixes:
+            trained.mixes = np.concatenate(mixes)
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)
-        on_pass(pass_, PassLog(units, converged))
+        on_pass(pass_)
+    if sample is not None and passes:
+        trained.perplexity.append(_score_sample(lda, source, ex, sample, seed, passes))
+    return trained
+
+
+def _perplexity(lda: Any, score: float, words: float, sample: np.ndarray, units: int) -> float:
+    """2 ** -(per-word bound), the bound scaled from the sample to the corpus as gensim's
+    ``log_perplexity`` does; ``lda.bound([])`` is the bound's topic terms alone."""
+    n = int(sample.sum())
+    if not n or not words:
+        return float("nan")
+    ratio = units / n
+    return float(np.exp2(-(score * ratio + float(lda.bound([]))) / (ratio * words)))
+
+
+def _score_sample(
+    lda: Any, source: RowSource, ex: Executor, sample: np.ndarray, seed: int, pass_: int
+) -> float:
+    """The sample's perplexity under the final topics: an E-step of the sample alone, in
+    small partitions so that it too spreads over the workers."""
+    docs = source.read_rows(np.flatnonzero(sample))
+    alone = RowSource(len(docs), docs=docs, partition_rows=SAMPLE_PARTITION_ROWS)
+    step = EStep(
+        alone,
+        lda.expElogbeta,
+        lda.alpha,
+        lda.iterations,
+        lda.gamma_threshold,
+        seed,
+        pass_,
+        collect=False,
+        evaluate=np.ones(len(docs), dtype=bool),
+    )
+    score = words = 0.0
+    for stats in ex.map(estep, iter(alone.partitions()), step):
+        score += stats.score
+        words += stats.words
+    return _perplexity(lda, score, words, sample, len(source))

@@ -13,8 +13,7 @@ import json
 import logging
 import re
 import warnings
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -47,7 +46,8 @@ class TrainSpec:
     init: str = "nmf"  # gensim: starting topics, nmf or random
     documents: np.ndarray | None = None  # each corpus row's document number, for the nmf start
     eta_prior: np.ndarray | None = None  # K x V, from seed words
-    eval_sample: Sequence[Bow] = ()  # units for per-pass perplexity
+    eval_rows: np.ndarray | None = None  # mask over the corpus rows: units for per-pass perplexity
+    keep_mixes: bool = False  # gensim batch EM: keep every unit's mix from the last E-step
 
 
 @dataclass
@@ -70,6 +70,7 @@ class TopicModel:
     """A trained model: ``topic_term`` (K x V, rows sum to 1) and ``alpha`` (K)."""
 
     engine = "base"
+    train_theta: np.ndarray | None = None  # the training units' mixes, where training gave them
 
     def __init__(self, topic_term: np.ndarray, alpha: np.ndarray, seed: int) -> None:
         self.topic_term = topic_term
@@ -84,7 +85,8 @@ class TopicModel:
         return np.asarray(self.alpha / self.alpha.sum(), dtype=float)
 
     def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
-        """The distribution of every training unit, in corpus order."""
+        """The distribution of every training unit, in corpus order: the one training
+        gave it where the model holds those (``train_theta``), else inferred."""
         return self.infer(corpus)
 
     def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
@@ -102,10 +104,16 @@ class TopicModel:
 class GensimModel(TopicModel):
     engine = "gensim"
 
-    def __init__(self, lda: Any, seed: int) -> None:
+    def __init__(self, lda: Any, seed: int, train_theta: np.ndarray | None = None) -> None:
         alpha = np.asarray(lda.alpha, dtype=float)
         super().__init__(lda.get_topics().astype(np.float64), alpha, seed)
         self.lda = lda
+        self.train_theta = train_theta  # rows: every corpus row, from batch EM's last E-step
+
+    def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
+        if self.train_theta is None:
+            return self.infer(corpus)
+        return (np.asarray(row, dtype=float) for row, _ in zip(self.train_theta, corpus, strict=True))
 
     def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:
         it = iter(bows)
@@ -119,6 +127,8 @@ class GensimModel(TopicModel):
     def save(self, folder: Path) -> None:
         super().save(folder)
         self.lda.save(str(folder / "lda.model"))
+        if self.train_theta is not None:
+            np.save(folder / "train_theta.npy", self.train_theta)
 
 
 class TomotopyModel(TopicModel):
@@ -134,12 +144,12 @@ class TomotopyModel(TopicModel):
         super().__init__(topic_term, np.asarray(mdl.alpha, dtype=float), seed)
         self.mdl = mdl
         self.id2token = id2token
-        self.train_theta = train_theta  # rows: the non-empty training units, in order
+        self.train_theta = self.theta = train_theta  # rows: the non-empty training units, in order
 
     def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
         # Training units keep the distribution the sampler gave them; Gibbs inference
         # again would only add noise.
-        rows = iter(self.train_theta)
+        rows = iter(self.theta)
         prior = self.prior_distribution()
         for bow in corpus:
             yield next(rows).astype(float) if bow else prior
@@ -156,7 +166,7 @@ class TomotopyModel(TopicModel):
     def save(self, folder: Path) -> None:
         super().save(folder)
         self.mdl.save(str(folder / "tomotopy.bin"), full=False)
-        np.save(folder / "train_theta.npy", self.train_theta)
+        np.save(folder / "train_theta.npy", self.theta)
         (folder / "id2token.json").write_text(json.dumps(self.id2token, ensure_ascii=False), encoding="utf-8")
 
 
@@ -169,7 +179,10 @@ def load_model(folder: Path) -> TopicModel:
     if info["engine"] == "gensim":
         from gensim.models import LdaModel
 
-        return GensimModel(LdaModel.load(str(folder / "lda.model")), info["seed"])
+        theta = folder / "train_theta.npy"
+        # Mapped, not read: only assign walks through the mixes, row by row.
+        mixes = np.load(theta, mmap_mode="r") if theta.exists() else None
+        return GensimModel(LdaModel.load(str(folder / "lda.model")), info["seed"], mixes)
     import tomotopy as tp
 
     mdl = tp.LDAModel.load(str(folder / "tomotopy.bin"))
@@ -226,12 +239,13 @@ START_SAMPLE = 20000  # most documents (or units) factorised for the nmf start: 
 
 
 def nmf_topics(
-    corpus: Iterable[Bow],
+    corpus: Iterable[Bow] | em.RowSource,
     num_terms: int,
     k: int,
     seed: int,
     documents: np.ndarray | None = None,
     eta_prior: np.ndarray | None = None,
+    ex: Executor | None = None,
 ) -> np.ndarray:
     """Starting topic-term counts (K x V) from a seeded NMF of the documents' tf-idf matrix.
 
@@ -248,7 +262,7 @@ def nmf_topics(
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    counts, tokens = _start_matrix(corpus, num_terms, k, documents)
+    counts, tokens = _start_matrix(corpus, num_terms, k, documents, ex)
     tfidf = TfidfTransformer().fit_transform(counts)
     # NNDSVD needs at least K rows and columns; a random start serves smaller matrices.
     start = "nndsvdar" if k <= min(counts.shape) else "random"
@@ -269,30 +283,62 @@ def nmf_topics(
     return np.asarray(topics)
 
 
+@dataclass
+class _StartScan:
+    source: em.RowSource
+    groups: np.ndarray  # each row's group (document or unit)
+    stride: int  # groups kept: every stride-th
+
+
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _start_rows(part: tuple[int, int, int], scan: _StartScan) -> Entries:
+    """One partition's entries of the sampled groups, as (row, column, count); and its tokens."""
+    _, start, end = part
+    docs = scan.source.read(start, end)
+    groups = scan.groups[start:end]
+    if scan.source.mask is not None:
+        groups = groups[scan.source.mask[start:end]]
+    kept = [(int(g) // scan.stride, d) for g, d in zip(groups, docs, strict=True) if g % scan.stride == 0]
+    none = np.zeros(0, dtype=np.int64)
+    r = np.concatenate([np.full(len(ids), row, dtype=np.int64) for row, (ids, _) in kept] or [none])
+    c = np.concatenate([ids for _, (ids, _) in kept] or [none])
+    v = np.concatenate([counts for _, (_, counts) in kept] or [none]).astype(np.float64)
+    return r, c, v, float(sum(float(counts.sum()) for _, counts in docs))
+
+
 def _start_matrix(
-    corpus: Iterable[Bow], num_terms: int, k: int, documents: np.ndarray | None
+    corpus: Iterable[Bow] | em.RowSource,
+    num_terms: int,
+    k: int,
+    documents: np.ndarray | None,
+    ex: Executor | None = None,
 ) -> tuple[Any, float]:
     """The term counts to factorise (documents, or units if there are fewer documents than
-    topics), an evenly spaced sample of at most START_SAMPLE of them; and the corpus tokens."""
+    topics), an evenly spaced sample of at most START_SAMPLE of them; and the corpus tokens.
+    The corpus is read partition by partition on ``ex``."""
     from scipy import sparse
 
-    rows: Any = corpus if hasattr(corpus, "__len__") else list(corpus)
-    if documents is not None and len(documents) != len(rows):
-        raise ValueError(f"{len(documents)} document numbers for {len(rows)} corpus rows")
-    groups = documents if documents is not None and documents.max() + 1 >= k else np.arange(len(rows))
-    n_groups = int(groups.max()) + 1
+    from pipeline.executor import LocalExecutor
+
+    source = corpus if isinstance(corpus, em.RowSource) else em.RowSource.of(corpus)
+    rows = len(source)
+    if documents is not None and len(documents) != rows:
+        raise ValueError(f"{len(documents)} document numbers for {rows} corpus rows")
+    chosen = documents if documents is not None and documents.max() + 1 >= k else np.arange(rows)
+    n_groups = int(chosen.max()) + 1
     stride = -(-n_groups // START_SAMPLE)
-    r, c, v = array("q"), array("q"), array("d")  # compact: the sample can hold millions of entries
-    tokens = 0.0
-    for group, bow in zip(groups, rows, strict=True):
-        tokens += sum(count for _, count in bow)
-        if group % stride == 0:
-            r.extend([int(group) // stride] * len(bow))
-            c.extend(i for i, _ in bow)
-            v.extend(float(count) for _, count in bow)
+    groups = chosen
+    if source.mask is not None:  # numbered by all rows, as partitions are
+        groups = np.zeros(source.rows, dtype=np.int64)
+        groups[source.mask] = chosen
+    scan = _StartScan(source, groups, stride)
+    parts = list((ex or LocalExecutor(1)).map(_start_rows, iter(source.partitions()), scan))
+    r, c, v = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    tokens = sum(p[3] for p in parts)
     shape = (-(-n_groups // stride), num_terms)
-    at = (np.frombuffer(r, dtype=np.int64), np.frombuffer(c, dtype=np.int64))
-    return sparse.csr_matrix((np.frombuffer(v), at), shape=shape), tokens
+    return sparse.csr_matrix((v, (r, c)), shape=shape), tokens
 
 
 def start_from(lda: Any, topics: np.ndarray) -> None:
@@ -330,27 +376,26 @@ def train_gensim(
     )
     # Built without a corpus, then trained: the same as passing the corpus, with the
     # starting topics set in between.
+    source = em.RowSource.of(corpus)
     if spec.init == "nmf":
         k, seed = spec.num_topics, spec.seed
-        start_from(lda, nmf_topics(corpus, len(dictionary), k, seed, spec.documents, spec.eta_prior))
+        start_from(lda, nmf_topics(source, len(dictionary), k, seed, spec.documents, spec.eta_prior, ex))
     log = TrainLog()
-    sample = list(spec.eval_sample)
-    words = sum(c for bow in sample for _, c in bow)
+    mixes = None
     with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
         if batch:
             # Full variational EM: every pass replaces the topics with what the whole
             # corpus says, its E-step spread over the executor (pipeline.em).
-            def after_pass(n: int, passed: em.PassLog) -> None:
-                if words:
-                    log.perplexity.append(float(np.exp2(-lda.bound(sample) / words)))
-                if passed.units:
-                    log.converged_share = passed.converged / passed.units
-                on_pass(n)
-
-            em.train(lda, em.RowSource.of(corpus), ex, spec.passes, spec.seed, after_pass)
+            trained = em.train(
+                lda, source, ex, spec.passes, spec.seed, spec.eval_rows, spec.keep_mixes, on_pass
+            )
+            log.perplexity, log.converged_share = trained.perplexity, trained.converged_share
+            mixes = trained.mixes
         else:
+            rows = np.flatnonzero(spec.eval_rows) if spec.eval_rows is not None else np.zeros(0, dtype=int)
+            sample = [list(zip(i.tolist(), c.tolist(), strict=True)) for i, c in source.read_rows(rows)]
             _train_online(lda, corpus, sample, on_pass, log)
-    return GensimModel(lda, spec.seed), log
+    return GensimModel(lda, spec.seed, mixes), log
 
 
 def _train_online(

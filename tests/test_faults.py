@@ -178,7 +178,7 @@ def _start_run(tmp_path: Path, corpus: Path, name: str) -> tuple[subprocess.Pope
     return proc, config, tmp_path / "runs" / name
 
 
-PARALLEL = ("segment", "tokenize", "assign")  # the stages that run worker processes here
+PARALLEL = ("segment", "tokenize", "train")  # the stages that run worker processes here
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)

@@ -204,6 +204,55 @@ def test_partitioned_batch_em_with_one_partition_reaches_gensims_fixed_point() -
     np.testing.assert_allclose(ours.lda.alpha, lda.alpha, rtol=1e-3)
 
 
+def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes() -> None:
+    """The perplexity summed inside the E-steps is gensim's log_perplexity of the sample;
+    the mixes kept from the last E-step are what inference with the final topics gives,
+    once training has converged."""
+    from gensim.corpora import Dictionary
+
+    from pipeline import engines
+
+    rng = random.Random(7)
+    docs = [
+        [rng.choice(WORDS[i % PLANTED] + WORDS[(i + 1) % PLANTED]) for _ in range(30)] for i in range(300)
+    ]
+    dct = Dictionary(docs)
+    corpus = [dct.doc2bow(d) for d in docs]
+    sample = np.zeros(len(corpus), dtype=bool)
+    sample[::3] = True
+    spec = engines.TrainSpec(
+        engine="gensim", num_topics=PLANTED, seed=1, passes=30, iterations=200,
+        alpha="auto", eta="symmetric", chunksize=2000, update_every=0, eval_rows=sample, keep_mixes=True,
+    )  # fmt: skip
+    model, log = engines.train(spec, corpus, dct, LocalExecutor(1))
+    assert len(log.perplexity) == 30 and log.perplexity[0] > log.perplexity[-1]
+    lda = model.lda  # type: ignore[attr-defined]
+    chunk = [bow for bow, keep in zip(corpus, sample, strict=True) if keep]
+    theirs = np.exp2(-lda.log_perplexity(chunk, total_docs=len(corpus)))
+    assert abs(log.perplexity[-1] - theirs) / theirs < 1e-3
+    assert model.train_theta is not None and model.train_theta.shape == (len(corpus), PLANTED)
+    inferred = np.array(list(model.infer(corpus)))
+    assert np.abs(model.train_theta - inferred).max() < 0.01
+    np.testing.assert_allclose(model.train_theta.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_assign_writes_the_mixes_training_kept(tmp_path: Path) -> None:
+    """With batch EM, assignments.csv holds the last E-step's mixes: no second inference."""
+    from pipeline import engines
+
+    config = load_config(planted_config(tmp_path, num_topics=PLANTED, passes=3))
+    run_pipeline(config)
+    model = engines.load_model(config.run_dir / "model")
+    assert model.train_theta is not None
+    with (config.run_dir / "assignments.csv").open(encoding="utf-8") as fh:
+        written = np.array([[float(row[f"topic_{k}"]) for k in range(PLANTED)] for row in csv.DictReader(fh)])
+    np.testing.assert_allclose(written, model.train_theta, atol=PLANTED * 1e-6)  # six decimals
+    from gensim.corpora import MmCorpus
+
+    inferred = np.array(list(model.infer(MmCorpus(str(config.run_dir / "corpus" / "corpus.mm")))))
+    assert np.abs(written - inferred).max() > 1e-5  # after three passes, inferring again differs
+
+
 def test_gensim_eta_auto_reaches_the_topics(tmp_path: Path) -> None:
     """A learned eta is what the topics use, and the saved model loads back."""
     from pipeline import engines

@@ -109,7 +109,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             yield bow
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
-        if model.engine == "gensim" and ex.parallel:
+        if model.train_theta is None and model.engine == "gensim" and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))

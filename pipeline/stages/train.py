@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import engines, executor, measures
+from pipeline import em, engines, executor, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
@@ -247,6 +247,14 @@ def document_numbers(store: RunStore) -> np.ndarray:
     return np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
 
 
+def evaluation_rows(nonempty: np.ndarray) -> np.ndarray:
+    """The units whose perplexity is tracked: every n-th row, of those with tokens."""
+    step = max(1, math.ceil(len(nonempty) / EVAL_SAMPLE))
+    rows = np.zeros(len(nonempty), dtype=bool)
+    rows[::step] = True
+    return rows & nonempty
+
+
 def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
@@ -254,7 +262,7 @@ def _fmt(v: float | None) -> str:
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
-    nonempty = np.fromiter((bool(bow) for bow in corpus), dtype=bool)
+    nonempty = em.RowSource.of(corpus).nonempty()
     n_units = int(nonempty.sum())
     ks = config.model.k_values()
     if max(ks) > n_units:
@@ -287,7 +295,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
     spec = spec_for(config, k, seed, dct)
     spec.documents = documents
-    spec.eval_sample = [bow for bow in stride_sample(iter(corpus), len(corpus), EVAL_SAMPLE) if bow]
+    spec.eval_rows = evaluation_rows(nonempty)
+    spec.keep_mixes = True
     with progress.task(engines.progress_steps(spec), f"train K={k}") as update:
         model, train_log = engines.train(spec, corpus, dct, ex, lambda step: update(step + 1))
     for warning in train_log.warnings:
