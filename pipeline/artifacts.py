@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +36,7 @@ MANIFEST = "manifest.json"
 DICTIONARY = "dictionary.gensim"
 CORPUS = "corpus"  # folder: corpus.mm + corpus.mm.index
 CORPUS_FILE = "corpus.mm"
+MM_HEADER = b"%%MatrixMarket matrix coordinate real general\n"
 MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
 MARKER = ".pipeline-run"  # a folder holding this was made by the tool: it may write and clean it
 INFER_MARKER = ".pipeline-infer"  # the same, for the outputs of `pipeline infer`
@@ -262,10 +264,7 @@ class RunStore:
 
     def corrupt(self, name: str, what: str) -> StoreError:
         """The error for an artifact that exists but cannot be read back."""
-        return StoreError(
-            f"{self.path(name)}: corrupt or unreadable ({what}); re-create it with "
-            "`pipeline run --force` (or --from the stage that writes it)"
-        )
+        return corrupt(self.path(name), what)
 
     def _numbered_lines(self, name: str) -> Iterator[tuple[int, str]]:
         """(line number, line) of every non-blank line of a text artifact."""
@@ -279,15 +278,15 @@ class RunStore:
         """The non-blank lines of a text artifact, unparsed (for workers that parse them)."""
         return (line for _, line in self._numbered_lines(name))
 
+    def read_numbered_lines(self, name: str) -> Iterator[tuple[int, str]]:
+        """(line number, line) of the non-blank lines, for workers that parse them with
+        ``parse_row``."""
+        return self._numbered_lines(name)
+
     def read_jsonl(self, name: str) -> Iterator[dict[str, Any]]:
+        path = self.path(name)
         for lineno, line in self._numbered_lines(name):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise self.corrupt(name, f"line {lineno}: {exc.msg}") from exc
-            if not isinstance(row, dict):
-                raise self.corrupt(name, f"line {lineno}: not a JSON object")
-            yield row
+            yield parse_row(path, lineno, line)
 
     def read_text(self, name: str) -> str:
         try:
@@ -327,12 +326,30 @@ class RunStore:
         dct.id2token = {i: t for t, i in dct.token2id.items()}
         return dct
 
-    def save_corpus(self, bows: Iterable[list[tuple[int, int]]], dct: Any) -> None:
-        """The bag-of-words corpus in Matrix Market format, streamed to disk."""
-        from gensim.corpora import MmCorpus
+    def save_corpus_parts(self, parts: Iterable[CorpusPart], num_terms: int) -> None:
+        """The corpus from parts formatted elsewhere (workers), in row order: the same
+        bytes, and the same index, as gensim's ``MmCorpus.serialize`` writes."""
+        from gensim import utils
 
+        offsets: list[int] = []
+        rows = nnz = 0
         with self.write_path(CORPUS, directory=True) as tmp_dir:
-            MmCorpus.serialize(str(tmp_dir / CORPUS_FILE), bows, id2word=dct)
+            with (tmp_dir / CORPUS_FILE).open("wb") as fh:
+                fh.write(MM_HEADER + b" " * 50 + b"\n")  # overwritten with the shape below
+                for part in parts:
+                    base = fh.tell()
+                    offsets.extend(base + int(r) if r >= 0 else -1 for r in part.starts)
+                    fh.write(part.data)
+                    rows += len(part.starts)
+                    nnz += part.nnz
+                if offsets and offsets[-1] == -1:
+                    offsets[-1] = fh.tell()  # gensim leaves a last empty row pointing at the end
+                stats = f"{rows} {num_terms} {nnz}".encode()
+                if len(stats) > 50:
+                    raise StoreError(f"{CORPUS}: {rows} rows x {num_terms} terms is too large to write")
+                fh.seek(len(MM_HEADER))
+                fh.write(stats)
+            utils.pickle(offsets, str(tmp_dir / (CORPUS_FILE + ".index")))
 
     def load_corpus(self) -> Any:
         """The bag-of-words corpus, streamed from disk (a gensim ``MmCorpus``)."""
@@ -449,6 +466,34 @@ class RunStore:
 
 
 Doc = tuple[Any, Any]  # a corpus row: term ids and counts (numpy arrays)
+
+
+@dataclass
+class CorpusPart:
+    """Consecutive corpus rows as Matrix Market lines ("row term count", 1-based)."""
+
+    data: bytes
+    starts: list[int]  # each row's first byte in ``data``, -1 for a row without entries
+    nnz: int
+
+
+def corrupt(path: Path, what: str) -> StoreError:
+    """The error for an artifact that exists but cannot be read back."""
+    return StoreError(
+        f"{path}: corrupt or unreadable ({what}); re-create it with "
+        "`pipeline run --force` (or --from the stage that writes it)"
+    )
+
+
+def parse_row(path: Path, lineno: int, line: str) -> dict[str, Any]:
+    """One line of a jsonl artifact, in any process; ``path`` and ``lineno`` name it in the error."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise corrupt(path, f"line {lineno}: {exc.msg}") from exc
+    if not isinstance(row, dict):
+        raise corrupt(path, f"line {lineno}: not a JSON object")
+    return row
 
 
 def read_corpus_rows(path: str, index: Any, size: int, start: int, end: int) -> list[Doc]:

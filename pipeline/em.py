@@ -75,7 +75,8 @@ class RowSource:
     def nonempty(self) -> np.ndarray:
         """Which rows hold tokens (ignoring the mask), without reading the rows from disk."""
         if self.index is not None:
-            return np.asarray(self.index >= 0)
+            # An empty row's offset is -1, or the file's end if it is the last row.
+            return np.asarray((self.index >= 0) & (self.index < self.end))
         assert self.docs is not None
         return np.array([len(ids) > 0 for ids, _ in self.docs], dtype=bool)
 

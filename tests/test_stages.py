@@ -89,6 +89,37 @@ def test_dictionary_stage_alone(
     assert len(corpus) == len(tokens)  # one row per unit, empty rows included
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dictionary_in_partitions_is_what_one_pass_of_gensim_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Partial dictionaries merged in order number the terms as one Dictionary does, and
+    the corpus file and its index are the bytes MmCorpus.serialize writes, empty rows
+    (in the middle and at the end) included."""
+    from gensim.corpora import Dictionary, MmCorpus
+
+    rng = random.Random(4)
+    words = [f"词{i}" for i in range(40)]
+    tokens = [[rng.choice(words) for _ in range(rng.randrange(0, 8))] for _ in range(60)] + [[]]
+    monkeypatch.setattr(dictionary_stage, "PARTITION", 7)
+    config = Config.model_validate({"dictionary": {"no_below": 2, "no_above": 0.5}})
+    store = RunStore(tmp_path / "run")
+    store.ensure_dir()
+    store.write_jsonl("tokens.jsonl", ({"unit_id": f"u{i}", "tokens": t} for i, t in enumerate(tokens)))
+    store.write_json("tokenize_audit.json", {})
+    counts = dictionary_stage.run(config, store, Reporter(), LocalExecutor(workers))
+    ours = store.load_dictionary()
+    one = Dictionary(tokens, prune_at=None)
+    one.filter_extremes(no_below=2, no_above=0.5, keep_n=None)
+    assert list(ours.token2id.items()) == list(one.token2id.items())
+    assert (ours.dfs, ours.cfs, ours.num_docs, ours.num_pos) == (one.dfs, one.cfs, one.num_docs, one.num_pos)
+    MmCorpus.serialize(str(tmp_path / "gensim.mm"), (one.doc2bow(t) for t in tokens), id2word=one)
+    folder = store.path("corpus")
+    assert (folder / "corpus.mm").read_bytes() == (tmp_path / "gensim.mm").read_bytes()
+    assert (folder / "corpus.mm.index").read_bytes() == (tmp_path / "gensim.mm.index").read_bytes()
+    assert counts["empty_units"] == sum(not one.doc2bow(t) for t in tokens) > 1
+
+
 PLANTED = {
     "sport": ["足球", "比赛", "球员", "进球", "教练", "联赛", "球迷", "冠军"],
     "money": ["股票", "市场", "投资", "银行", "利率", "基金", "债券", "股价"],

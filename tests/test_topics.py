@@ -204,6 +204,19 @@ def test_partitioned_batch_em_with_one_partition_reaches_gensims_fixed_point() -
     np.testing.assert_allclose(ours.lda.alpha, lda.alpha, rtol=1e-3)
 
 
+def test_row_source_reads_rows_and_knows_the_empty_ones_without_reading(tmp_path: Path) -> None:
+    from gensim.corpora import MmCorpus
+
+    bows = [[], [(0, 2), (3, 1)], [], [], [(1, 1)], [(2, 5)], []]
+    MmCorpus.serialize(str(tmp_path / "c.mm"), bows)
+    source = em.RowSource.of(MmCorpus(str(tmp_path / "c.mm")))
+    np.testing.assert_array_equal(source.nonempty(), [bool(b) for b in bows])
+    rows = np.array([0, 1, 4, 6])
+    for (ids, counts), r in zip(source.read_rows(rows), rows, strict=True):
+        assert list(zip(ids.tolist(), counts.tolist(), strict=True)) == bows[r]
+    assert [len(ids) for ids, _ in source.read(0, len(bows))] == [len(b) for b in bows]
+
+
 def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes() -> None:
     """The perplexity summed inside the E-steps is gensim's log_perplexity of the sample;
     the mixes kept from the last E-step are what inference with the final topics gives,

@@ -25,11 +25,18 @@ from pipeline.stages.base import Counts, Progress, Stage
 DIGITS = 6
 
 
+def rounded_rows(thetas: np.ndarray) -> list[list[str]]:
+    """Each row as six-decimal strings whose sum is exactly 1: the rounding residue goes
+    to the row's largest value."""
+    one = 10**DIGITS
+    scaled = np.round(thetas * one).astype(np.int64)
+    scaled[np.arange(len(thetas)), np.argmax(thetas, axis=1)] += one - scaled.sum(axis=1)
+    return [[f"{v // one}.{v % one:0{DIGITS}d}" for v in row] for row in scaled.tolist()]
+
+
 def rounded(theta: np.ndarray) -> list[str]:
-    """Six-decimal strings whose sum is exactly 1: the rounding residue goes to the largest."""
-    scaled = np.round(theta * 10**DIGITS).astype(np.int64)
-    scaled[int(np.argmax(theta))] += 10**DIGITS - int(scaled.sum())
-    return [f"{v / 10**DIGITS:.{DIGITS}f}" for v in scaled]
+    """One distribution as six-decimal strings summing to exactly 1."""
+    return rounded_rows(theta[None, :])[0]
 
 
 PARTITION = 5 * ENGINE_CHUNK  # units per task: whole inference chunks, so results match one process
@@ -37,6 +44,17 @@ PARTITION = 5 * ENGINE_CHUNK  # units per task: whole inference chunks, so resul
 
 def _infer_partition(bows: list[list[tuple[int, int]]], model: TopicModel) -> list[np.ndarray]:
     return list(model.infer(bows))
+
+
+def _with_weights(
+    rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
+) -> Iterator[tuple[dict[str, Any], np.ndarray, int, list[str]]]:
+    """The rows with their distributions as strings, rounded a block of rows at a time."""
+    it = iter(rows)
+    while block := list(islice(it, ENGINE_CHUNK)):
+        weights = rounded_rows(np.array([theta for _, theta, _ in block]))
+        for (unit, theta, n_tok), w in zip(block, weights, strict=True):
+            yield unit, theta, n_tok, w
 
 
 def write_assignments(
@@ -70,7 +88,7 @@ def write_assignments(
             "documents.csv", ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields]
         ) as doc_out,
     ):
-        for unit, theta, n_tok in rows:
+        for unit, theta, n_tok, weights in _with_weights(rows):
             if doc is None or doc["doc_id"] != unit["doc_id"]:
                 if doc is not None:
                     doc_out.writerow(doc_row(doc))
@@ -89,7 +107,6 @@ def write_assignments(
             doc["plain"] += theta
             doc["tokens"] += n_tok
             top = int(np.argmax(theta))
-            weights = rounded(theta)
             meta = [unit["meta"].get(f, "") for f in meta_fields]
             unit_out.writerow([unit["unit_id"], unit["doc_id"], top, weights[top], *weights, *meta])
             n_units += 1

@@ -3,29 +3,94 @@
 The corpus is serialized in Matrix Market format (``corpus/corpus.mm`` with its index)
 so training and assignment stream it from disk. Row i of the corpus is unit i of
 ``units.jsonl``; a unit whose tokens were all filtered is an empty row.
+
+Both passes over the tokens run on the executor, in partitions of a fixed number of
+rows: the first counts each partition's terms in a gensim ``Dictionary`` of its own, and
+the partial dictionaries are merged in partition order, which numbers the terms as one
+``Dictionary`` reading every row would; the second turns each partition's rows into
+bag-of-words lines of the corpus file, written in partition order. The files are
+therefore the same however many workers ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
 
-from pipeline.artifacts import CORPUS, DICTIONARY, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, CorpusPart, RunStore, parse_row
 from pipeline.config import Config
 from pipeline.errors import DataError
 from pipeline.executor import Executor
 from pipeline.stages.base import Counts, Progress, Stage
 
+PARTITION = 5000  # token rows a task
+TOKENS = "tokens.jsonl"
 
-def _token_lists(store: RunStore) -> Iterator[list[str]]:
-    for row in store.read_jsonl("tokens.jsonl"):
-        yield row["tokens"]
+
+Lines = list[tuple[int, str]]  # (line number, line) of tokens.jsonl
+
+
+def _partitions(store: RunStore) -> Iterator[Lines]:
+    lines = store.read_numbered_lines(TOKENS)
+    return iter(lambda: list(islice(lines, PARTITION)), [])
+
+
+def _tokens(lines: Lines, path: Path) -> Iterator[list[str]]:
+    for lineno, line in lines:
+        yield parse_row(path, lineno, line)["tokens"]
+
+
+def _count(lines: Lines, path: Path) -> Any:
+    """A partition's own Dictionary: its terms numbered in order of first appearance."""
+    from gensim.corpora import Dictionary
+
+    return Dictionary(_tokens(lines, path), prune_at=None)
+
+
+def merge(into: Any, part: Any) -> None:
+    """Add a partial Dictionary's counts to ``into``; its new terms are numbered in their
+    order in ``part``, so merging partitions in order numbers terms as one pass would.
+    (gensim's ``merge_with`` drops the collection frequencies.)"""
+    for token, i in part.token2id.items():
+        j = into.token2id.setdefault(token, len(into.token2id))
+        into.dfs[j] = into.dfs.get(j, 0) + part.dfs[i]
+        into.cfs[j] = into.cfs.get(j, 0) + part.cfs[i]
+    into.num_docs += part.num_docs
+    into.num_pos += part.num_pos
+    into.num_nnz += part.num_nnz
+    into.id2token = {}
+
+
+def _rows(part: tuple[int, Lines], dct: Any, path: Path) -> tuple[CorpusPart, int, int]:
+    """A partition's rows as Matrix Market lines, numbered from its first row; with its
+    count of rows without entries and its tokens."""
+    first, lines = part
+    out: list[str] = []
+    starts: list[int] = []
+    size = nnz = empty = tokens = 0
+    for row, words in enumerate(_tokens(lines, path), start=first + 1):
+        bow = dct.doc2bow(words)
+        starts.append(size if bow else -1)
+        empty += not bow
+        for term, count in bow:
+            entry = f"{row} {term + 1} {count}\n"
+            out.append(entry)
+            size += len(entry)  # ASCII: characters are bytes
+            tokens += count
+        nnz += len(bow)
+    return CorpusPart("".join(out).encode("ascii"), starts, nnz), empty, tokens
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     from gensim.corpora import Dictionary
 
     cfg = config.dictionary
-    dct = Dictionary(progress.track(_token_lists(store), None, "dictionary"), prune_at=None)
+    dct = Dictionary(prune_at=None)
+    path = store.path(TOKENS)
+    for part in progress.track(ex.map(_count, _partitions(store), path), None, "dictionary"):
+        merge(dct, part)
     before = dict(dct.dfs)
     before_cfs = dict(dct.cfs)
     terms_before = len(dct)
@@ -46,20 +111,18 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     store.save_dictionary(dct)
     rows = sorted(((t, dct.dfs[i], dct.cfs[i]) for t, i in dct.token2id.items()), key=lambda r: (-r[2], r[0]))
     store.write_csv("vocab.tsv", ["token", "doc_freq", "count"], ([*r] for r in rows), delimiter="\t")
-    n_units = 0
-    n_empty = 0
-    n_tokens = 0
+    n_units = n_empty = n_tokens = 0
 
-    def bows() -> Iterator[list[tuple[int, int]]]:
+    def parts() -> Iterator[CorpusPart]:
         nonlocal n_units, n_empty, n_tokens
-        for tokens in _token_lists(store):
-            bow = dct.doc2bow(tokens)
-            n_units += 1
-            n_empty += not bow
-            n_tokens += sum(c for _, c in bow)
-            yield bow
+        numbered = ((n * PARTITION, lines) for n, lines in enumerate(_partitions(store)))
+        for part, empty, tokens in ex.map(_rows, numbered, dct, path):
+            n_units += len(part.starts)
+            n_empty += empty
+            n_tokens += tokens
+            yield part
 
-    store.save_corpus(bows(), dct)
+    store.save_corpus_parts(parts(), len(dct))
     audit = {"tokenize": store.read_json("tokenize_audit.json")}
     audit["dictionary"] = {
         "removed_terms": len(dropped),
@@ -81,7 +144,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 STAGE = Stage(
     name="dictionary",
     sections=("dictionary",),
-    inputs=("tokens.jsonl", "tokenize_audit.json"),
+    inputs=(TOKENS, "tokenize_audit.json"),
     outputs=(DICTIONARY, "vocab.tsv", CORPUS, "vocab_audit.json"),
     run=run,
 )
