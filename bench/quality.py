@@ -340,7 +340,8 @@ def run_pipeline_system(
         for row in csv.DictReader(fh):
             if labels.get(row["doc_id"]) != row["label"]:
                 raise RuntimeError(f"documents.csv: doc {row['doc_id']} has label {row['label']!r}")
-            assigned[row["doc_id"]] = int(row["dominant_topic"])
+            if row["dominant_topic"]:  # empty: a document without tokens has no topic
+                assigned[row["doc_id"]] = int(row["dominant_topic"])
     topics: dict[int, list[str]] = {}
     with (config.run_dir / "topics.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):

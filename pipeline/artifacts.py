@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -287,6 +287,15 @@ class RunStore:
         path = self.path(name)
         for lineno, line in self._numbered_lines(name):
             yield parse_row(path, lineno, line)
+
+    def read_jsonl_where(
+        self, name: str, keep: Callable[[int], bool]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, row) of the rows whose number ``keep`` accepts; only those are parsed."""
+        path = self.path(name)
+        for i, (lineno, line) in enumerate(self._numbered_lines(name)):
+            if keep(i):
+                yield i, parse_row(path, lineno, line)
 
     def read_text(self, name: str) -> str:
         try:

@@ -17,7 +17,7 @@ Two things come out of the E-steps without a pass of their own:
 - the perplexity of an evaluation sample of units after each pass: gensim's variational
   bound (``LdaModel.bound``, per word, as ``log_perplexity`` scales it), its units' terms
   summed in the E-step that follows the pass, which uses those topics; the last pass's
-  in a small E-step of the sample alone;
+  in an E-step of the sample alone, in this process;
 - each unit's topic mix (normalised gamma) from the last pass's E-step, so that assign
   need not infer the units again. Those mixes are inferred with the topics the last
   pass started from, the ones its M-step then refined.
@@ -35,7 +35,6 @@ from pipeline.artifacts import Doc, read_corpus_rows, read_corpus_rows_at
 from pipeline.executor import Executor
 
 PARTITION_ROWS = 2000  # corpus rows a partition: fixed, so results do not depend on the workers
-SAMPLE_PARTITION_ROWS = 250  # evaluation units a partition, when the sample is scored on its own
 
 
 @dataclass
@@ -53,7 +52,6 @@ class RowSource:
     end: int = 0  # the file's size
     docs: list[Doc] | None = None
     mask: np.ndarray | None = None
-    partition_rows: int = PARTITION_ROWS
 
     @classmethod
     def of(cls, corpus: Any, mask: np.ndarray | None = None) -> RowSource:
@@ -82,7 +80,7 @@ class RowSource:
 
     def partitions(self) -> list[tuple[int, int, int]]:
         """(partition number, first row, end row), in order."""
-        size = self.partition_rows
+        size = PARTITION_ROWS
         return [(n, s, min(s + size, self.rows)) for n, s in enumerate(range(0, self.rows, size))]
 
     def read(self, start: int, end: int) -> list[Doc]:
@@ -185,7 +183,8 @@ def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
         if scored[d]:
             # gensim's LdaModel.bound, the terms of one unit
             elogthetad = dirichlet_expectation(gammad)
-            score += float(cts @ logsumexp(elogthetad[:, None] + np.log(exp_elogbetad), axis=0))
+            with np.errstate(divide="ignore"):  # a float32 term that underflowed to 0 adds nothing
+                score += float(cts @ logsumexp(elogthetad[:, None] + np.log(exp_elogbetad), axis=0))
             score += float(np.sum((alpha - gammad) * elogthetad))
             score += float(np.sum(gammaln(gammad) - gammaln(alpha)))
             score += float(gammaln(np.sum(alpha)) - gammaln(np.sum(gammad)))
@@ -262,12 +261,13 @@ def train(
             trained.converged_share = converged / units
         if mixes:
             trained.mixes = np.concatenate(mixes)
+            mixes.clear()
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)
         on_pass(pass_)
     if sample is not None and passes:
-        trained.perplexity.append(_score_sample(lda, source, ex, sample, seed, passes))
+        trained.perplexity.append(_score_sample(lda, source, sample, seed, passes))
     return trained
 
 
@@ -281,13 +281,12 @@ def _perplexity(lda: Any, score: float, words: float, sample: np.ndarray, units:
     return float(np.exp2(-(score * ratio + float(lda.bound([]))) / (ratio * words)))
 
 
-def _score_sample(
-    lda: Any, source: RowSource, ex: Executor, sample: np.ndarray, seed: int, pass_: int
-) -> float:
+def _score_sample(lda: Any, source: RowSource, sample: np.ndarray, seed: int, pass_: int) -> float:
     """The sample's perplexity under the final topics: an E-step of the sample alone, in
-    small partitions so that it too spreads over the workers."""
+    this process (workers forked now would each count this process's memory again, at
+    its largest)."""
     docs = source.read_rows(np.flatnonzero(sample))
-    alone = RowSource(len(docs), docs=docs, partition_rows=SAMPLE_PARTITION_ROWS)
+    alone = RowSource(len(docs), docs=docs)
     step = EStep(
         alone,
         lda.expElogbeta,
@@ -299,8 +298,5 @@ def _score_sample(
         collect=False,
         evaluate=np.ones(len(docs), dtype=bool),
     )
-    score = words = 0.0
-    for stats in ex.map(estep, iter(alone.partitions()), step):
-        score += stats.score
-        words += stats.words
-    return _perplexity(lda, score, words, sample, len(source))
+    stats = estep((0, 0, len(docs)), step)
+    return _perplexity(lda, stats.score, stats.words, sample, len(source))

@@ -114,6 +114,11 @@ class _ForkPool:
             proc.kill()
         for proc in self.procs:
             proc.join()
+        # Partitions still buffered for the dead workers would block the queue's feeder
+        # thread on a full pipe, and the exit of this process on that thread (Ctrl-C).
+        for q in (self.tasks, self.results):
+            q.cancel_join_thread()
+            q.close()
 
 
 def _portable(exc: BaseException) -> BaseException:

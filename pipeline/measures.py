@@ -7,6 +7,7 @@ and Shirley 2014), FREX the frequency-exclusivity score of stm (Roberts et al.).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -132,6 +133,8 @@ class TopicAccumulator:
         self.units = 0
 
     def add(self, theta: np.ndarray, tokens: int) -> None:
+        if not tokens:  # a unit without tokens carries no topic: its theta is only the prior
+            return
         m = theta * tokens
         self.mass += m
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -209,3 +212,46 @@ def coherence(
         **kwargs,
     )
     return [None if not math.isfinite(v) else float(v) for v in cm.get_coherence_per_topic()]
+
+
+# -- text segmentation ------------------------------------------------------------------
+# A segmentation of n units is the sequence of their segment numbers, e.g. [0, 0, 1, 1, 1].
+
+
+def segmentation_k(reference: Sequence[int]) -> int:
+    """The usual window: half the mean segment length of the reference, at least 1."""
+    segments = 1 + sum(a != b for a, b in itertools.pairwise(reference))
+    return max(1, round(len(reference) / (2 * segments)))
+
+
+def pk(reference: Sequence[int], hypothesis: Sequence[int], k: int | None = None) -> float | None:
+    """Beeferman et al. (1999): the share of unit pairs k apart that one segmentation puts
+    in the same segment and the other does not. 0 is perfect; None if n <= k."""
+    k = segmentation_k(reference) if k is None else k
+    n = len(reference)
+    if len(hypothesis) != n:
+        raise ValueError(f"segmentations of {n} and {len(hypothesis)} units")
+    if n <= k:
+        return None
+    wrong = sum(
+        (reference[i] == reference[i + k]) != (hypothesis[i] == hypothesis[i + k]) for i in range(n - k)
+    )
+    return wrong / (n - k)
+
+
+def window_diff(reference: Sequence[int], hypothesis: Sequence[int], k: int | None = None) -> float | None:
+    """Pevzner and Hearst (2002): the share of windows of k units across which the two
+    segmentations count a different number of boundaries. 0 is perfect; None if n <= k."""
+    k = segmentation_k(reference) if k is None else k
+    n = len(reference)
+    if len(hypothesis) != n:
+        raise ValueError(f"segmentations of {n} and {len(hypothesis)} units")
+    if n <= k:
+        return None
+
+    def cuts(seg: Sequence[int]) -> np.ndarray:  # cuts[j]: boundaries before unit j
+        return np.concatenate([[0], np.cumsum([a != b for a, b in itertools.pairwise(seg)])])
+
+    ref, hyp = cuts(reference), cuts(hypothesis)
+    wrong = sum((ref[i + k] - ref[i]) != (hyp[i + k] - hyp[i]) for i in range(n - k))
+    return wrong / (n - k)

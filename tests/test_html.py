@@ -133,6 +133,38 @@ def make_data(k: int = 4) -> dict[str, Any]:
             {"doc_id": f"00{i}_news", "source": f"seeds/00{i}_news.txt", "mix": m}
             for i, m in enumerate(mixes)
         ],
+        "segments": {
+            "documents": [
+                {
+                    "doc_id": "001_news",
+                    "units": 9,
+                    "segments": [
+                        {
+                            "units": 4,
+                            "topic": 0,
+                            "weight": 0.7,
+                            "first_unit": "001-0001",
+                            "last_unit": "001-0004",
+                        },
+                        {
+                            "units": 1,
+                            "topic": None,
+                            "weight": None,
+                            "first_unit": "001-0005",
+                            "last_unit": "001-0005",
+                        },
+                        {
+                            "units": 4,
+                            "topic": 2,
+                            "weight": 0.6,
+                            "first_unit": "001-0006",
+                            "last_unit": "001-0009",
+                        },
+                    ],
+                }
+            ],
+            "with_segments": 3,
+        },
         "intertopic": [
             {"topic": 0, "x": -0.12, "y": 0.05},
             {"topic": 1, "x": 0.2, "y": 0.1},
@@ -305,7 +337,16 @@ def test_text_from_the_data_is_escaped() -> None:
 
 def test_every_section_present_with_full_data() -> None:
     page = render_html(make_data())
-    for section in ("summary", "prevalence", "intertopic", "topics", "documents", "sweep", "periods"):
+    for section in (
+        "summary",
+        "prevalence",
+        "intertopic",
+        "topics",
+        "documents",
+        "segments",
+        "sweep",
+        "periods",
+    ):
         assert f'<section id="{section}">' in page
         assert f'<a href="#{section}">' in page
     assert "4,340" in page and "stopword tokens" in page  # what cleaning removed
@@ -316,22 +357,32 @@ def test_every_section_present_with_full_data() -> None:
 
 def test_optional_sections_absent_without_their_data() -> None:
     data = make_data()
-    for key in ("intertopic", "sweep", "chosen_k", "prevalence", "documents"):
+    for key in ("intertopic", "sweep", "chosen_k", "prevalence", "documents", "segments"):
         del data[key]
     for topic in data["topics"]:
         for key in ("relevance", "frex", "stability", "diagnostics", "flags", "note", "name"):
             topic.pop(key, None)
     page = render_html(data)
-    for section in ("intertopic", "sweep", "periods", "documents"):
+    for section in ("intertopic", "sweep", "periods", "documents", "segments"):
         assert f'id="{section}"' not in page and f'href="#{section}"' not in page
     assert "FREX" not in page and "relevance" not in page and "stability" not in page
     assert page.count('class="topic-card"') == 4
     assert '<span class="tid">Topic 2</span></h3>' in page  # no name: just "Topic n"
 
     data = make_data()
-    for key in ("intertopic", "sweep", "chosen_k", "prevalence", "documents"):
+    for key in ("intertopic", "sweep", "chosen_k", "prevalence", "documents", "segments"):
         data[key] = None
     assert render_html(data).count("<section") == 3  # summary, prevalence, topics
+
+
+def test_long_documents_show_as_strips_of_their_segments() -> None:
+    strips = render_html(make_data()).split('<section id="segments">')[1].split("</section>")[0]
+    assert "3 documents change topic inside; the 1 longest are shown" in strips
+    blocks = re.findall(r'<span style="flex:(\d+);background:([^"]+)" title="([^"]*)">([^<]*)</span>', strips)
+    assert [(int(f), label) for f, _, _, label in blocks] == [(4, "0"), (1, ""), (4, "2")]
+    assert blocks[0][1] != blocks[2][1]  # topics 0 and 2 in different colours
+    assert "001-0001 … 001-0004 · 4 units · topic 0" in blocks[0][2]
+    assert "no tokens" in blocks[1][2]
 
 
 def test_minimal_data_renders() -> None:

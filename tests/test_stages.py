@@ -171,7 +171,6 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
     theta = np.array([[float(u[f"topic_{i}"]) for i in range(k)] for u in units])
     assert np.allclose(theta.sum(axis=1), 1.0, atol=1e-9)
     assert (theta > 0).all()  # the full distribution: no topic is cut off
-    assert [int(u["dominant_topic"]) for u in units] == list(theta.argmax(axis=1))
     lengths = [
         len(json.loads(line)["tokens"]) for line in (seeds_run / "tokens.jsonl").open(encoding="utf-8")
     ]
@@ -179,6 +178,9 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
 
     counts = [sum(c for _, c in bow) for bow in MmCorpus(str(seeds_run / "corpus" / "corpus.mm"))]
     assert len(counts) == len(lengths) == len(units)
+    # A unit with tokens has its argmax as dominant topic; one without (the seeds have one) none.
+    expected_top = [str(t) if n else "" for t, n in zip(theta.argmax(axis=1), counts, strict=True)]
+    assert [u["dominant_topic"] for u in units] == expected_top and 0 in counts
     with (seeds_run / "documents.csv").open(encoding="utf-8") as fh:
         docs = list(csv.DictReader(fh))
     for d in docs:
@@ -188,6 +190,47 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
         got = np.array([float(d[f"topic_{i}"]) for i in range(k)])
         assert np.allclose(got, expected, atol=2e-6)
         assert int(d["n_units"]) == len(rows)
+
+
+def test_segments_cover_every_document_in_reading_order(seeds_run: Path) -> None:
+    """segments.csv cuts each document into contiguous runs of its units, in order; a
+    segment's topic is the dominant one of its units' token-weighted mix."""
+    units = [json.loads(line) for line in (seeds_run / "units.jsonl").open(encoding="utf-8")]
+    with (seeds_run / "segments.csv").open(encoding="utf-8") as fh:
+        segments = list(csv.DictReader(fh))
+    with (seeds_run / "assignments.csv").open(encoding="utf-8") as fh:
+        assigned = {row["unit_id"]: row for row in csv.DictReader(fh)}
+    from gensim.corpora import MmCorpus
+
+    tokens = [sum(c for _, c in bow) for bow in MmCorpus(str(seeds_run / "corpus" / "corpus.mm"))]
+    position = {u["unit_id"]: i for i, u in enumerate(units)}
+    docs = list(dict.fromkeys(u["doc_id"] for u in units))
+    assert list(dict.fromkeys(s["doc_id"] for s in segments)) == docs
+    k = sum(c.startswith("topic_") for c in next(iter(assigned.values())))
+    for doc in docs:
+        mine = [s for s in segments if s["doc_id"] == doc]
+        assert [int(s["segment"]) for s in mine] == list(range(len(mine)))
+        covered = []
+        for s in mine:
+            first, last = position[s["first_unit"]], position[s["last_unit"]]
+            assert last - first + 1 == int(s["units"])
+            assert int(s["line_start"]) == units[first]["line_start"]
+            assert int(s["line_end"]) == units[last]["line_end"]
+            covered += range(first, last + 1)
+            span = range(first, last + 1)
+            thetas = np.array(
+                [[float(assigned[units[i]["unit_id"]][f"topic_{t}"]) for t in range(k)] for i in span]
+            )
+            weights = np.array([tokens[i] for i in span], dtype=float)
+            if weights.sum():
+                mix = weights @ thetas / weights.sum()
+                assert int(s["dominant_topic"]) == int(np.argmax(mix))
+                assert float(s["weight"]) == pytest.approx(mix.max(), abs=1e-5)
+            else:
+                assert s["dominant_topic"] == s["weight"] == ""
+        assert covered == [i for i, u in enumerate(units) if u["doc_id"] == doc]
+    assert any(int(s["units"]) > 1 for s in segments)
+    assert len(segments) > len(docs)  # the seeds' long articles change topic inside
 
 
 def test_report_agrees_with_the_other_outputs(seeds_run: Path) -> None:

@@ -325,6 +325,28 @@ def test_a_sweep_over_seeds_takes_units_left_without_tokens(tmp_path: Path) -> N
     assert [] in tokens  # the corpus does hold an empty unit
     training = json.loads((config.run_dir / "training.json").read_text(encoding="utf-8"))
     assert training["chosen_k"] in (3, 4) and training["mean_stability"] is not None
+    # The empty unit says so: no dominant topic for it, its document or its segment, and it
+    # is no topic's representative.
+    rows = {
+        name: _rows(config.run_dir / name) for name in ("assignments.csv", "documents.csv", "segments.csv")
+    }
+    assert [
+        (r["dominant_topic"], r["dominant_weight"])
+        for r in rows["assignments.csv"]
+        if r["doc_id"] == "numbers"
+    ] == [("", "")]
+    assert [r["dominant_topic"] for r in rows["documents.csv"] if r["doc_id"] == "numbers"] == [""]
+    assert [(r["dominant_topic"], r["weight"]) for r in rows["segments.csv"] if r["doc_id"] == "numbers"] == [
+        ("", "")
+    ]
+    assert all(r["dominant_topic"] for r in rows["assignments.csv"] if r["doc_id"] != "numbers")
+    topics = json.loads((config.run_dir / "topics.json").read_text(encoding="utf-8"))
+    assert all(not p["unit_id"].startswith("numbers") for t in topics for p in t["representatives"])
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def test_nmf_start_pools_units_per_document_and_samples_large_corpora(

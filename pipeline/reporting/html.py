@@ -105,6 +105,10 @@ padding:10px}
 .grid-charts figcaption{margin-bottom:4px}
 .map{max-width:560px}
 @media (min-width:900px){.overview{display:grid;grid-template-columns:1fr 1fr;gap:0 28px;align-items:start}}
+.strip-row{display:grid;grid-template-columns:minmax(8em,14em) 1fr 3em;gap:8px;align-items:center}
+.strip-row code{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:.8rem}
+.strip{display:flex;height:20px;border-radius:3px;overflow:hidden;gap:1px}
+.strip span{color:#fff;font-size:.7rem;text-align:center;line-height:20px;min-width:2px;overflow:hidden}
 footer.page{margin-top:40px;color:var(--muted);font-size:.8rem}
 @media print{nav.toc{display:none}.heat-wrap{max-height:none;overflow:visible}
 .topic-card,figure{break-inside:avoid}}
@@ -652,6 +656,44 @@ def _periods(prev: Any, topics: list[dict[str, Any]]) -> str:
 # -- page ------------------------------------------------------------------------------------
 
 
+def _topic_colour(topic: int) -> str:
+    """Far-apart hues for neighbouring topic numbers (golden-angle steps)."""
+    return f"hsl({(topic * 137.508) % 360:.0f} 62% 52%)"
+
+
+def _segment_strips(segments: Any, topics: list[dict[str, Any]]) -> str:
+    docs = (segments or {}).get("documents") or []
+    if not docs:
+        return ""
+    by_id = {t["topic"]: t for t in topics}
+    total = segments.get("with_segments", len(docs))
+    note = f"{total} documents change topic inside"
+    if total > len(docs):
+        note += f"; the {len(docs)} longest are shown"
+    rows = []
+    for d in docs:
+        cells = []
+        for s in d["segments"]:
+            t = s["topic"]
+            name = f"topic {t}: {_short_label(by_id.get(t, {}))}" if t is not None else "no tokens"
+            title = f"{s['first_unit']} … {s['last_unit']} · {s['units']} units · {name}"
+            colour = _topic_colour(t) if t is not None else "var(--line)"
+            label = str(t) if t is not None else ""
+            cells.append(
+                f'<span style="flex:{s["units"]};background:{colour}" title="{_e(title)}">{_e(label)}</span>'
+            )
+        rows.append(
+            f'<div class="strip-row"><code>{_e(d["doc_id"])}</code>'
+            f'<div class="strip">{"".join(cells)}</div><span class="muted">{d["units"]}</span></div>'
+        )
+    return (
+        '<section id="segments"><h2>Topic segments of long documents</h2>'
+        f'<p class="muted">{_e(note)} (segments.csv). Each strip is one document in reading order, '
+        "cut where its units' topic mixes change; a block's width is its units, its number the "
+        "segment's dominant topic. Hover a block for its units.</p>" + "".join(rows) + "</section>"
+    )
+
+
 def render_html(data: dict[str, Any]) -> str:
     """One self-contained HTML page of a run: summary, topics, documents, and any model-selection data.
 
@@ -666,6 +708,7 @@ def render_html(data: dict[str, Any]) -> str:
         ("intertopic", "Topic map", _intertopic(data.get("intertopic"), topics)),
         ("topics", "Topics", _topic_cards(topics)),
         ("documents", "Documents", _heatmap(data.get("documents"), topics)),
+        ("segments", "Segments", _segment_strips(data.get("segments"), topics)),
         ("sweep", "Choosing K", _sweep(data.get("sweep"), data.get("chosen_k"))),
         ("periods", "Over time", _periods(data.get("prevalence"), topics)),
     ]

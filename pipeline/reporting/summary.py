@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -51,12 +51,11 @@ def excerpt(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def stride_sample(items: Iterable[Any], total: int, limit: int) -> Iterator[Any]:
-    """Every ``ceil(total/limit)``-th item: a deterministic sample of at most ``limit``."""
+def in_stride_sample(total: int, limit: int) -> Callable[[int], bool]:
+    """Whether item i is in a deterministic sample of at most ``limit`` of ``total`` items:
+    every ``ceil(total/limit)``-th. Readers skip the other items unread."""
     step = max(1, math.ceil(total / limit))
-    for i, item in enumerate(items):
-        if i % step == 0:
-            yield item
+    return lambda i: i % step == 0
 
 
 def period_of(value: Any, period: str, field: str) -> str:
@@ -127,3 +126,43 @@ def coverage(files: dict[str, dict[str, Any]], listed: int = 20) -> dict[str, An
         "low_files": [{"source": s, "units": u, "mostly": k} for u, s, k in low[:listed]],
         "low_count": len(low),
     }
+
+
+def segment_strips(rows: Iterable[dict[str, str]], limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``limit`` documents with the most units among those cut into two or more
+    segments (segments.csv rows, a document's rows together), longest first, ties in
+    file order; and how many documents have two or more segments."""
+    kept: list[tuple[int, int, dict[str, Any]]] = []  # a heap of (units, -order, document)
+    multi = 0
+
+    def close(doc: dict[str, Any] | None, order: int) -> None:
+        nonlocal multi
+        if doc is None or len(doc["segments"]) < 2:
+            return
+        multi += 1
+        item = (doc["units"], -order, doc)
+        if len(kept) < limit:
+            heapq.heappush(kept, item)
+        elif item[:2] > kept[0][:2]:
+            heapq.heapreplace(kept, item)
+
+    doc: dict[str, Any] | None = None
+    order = 0
+    for row in rows:
+        if doc is None or doc["doc_id"] != row["doc_id"]:
+            close(doc, order)
+            order += 1
+            doc = {"doc_id": row["doc_id"], "units": 0, "segments": []}
+        units = int(row["units"])
+        doc["units"] += units
+        doc["segments"].append(
+            {
+                "units": units,
+                "topic": int(row["dominant_topic"]) if row["dominant_topic"] else None,
+                "weight": float(row["weight"]) if row["weight"] else None,
+                "first_unit": row["first_unit"],
+                "last_unit": row["last_unit"],
+            }
+        )
+    close(doc, order)
+    return [d for _, _, d in sorted(kept, key=lambda x: (-x[0], -x[1]))], multi

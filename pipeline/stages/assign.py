@@ -1,20 +1,25 @@
-"""assign: model + corpus -> every unit's topic distribution and every document's mix.
+"""assign: model + corpus -> every unit's topic distribution, every document's mix, and
+where the topic changes inside each document.
 
 A unit's distribution is its variational posterior, normalised gamma, in full: no
 probability floor, summing to 1. A document's mix is the average of its units'
 distributions weighted by their token counts (units without tokens weigh nothing,
-unless the whole document has none, when its units count equally).
+unless the whole document has none, when its units count equally). A unit or document
+without tokens has no dominant topic. ``segments.csv`` cuts each document into runs of
+units that carry one theme (``pipeline.tiling``).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
 
 import numpy as np
 
+from pipeline import tiling
 from pipeline.artifacts import CORPUS, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.engines import CHUNK as ENGINE_CHUNK
@@ -57,27 +62,42 @@ def _with_weights(
             yield unit, theta, n_tok, w
 
 
+UNIT_PLACE = ("unit_id", "line_start", "line_end", "text_line_start", "text_line_end")
+SEGMENT_COLUMNS = [
+    "doc_id", "segment", "first_unit", "last_unit", "units",
+    "line_start", "line_end", "text_line_start", "text_line_end", "dominant_topic", "weight",
+]  # fmt: skip
+
+
+@dataclass
+class _Document:
+    """The units of one document, gathered until its last unit has passed."""
+
+    first: dict[str, Any]
+    units: list[dict[str, Any]] = field(default_factory=list)
+    thetas: list[np.ndarray] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+
+
 def write_assignments(
     store: RunStore,
     rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
     k: int,
     meta_fields: list[str],
 ) -> dict[str, int]:
-    """Write assignments.csv and documents.csv from a stream of (unit, distribution, tokens).
+    """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
+    distribution, tokens).
 
-    A document's units arrive one after another (segment writes them so), so each
-    document row is written when its last unit has passed: memory does not grow with
-    the corpus. Shared by the assign stage and ``pipeline infer``, so both write the
-    same format.
+    A unit without tokens keeps its distribution (the model's prior, it has nothing
+    else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
+    empty. A document's units arrive one after another (segment writes them so), so each
+    document is written when its last unit has passed: memory grows with the longest
+    document, not the corpus. Shared by the assign stage and ``pipeline infer``, so both
+    write the same format.
     """
     topic_cols = [f"topic_{i}" for i in range(k)]
-    n_units = n_docs = 0
-    doc: dict[str, Any] | None = None
-
-    def doc_row(d: dict[str, Any]) -> list[Any]:
-        mix = d["weighted"] / d["tokens"] if d["tokens"] else d["plain"] / d["n_units"]
-        meta = [d["meta"].get(f, "") for f in meta_fields]
-        return [d["doc_id"], d["source"], d["n_units"], int(np.argmax(mix)), *rounded(mix), *meta]
+    n_units = n_docs = n_segments = 0
+    doc: _Document | None = None
 
     with (
         store.open_csv(
@@ -87,32 +107,47 @@ def write_assignments(
         store.open_csv(
             "documents.csv", ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields]
         ) as doc_out,
+        store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
+
+        def finish(d: _Document) -> int:
+            thetas, tokens = np.array(d.thetas), np.array(d.tokens)
+            total = int(tokens.sum())
+            mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
+            meta = [d.first["meta"].get(f, "") for f in meta_fields]
+            top = int(np.argmax(mix)) if total else ""
+            doc_out.writerow([d.first["doc_id"], d.first["source"], len(d.units), top, *rounded(mix), *meta])
+            segments = tiling.topic_tiling(thetas, tokens)
+            for number, seg in enumerate(segments):
+                a, b = d.units[seg.first], d.units[seg.last]
+                dominant = seg.dominant
+                segment_out.writerow(
+                    [
+                        d.first["doc_id"], number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
+                        a["line_start"], b["line_end"], a.get("text_line_start"), b.get("text_line_end"),
+                        "" if dominant is None else dominant,
+                        "" if dominant is None else f"{seg.mix[dominant]:.{DIGITS}f}",
+                    ]
+                )  # fmt: skip
+            return len(segments)
+
         for unit, theta, n_tok, weights in _with_weights(rows):
-            if doc is None or doc["doc_id"] != unit["doc_id"]:
+            if doc is None or doc.first["doc_id"] != unit["doc_id"]:
                 if doc is not None:
-                    doc_out.writerow(doc_row(doc))
+                    n_segments += finish(doc)
                 n_docs += 1
-                doc = {
-                    "doc_id": unit["doc_id"],
-                    "source": unit["source"],
-                    "n_units": 0,
-                    "weighted": np.zeros(k),
-                    "plain": np.zeros(k),
-                    "tokens": 0,
-                    "meta": unit["meta"],
-                }
-            doc["n_units"] += 1
-            doc["weighted"] += n_tok * theta
-            doc["plain"] += theta
-            doc["tokens"] += n_tok
+                doc = _Document(unit)
+            doc.units.append({key: unit.get(key) for key in UNIT_PLACE})
+            doc.thetas.append(theta)
+            doc.tokens.append(n_tok)
             top = int(np.argmax(theta))
+            dominant = [top, weights[top]] if n_tok else ["", ""]
             meta = [unit["meta"].get(f, "") for f in meta_fields]
-            unit_out.writerow([unit["unit_id"], unit["doc_id"], top, weights[top], *weights, *meta])
+            unit_out.writerow([unit["unit_id"], unit["doc_id"], *dominant, *weights, *meta])
             n_units += 1
         if doc is not None:
-            doc_out.writerow(doc_row(doc))
-    return {"units": n_units, "documents": n_docs}
+            n_segments += finish(doc)
+    return {"units": n_units, "documents": n_docs, "segments": n_segments}
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
@@ -144,6 +179,6 @@ STAGE = Stage(
     name="assign",
     sections=("input.meta_fields",),
     inputs=(MODEL, CORPUS, "units.jsonl"),
-    outputs=("assignments.csv", "documents.csv"),
+    outputs=("assignments.csv", "documents.csv", "segments.csv"),
     run=run,
 )

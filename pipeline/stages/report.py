@@ -27,6 +27,7 @@ from pipeline.stages.train import SWEEP, TRAINING
 
 COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
 HEATMAP_DOCS = 300
+STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
 
 
 def _r(x: float | None, digits: int = 6) -> float | None:
@@ -66,6 +67,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             zip(_assignments(store, k), lengths, units, strict=True)
         ):
             acc.add(theta, n_tok)
+            if not n_tok:  # no dominant topic: left out of label scores and representatives
+                continue
             dominant.append(int(row["dominant_topic"]))
             if config.input.label_field:
                 units_meta.append((row["doc_id"], str(unit["meta"].get(config.input.label_field, ""))))
@@ -81,7 +84,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         progress.track(rows(), len(corpus), "report"), k, cfg.representatives, cfg.one_per_document
     )
     wanted = {i for t in tops for _, i in t}
-    chosen = {i: u for i, u in enumerate(store.read_jsonl("units.jsonl")) if i in wanted}
+    chosen = dict(store.read_jsonl_where("units.jsonl", wanted.__contains__))
 
     prevalence = acc.prevalence()
     term_share = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
@@ -95,7 +98,9 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     vocab = set(dct.token2id)
     texts = [
         [w for w in row["tokens"] if w in vocab]
-        for row in S.stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
+        for _, row in store.read_jsonl_where(
+            "tokens.jsonl", S.in_stride_sample(len(corpus), COHERENCE_SAMPLE)
+        )
     ]
     top = [[t for t, _ in ts[: measures.SCORED_TERMS]] for ts in ranked]
     coherence = measures.coherence(top, texts, dct, "c_npmi")
@@ -208,7 +213,8 @@ def _exports(config: Config, store: RunStore, topics: list[dict[str, Any]]) -> N
 
         def numbers(row: dict[str, str], unit: dict[str, Any] | None) -> list[Any]:
             values: list[Any] = [
-                float(v) if k.startswith("topic_") or k == "dominant_weight" else v for k, v in row.items()
+                (float(v) if v else None) if k.startswith("topic_") or k == "dominant_weight" else v
+                for k, v in row.items()
             ]
             return values + ([unit["heading"], unit["text"]] if unit is not None else [])
 
@@ -242,7 +248,7 @@ def _label_scores(
     doc_labels: dict[str, str] = {}
     for doc_id, lab in units_meta:
         doc_labels.setdefault(doc_id, lab)
-    docs = list(store.read_csv("documents.csv"))
+    docs = [d for d in store.read_csv("documents.csv") if d["dominant_topic"] and d["doc_id"] in doc_labels]
     doc_scores = measures.label_scores(
         [doc_labels[d["doc_id"]] for d in docs], [int(d["dominant_topic"]) for d in docs]
     )
@@ -282,6 +288,7 @@ def _report_data(
                 }
             )
     coords = S.topic_map(1.0 - measures.js_similarity(model.topic_term, model.topic_term), config.run.seed)
+    strips, multi = S.segment_strips(store.read_csv("segments.csv"), STRIP_DOCS)
     sweep = None
     if store.exists(SWEEP):
         sweep = [
@@ -326,6 +333,7 @@ def _report_data(
         },
         "topics": topics,
         "documents": docs,
+        "segments": {"documents": strips, "with_segments": multi},
         "intertopic": [
             {"topic": t, "x": round(float(x), 4), "y": round(float(y), 4)} for t, (x, y) in enumerate(coords)
         ],
@@ -351,6 +359,7 @@ STAGE = Stage(
         "tokens.jsonl",
         "assignments.csv",
         "documents.csv",
+        "segments.csv",
     ),
     outputs=("topics.csv", "topics.json", "report.md", "report.html", LABELS, BASIS),
     run=run,

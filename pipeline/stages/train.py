@@ -23,7 +23,7 @@ from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
 from pipeline.executor import Executor
-from pipeline.reporting.summary import stride_sample
+from pipeline.reporting.summary import in_stride_sample
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,9 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         vocab = set(dct.token2id)
         texts = [
             [w for w in row["tokens"] if w in vocab]
-            for row in stride_sample(store.read_jsonl("tokens.jsonl"), len(corpus), COHERENCE_SAMPLE)
+            for _, row in store.read_jsonl_where(
+                "tokens.jsonl", in_stride_sample(len(corpus), COHERENCE_SAMPLE)
+            )
         ]
         sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress, ex)
         k, seed = sweep["k"], sweep["seed"]

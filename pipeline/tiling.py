@@ -1,0 +1,102 @@
+"""Topic segmentation: where the theme changes inside a document, from its units' mixes.
+
+TopicTiling (Riedl and Biemann 2012) in the form of TextTiling (Hearst 1997), over the
+topic mixes of a document's units in reading order instead of word counts:
+
+- the coherence of the gap after unit i is the cosine similarity of the token-weighted
+  topic mixes of the ``window`` units before it and the ``window`` units after it;
+- a gap's depth is how far its coherence lies below the peaks on either side (climbing
+  from the gap while coherence rises);
+- a gap whose depth is a local maximum and exceeds mean - sd / 2 of the document's
+  depths (TextTiling's cut-off) becomes a boundary.
+
+Units without tokens have no mix of their own: they take no part in the coherence and
+join the segment of the unit before them (the one after, at a document's start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WINDOW = 2  # units on each side of a gap
+
+
+@dataclass(frozen=True)
+class Segment:
+    first: int  # index of the first unit in the document
+    last: int  # index of the last unit, inclusive
+    mix: np.ndarray  # token-weighted mean of its units' mixes (K)
+    tokens: int  # 0: no unit of the segment has tokens, and ``mix`` means nothing
+
+    @property
+    def dominant(self) -> int | None:
+        return int(np.argmax(self.mix)) if self.tokens else None
+
+
+def gap_coherence(thetas: np.ndarray, weights: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Cosine similarity across each of the n - 1 gaps of n units (rows of ``thetas``)."""
+    n = len(thetas)
+    total = np.vstack([np.zeros(thetas.shape[1]), np.cumsum(thetas * weights[:, None], axis=0)])
+    cut = np.arange(1, n)  # the gap after unit g is at position g + 1 of the running sums
+    left = total[cut] - total[np.maximum(0, cut - window)]
+    right = total[np.minimum(n, cut + window)] - total[cut]
+    norm = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+    dot = (left * right).sum(axis=1)
+    return np.divide(dot, norm, out=np.ones(n - 1), where=norm > 0) if n > 1 else np.zeros(0)
+
+
+def depth_scores(coherence: np.ndarray) -> np.ndarray:
+    """How deep each gap lies below the highest coherence reached by climbing left and right."""
+    n = len(coherence)
+    left_peak = coherence.copy()  # the top of the climb to the left of each gap
+    for g in range(1, n):
+        if coherence[g - 1] >= coherence[g]:
+            left_peak[g] = left_peak[g - 1]
+    right_peak = coherence.copy()
+    for g in range(n - 2, -1, -1):
+        if coherence[g + 1] >= coherence[g]:
+            right_peak[g] = right_peak[g + 1]
+    return np.asarray((left_peak - coherence) + (right_peak - coherence))
+
+
+def boundaries(depth: np.ndarray) -> list[int]:
+    """The gaps cut: local maxima of depth above mean - sd / 2, ascending."""
+    if not len(depth) or depth.max() <= 0:
+        return []
+    cutoff = depth.mean() - depth.std() / 2
+    cut = []
+    for g, d in enumerate(depth):
+        left = depth[g - 1] if g > 0 else -np.inf
+        right = depth[g + 1] if g + 1 < len(depth) else -np.inf
+        if d > 0 and d > cutoff and d >= left and d > right:
+            cut.append(g)
+    return cut
+
+
+def topic_tiling(thetas: np.ndarray, tokens: np.ndarray, window: int = WINDOW) -> list[Segment]:
+    """A document's units (mixes in reading order, tokens per unit) cut into segments."""
+    n = len(thetas)
+    if n == 0:
+        return []
+    k = thetas.shape[1]
+    with_tokens = np.flatnonzero(tokens > 0)
+    cuts: set[int] = set()  # a cut after unit i
+    if len(with_tokens) > 2:  # one or two units: one gap, whose depth is 0
+        inner = boundaries(
+            depth_scores(gap_coherence(thetas[with_tokens], tokens[with_tokens].astype(float), window))
+        )
+        # A gap between two units with tokens moves to just before the later one, so a unit
+        # without tokens stays with the unit before it.
+        cuts = {int(with_tokens[g + 1]) - 1 for g in inner}
+    segments = []
+    start = 0
+    for i in range(n):
+        if i in cuts or i == n - 1:
+            part = slice(start, i + 1)
+            count = int(tokens[part].sum())
+            mix = (thetas[part] * tokens[part, None]).sum(axis=0) / count if count else np.zeros(k)
+            segments.append(Segment(start, i, mix, count))
+            start = i + 1
+    return segments
