@@ -371,16 +371,33 @@ PIPELINES = {"pipeline": [], "pipeline-tomotopy": ["model.engine=tomotopy", "mod
 # -- segmentation baselines ---------------------------------------------------------------
 
 
+def _latin(index: int) -> str:
+    """A word of letters for a token number: NLTK's TextTiling keeps only a-z."""
+    letters = ""
+    while True:
+        index, r = divmod(index, 26)
+        letters = chr(ord("a") + r) + letters
+        if not index:
+            return "w" + letters
+
+
 def text_tiling(data: Data, shared: Shared) -> list[list[int]]:
-    """NLTK's TextTiling on each day: segment number of each paragraph."""
+    """NLTK's TextTiling on each day: segment number of each paragraph. Each jieba token is
+    written as a word of letters (TextTiling drops every other character), the same word
+    for the same token."""
     from nltk.tokenize.texttiling import TextTilingTokenizer
 
     tiler = TextTilingTokenizer(stopwords=[])
+    tiler.MAX_TEXT_LEN = 10**9  # a day is far below the quadratic limit this guards
+    names: dict[str, str] = {}
     out = []
     start = 0
     for day in data.days:
         n = len(day.paragraphs)
-        words = [" ".join(shared.raw[i]) or "空" for i in range(start, start + n)]
+        words = [
+            " ".join(names.setdefault(t, _latin(len(names))) for t in shared.raw[i]) or "wempty"
+            for i in range(start, start + n)
+        ]
         start += n
         try:
             pieces = tiler.tokenize("\n\n".join(words))

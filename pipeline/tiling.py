@@ -7,8 +7,13 @@ topic mixes of a document's units in reading order instead of word counts:
   topic mixes of the ``window`` units before it and the ``window`` units after it;
 - a gap's depth is how far its coherence lies below the peaks on either side (climbing
   from the gap while coherence rises);
-- a gap whose depth is a local maximum and exceeds mean - sd / 2 of the document's
-  depths (TextTiling's cut-off) becomes a boundary.
+- a gap whose depth is a local maximum and exceeds mean + sd / 2 of the document's
+  depths becomes a boundary.
+
+The window (3 units) and the cut-off were chosen on 40 days of the xwlb news
+transcripts (``bench/paragraphs.py``, sample seed 42), among windows of 1 to 6 units
+and cut-offs from mean - sd / 2 (TextTiling's) to mean + sd: smaller windows and
+lower cut-offs cut stories in two.
 
 Units without tokens have no mix of their own: they take no part in the coherence and
 join the segment of the unit before them (the one after, at a document's start).
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WINDOW = 2  # units on each side of a gap
+WINDOW = 3  # units on each side of a gap
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,10 @@ def depth_scores(coherence: np.ndarray) -> np.ndarray:
 
 
 def boundaries(depth: np.ndarray) -> list[int]:
-    """The gaps cut: local maxima of depth above mean - sd / 2, ascending."""
+    """The gaps cut: local maxima of depth above mean + sd / 2, ascending."""
     if not len(depth) or depth.max() <= 0:
         return []
-    cutoff = depth.mean() - depth.std() / 2
+    cutoff = depth.mean() + depth.std() / 2
     cut = []
     for g, d in enumerate(depth):
         left = depth[g - 1] if g > 0 else -np.inf

@@ -218,6 +218,9 @@ def test_segments_cover_every_document_in_reading_order(seeds_run: Path) -> None
             assert int(s["line_end"]) == units[last]["line_end"]
             covered += range(first, last + 1)
             span = range(first, last + 1)
+            for i in span:  # each unit names its segment and the segment's topic
+                row = assigned[units[i]["unit_id"]]
+                assert (row["segment"], row["segment_topic"]) == (s["segment"], s["dominant_topic"])
             thetas = np.array(
                 [[float(assigned[units[i]["unit_id"]][f"topic_{t}"]) for t in range(k)] for i in span]
             )

@@ -77,6 +77,7 @@ class _Document:
     units: list[dict[str, Any]] = field(default_factory=list)
     thetas: list[np.ndarray] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)  # assignments.csv rows, less the segment
 
 
 def write_assignments(
@@ -90,10 +91,12 @@ def write_assignments(
 
     A unit without tokens keeps its distribution (the model's prior, it has nothing
     else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
-    empty. A document's units arrive one after another (segment writes them so), so each
-    document is written when its last unit has passed: memory grows with the longest
-    document, not the corpus. Shared by the assign stage and ``pipeline infer``, so both
-    write the same format.
+    empty. A unit's ``segment`` and ``segment_topic`` are its segment in segments.csv
+    and that segment's dominant topic: the topic of the unit in its context, which
+    matches story labels better than its own mix does. A document's units arrive one
+    after another (segment writes them so), so each document is written when its last
+    unit has passed: memory grows with the longest document, not the corpus. Shared by
+    the assign stage and ``pipeline infer``, so both write the same format.
     """
     topic_cols = [f"topic_{i}" for i in range(k)]
     n_units = n_docs = n_segments = 0
@@ -102,7 +105,16 @@ def write_assignments(
     with (
         store.open_csv(
             "assignments.csv",
-            ["unit_id", "doc_id", "dominant_topic", "dominant_weight", *topic_cols, *meta_fields],
+            [
+                "unit_id",
+                "doc_id",
+                "dominant_topic",
+                "dominant_weight",
+                "segment",
+                "segment_topic",
+                *topic_cols,
+                *meta_fields,
+            ],
         ) as unit_out,
         store.open_csv(
             "documents.csv", ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields]
@@ -121,6 +133,8 @@ def write_assignments(
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
                 dominant = seg.dominant
+                for row in d.rows[seg.first : seg.last + 1]:
+                    unit_out.writerow([*row[:4], number, "" if dominant is None else dominant, *row[4:]])
                 segment_out.writerow(
                     [
                         d.first["doc_id"], number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
@@ -143,7 +157,7 @@ def write_assignments(
             top = int(np.argmax(theta))
             dominant = [top, weights[top]] if n_tok else ["", ""]
             meta = [unit["meta"].get(f, "") for f in meta_fields]
-            unit_out.writerow([unit["unit_id"], unit["doc_id"], *dominant, *weights, *meta])
+            doc.rows.append([unit["unit_id"], unit["doc_id"], *dominant, *weights, *meta])
             n_units += 1
         if doc is not None:
             n_segments += finish(doc)
