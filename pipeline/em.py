@@ -125,6 +125,13 @@ class EStep:
     keep: bool = False  # return the units' mixes
     evaluate: np.ndarray | None = None  # rows (a mask over all rows) whose bound is summed
 
+    @classmethod
+    def of(cls, lda: Any, source: RowSource, seed: int, pass_: int, **options: Any) -> EStep:
+        """The E-step of ``source`` under the current topics and settings of ``lda``."""
+        return cls(
+            source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, seed, pass_, **options
+        )
+
 
 @dataclass
 class Statistics:
@@ -228,17 +235,7 @@ def train(
     for pass_ in range(passes):
         last = pass_ == passes - 1
         evaluate = sample if pass_ > 0 else None  # the topics of the pass before
-        step = EStep(
-            source,
-            lda.expElogbeta,
-            lda.alpha,
-            lda.iterations,
-            lda.gamma_threshold,
-            seed,
-            pass_,
-            keep=keep_mixes and last,
-            evaluate=evaluate,
-        )
+        step = EStep.of(lda, source, seed, pass_, keep=keep_mixes and last, evaluate=evaluate)
         other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
         converged = 0
         elogtheta = np.zeros(lda.num_topics)
@@ -287,16 +284,6 @@ def _score_sample(lda: Any, source: RowSource, sample: np.ndarray, seed: int, pa
     its largest)."""
     docs = source.read_rows(np.flatnonzero(sample))
     alone = RowSource(len(docs), docs=docs)
-    step = EStep(
-        alone,
-        lda.expElogbeta,
-        lda.alpha,
-        lda.iterations,
-        lda.gamma_threshold,
-        seed,
-        pass_,
-        collect=False,
-        evaluate=np.ones(len(docs), dtype=bool),
-    )
+    step = EStep.of(lda, alone, seed, pass_, collect=False, evaluate=np.ones(len(docs), dtype=bool))
     stats = estep((0, 0, len(docs)), step)
     return _perplexity(lda, stats.score, stats.words, sample, len(source))

@@ -133,6 +133,7 @@ class GensimModel(TopicModel):
 
 class TomotopyModel(TopicModel):
     engine = "tomotopy"
+    train_theta: np.ndarray  # always: the sampler gives every training unit its distribution
 
     def __init__(self, mdl: Any, id2token: dict[int, str], seed: int, train_theta: np.ndarray) -> None:
         token2id = {t: i for i, t in id2token.items()}
@@ -144,12 +145,12 @@ class TomotopyModel(TopicModel):
         super().__init__(topic_term, np.asarray(mdl.alpha, dtype=float), seed)
         self.mdl = mdl
         self.id2token = id2token
-        self.train_theta = self.theta = train_theta  # rows: the non-empty training units, in order
+        self.train_theta = train_theta  # rows: the non-empty training units, in order
 
     def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
         # Training units keep the distribution the sampler gave them; Gibbs inference
         # again would only add noise.
-        rows = iter(self.theta)
+        rows = iter(self.train_theta)
         prior = self.prior_distribution()
         for bow in corpus:
             yield next(rows).astype(float) if bow else prior
@@ -166,7 +167,7 @@ class TomotopyModel(TopicModel):
     def save(self, folder: Path) -> None:
         super().save(folder)
         self.mdl.save(str(folder / "tomotopy.bin"), full=False)
-        np.save(folder / "train_theta.npy", self.theta)
+        np.save(folder / "train_theta.npy", self.train_theta)
         (folder / "id2token.json").write_text(json.dumps(self.id2token, ensure_ascii=False), encoding="utf-8")
 
 

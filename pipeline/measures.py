@@ -224,15 +224,21 @@ def segmentation_k(reference: Sequence[int]) -> int:
     return max(1, round(len(reference) / (2 * segments)))
 
 
+def _window(reference: Sequence[int], hypothesis: Sequence[int], k: int | None) -> int | None:
+    """The window of Pk and WindowDiff (``segmentation_k`` unless given), None if none fits."""
+    if len(hypothesis) != len(reference):
+        raise ValueError(f"segmentations of {len(reference)} and {len(hypothesis)} units")
+    k = segmentation_k(reference) if k is None else k
+    return k if len(reference) > k else None
+
+
 def pk(reference: Sequence[int], hypothesis: Sequence[int], k: int | None = None) -> float | None:
     """Beeferman et al. (1999): the share of unit pairs k apart that one segmentation puts
     in the same segment and the other does not. 0 is perfect; None if n <= k."""
-    k = segmentation_k(reference) if k is None else k
-    n = len(reference)
-    if len(hypothesis) != n:
-        raise ValueError(f"segmentations of {n} and {len(hypothesis)} units")
-    if n <= k:
+    k = _window(reference, hypothesis, k)
+    if k is None:
         return None
+    n = len(reference)
     wrong = sum(
         (reference[i] == reference[i + k]) != (hypothesis[i] == hypothesis[i + k]) for i in range(n - k)
     )
@@ -242,12 +248,10 @@ def pk(reference: Sequence[int], hypothesis: Sequence[int], k: int | None = None
 def window_diff(reference: Sequence[int], hypothesis: Sequence[int], k: int | None = None) -> float | None:
     """Pevzner and Hearst (2002): the share of windows of k units across which the two
     segmentations count a different number of boundaries. 0 is perfect; None if n <= k."""
-    k = segmentation_k(reference) if k is None else k
-    n = len(reference)
-    if len(hypothesis) != n:
-        raise ValueError(f"segmentations of {n} and {len(hypothesis)} units")
-    if n <= k:
+    k = _window(reference, hypothesis, k)
+    if k is None:
         return None
+    n = len(reference)
 
     def cuts(seg: Sequence[int]) -> np.ndarray:  # cuts[j]: boundaries before unit j
         return np.concatenate([[0], np.cumsum([a != b for a, b in itertools.pairwise(seg)])])

@@ -163,7 +163,7 @@ def test_gensim_batch_learning_is_full_em() -> None:
         after, _ = engines.train(spec(3, update_every), corpus, dct, serial)
         # The third pass's E-step, partition by partition as training seeds it.
         lda, source = before.lda, em.RowSource.of(corpus)
-        step = em.EStep(source, lda.expElogbeta, lda.alpha, lda.iterations, lda.gamma_threshold, 1, 2)
+        step = em.EStep.of(lda, source, 1, 2)
         sstats = np.zeros_like(lda.state.sstats)
         for part in source.partitions():
             stats = em.estep(part, step)
