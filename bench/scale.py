@@ -52,6 +52,13 @@ of it.
    learning rate of 1 in batch mode), alpha, eta, seed and ``eval_every=None``. Its wall time is
    measured the same way as the pipeline's.
 
+6. ``report page``: the full run's ``report.html``: its size, and the time headless Chromium
+   (``/usr/bin/chromium`` driven by ``/usr/bin/chromedriver`` through selenium) takes to open it
+   from disk, navigation start to the end of the load event (its script included), median of 3
+   loads in one browser; and the report stage's seconds. ``--prevalence-field date`` sets
+   ``report.prevalence_field`` (by month), so the page also holds prevalence intervals and
+   topics over time. ``--report-only`` measures the full run and the page only.
+
 Ratios (medians of ``--repeat`` repetitions; default 3 repetitions for sizes below 50%, 1 above):
 
 * train speed-up = train seconds with one worker / with the workers. Target >= 1.6.
@@ -92,6 +99,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
 RESULTS = REPO / "bench" / "results"
 STAGES = ["segment", "tokenize", "dictionary", "train", "assign", "report"]
+PREVALENCE_FIELD: str | None = None  # report.prevalence_field of the runs (--prevalence-field)
 CEILING: dict[str, float] = {}  # two_process_ceiling(), measured once before the runs
 SEED = 42
 CHILD_ENV = dict(os.environ)  # PYTHONPATH gets the code snapshot (see snapshot_code)
@@ -232,6 +240,8 @@ def write_config(folder: Path, sample: Path, name: str) -> Path:
             "meta_fields": ["date"],
         },
     }
+    if PREVALENCE_FIELD:
+        data["report"] = {"prevalence_field": PREVALENCE_FIELD}
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -266,6 +276,11 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     out["rss_mb"] = full.max_rss_mb
     out["tokens_per_s"] = out["tokens"] / max(out["stage_s"]["tokenize"], 1e-9)
     out["tar_s"] = sum(out["stage_s"][s] for s in ("train", "assign", "report"))
+    out["page"] = page_metrics(run_dir / "report.html")
+    if args.report_only:
+        if not args.keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        return out
 
     # The same training in one process: its time, and whether its outputs are the same bytes
     # (the model's arrays and training.json; gensim's own pickles carry a timestamp).
@@ -327,6 +342,41 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     return out
 
 
+def page_metrics(page: Path, loads: int = 3) -> dict[str, Any]:
+    """report.html's size and the median time headless Chromium takes to open it."""
+    out: dict[str, Any] = {"mb": page.stat().st_size / 1e6, "open_s": None}
+    if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
+        out["why"] = "chromium or chromedriver not installed (.ci/setup-browser.sh)"
+        return out
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--window-size=1280,1000"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
+    try:
+        times = []
+        for _ in range(loads):
+            driver.get("about:blank")
+            driver.get(page.as_uri())  # returns once the load event has run
+            times.append(
+                driver.execute_script(
+                    "var t = performance.getEntriesByType('navigation')[0];"
+                    "return t.loadEventEnd - t.startTime;"
+                )
+                / 1000
+            )
+        out["open_s"] = statistics.median(times)
+        out["sections"] = driver.execute_script("return document.querySelectorAll('main section').length")
+    finally:
+        driver.quit()
+    return out
+
+
 def agreement(jieba_tokens: Path, rjieba_tokens: Path) -> dict[str, float]:
     """How closely rjieba's kept tokens follow jieba's: the share of units with identical
     token lists, and token-level F1 (the multiset overlap of each unit's tokens, summed)."""
@@ -353,7 +403,8 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             out[key] = statistics.median(r[key] for r in runs)
     out["stage_s"] = {s: statistics.median(r["stage_s"][s] for r in runs) for s in STAGES}
-    out["train_identical"] = all(r["train_identical"] for r in runs)
+    if "train_identical" in runs[0]:
+        out["train_identical"] = all(r["train_identical"] for r in runs)
     return out
 
 
@@ -433,7 +484,31 @@ def skipped_cell(r: dict[str, Any]) -> str:
     return cell + (f" ({'; '.join(ran)})" if ran else "")
 
 
+def page_table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "### The report page",
+        "",
+        "| size | documents | report.html MB (<15) | open in headless Chromium, s (<5) | sections "
+        "| report stage s |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        p = r["page"]
+        opened = fmt(p["open_s"], 2) if p.get("open_s") is not None else p.get("why", "n/a")
+        lines.append(
+            f"| {pct(r['size'])} | {r['items']:,} | {p['mb']:.2f} | {opened} | {p.get('sections', '–')} "
+            f"| {fmt(r['stage_s']['report'])} |"
+        )
+    return "\n".join(lines)
+
+
 def tables(results: list[dict[str, Any]]) -> str:
+    if "plain_s" not in results[0]:  # --report-only
+        return page_table(results)
+    return full_tables(results) + "\n\n" + page_table(results)
+
+
+def full_tables(results: list[dict[str, Any]]) -> str:
     base = results[0]
     lines = [
         "### Stage wall times (seconds, from manifest.json) and the plain script",
@@ -535,6 +610,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip the num_topics re-run above this size (saves time)",
     )
     ap.add_argument("--quick", action="store_true", help="a tiny sample, K=5, 1 pass: a smoke run")
+    ap.add_argument("--report-only", action="store_true", help="the full run and the report page only")
+    ap.add_argument("--prevalence-field", default=None, help="report.prevalence_field of the runs (date)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (samples and runs)")
     ap.add_argument("--plain", nargs=2, metavar=("RUN_DIR", "OUT_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -542,6 +619,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.sizes, args.topics, args.passes = "0.004,0.008", 5, 1
         args.repeat = args.repeat or 1
     args.notes = []
+    global PREVALENCE_FIELD
+    PREVALENCE_FIELD = args.prevalence_field
     args.size_list = sorted({float(s) for s in args.sizes.split(",") if s.strip()})
     if not args.size_list or not all(0 < s <= 1 for s in args.size_list):
         ap.error("--sizes: fractions in (0, 1], e.g. 0.1,0.5,1.0")

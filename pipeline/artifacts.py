@@ -384,6 +384,27 @@ class RunStore:
         except Exception as exc:
             raise self.corrupt(MODEL, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
+    @contextlib.contextmanager
+    def open_array(self, name: str, shape: tuple[int, ...], dtype: str = "float64") -> Iterator[Any]:
+        """A ``.npy`` array of ``shape`` to fill row by row: memory-mapped on disk, so its rows
+        need not be held in memory; renamed to ``name`` only if the block succeeds."""
+        import numpy as np
+
+        with self.write_path(name) as tmp:
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+            yield array
+            array.flush()
+
+    def read_array(self, name: str) -> Any:
+        """A ``.npy`` array, memory-mapped read-only: rows are read from disk as they are used."""
+        import numpy as np
+
+        path = self._require(name)
+        try:
+            return np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise self.corrupt(name, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+
     # -- exports for spreadsheets and data frames -------------------------------------
 
     def save_parquet(self, name: str, source_csv: str) -> None:

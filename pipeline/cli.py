@@ -188,6 +188,8 @@ RunArg = Annotated[
 def show(run: RunArg = DEFAULT_CONFIG, verbose: VerboseOpt = False) -> None:
     """Show the topics of a finished run as a table: id, name, prevalence, top terms, flags.
 
+    Curated topics are flagged: "dropped", or "merged 3, 7" with the topics merged into them.
+
     Example: pipeline show runs/seeds
     """
     from rich.table import Table
@@ -222,6 +224,9 @@ def compare(
 ) -> None:
     """Match the topics of two runs: matched, new and vanished topics, and config differences.
 
+    Topics are compared as curated in each run's labels.yaml: merged topics as one, dropped
+    topics listed apart.
+
     Example: pipeline compare runs/seeds runs/seeds-k12
     """
     with _errors(verbose):
@@ -230,6 +235,7 @@ def compare(
     out.print(
         f"[bold]{result['a']}[/bold] vs [bold]{result['b']}[/bold]: {len(result['matched'])} matched, "
         f"{len(result['new'])} new, {len(result['vanished'])} vanished"
+        + (f", {len(result['dropped'])} dropped" if result["dropped"] else "")
     )
     for m in result["matched"]:
         name = f" ({m['name']})" if m["name"] else ""
@@ -243,6 +249,9 @@ def compare(
             f"vanished {v['a']:>3}        {' '.join(v['terms'])} "
             f"(closest: topic {v['closest']} of the other run, similarity {v['best_similarity']:.3f})"
         )
+    for d in result["dropped"]:
+        name = f" ({d['name']})" if d["name"] else ""
+        out.print(f"dropped  {d['run']} {d['topic']:<3}      {' '.join(d['terms'])}{name}")
     for d in result["config"]:
         out.print(f"config   {d['key']}: {d['a']!r} -> {d['b']!r}")
 

@@ -1,7 +1,8 @@
 """Apply a finished run to new texts: same segmentation, tokenization, dictionary and model.
 
 Library side of ``pipeline infer``. Writes ``assignments.csv`` and ``documents.csv``
-in the run's format, and ``infer.json`` with how many tokens were out of vocabulary.
+in the run's format, curated as the run's own were (``Run.curation``), and ``infer.json``
+with how many tokens were out of vocabulary.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
             )
 
     store = RunStore(out_dir, marker=INFER_MARKER)
-    counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)
+    counts = write_assignments(store, rows(), run.curation(model.num_topics), config.input.meta_fields)
     stats["documents"] = counts["documents"]
     stats["oov_share"] = round(stats["oov_tokens"] / stats["tokens"], 4) if stats["tokens"] else 0.0
     store.write_json("infer.json", {"run": str(run.store.run_dir), "paths": config.input.paths, **stats})

@@ -6,18 +6,26 @@ model changes, each named topic is matched to the new topics (optimal assignment
 Jensen-Shannon similarity of topic-term distributions, over shared terms) and its name
 follows the topic it matched; names whose topic has no good match are reported as
 vanished. ``labels_basis.json`` keeps the top terms of the topics the names were given to.
+
+A topic may also be curated (``pipeline.curation``): ``merge_into: N`` and ``drop: true``
+follow their topic across a retrain as names do, a merge target through the same match;
+an entry whose topic or target no longer matches is dropped and reported with the
+vanished names. Names and notes change only the report; a curation changes the assign
+stage's outputs, so assign reads it (``curation_written`` is what its fingerprint sees).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import yaml
 
 from pipeline import measures
 from pipeline.artifacts import RunStore
+from pipeline.curation import Curation
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,10 +38,35 @@ HEADER = """\
 # Topic names for this run: give each topic a short name and, if you like, a note.
 # The next `pipeline run` shows the names in report.md, report.html, topics.json and
 # `pipeline show`. When the topics change, names follow the topic they matched.
+# merge_into: N sums the topic into topic N in every output (its share, its terms);
+# drop: true keeps the topic in the files, marked, but never as a dominant topic.
+# Both apply on the next `pipeline run` without retraining (assign and report re-run).
 """
 
 
-def read_labels(store: RunStore) -> dict[int, dict[str, str | None]]:
+@dataclass(frozen=True)
+class Entry:
+    """What labels.yaml says about one topic."""
+
+    name: str | None = None
+    note: str | None = None
+    merge_into: int | None = None
+    drop: bool = False
+
+    @property
+    def given(self) -> bool:
+        return bool(self.name or self.note or self.merge_into is not None or self.drop)
+
+    @property
+    def shown(self) -> str:
+        """How a warning names the entry: its name, else what it curates."""
+        curated = [f"merge_into: {self.merge_into}"] if self.merge_into is not None else []
+        curated += ["drop: true"] if self.drop else []
+        return f"'{self.name or ''}'" if self.name or not curated else f"({', '.join(curated)})"
+
+
+def read_labels(store: RunStore) -> dict[int, Entry]:
+    """labels.yaml as written, checked entry by entry; no file is no labels."""
     if not store.exists(LABELS):
         return {}
     path = store.path(LABELS)
@@ -45,7 +78,7 @@ def read_labels(store: RunStore) -> dict[int, dict[str, str | None]]:
         raise InputError(f"{where}: invalid YAML in labels ({exc.problem}); fix or delete the file") from exc
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected 'topic id: {{name: ..., note: ...}}' entries")
-    out: dict[int, dict[str, str | None]] = {}
+    out: dict[int, Entry] = {}
     for key, value in data.items():
         if not isinstance(key, int):
             raise InputError(f"{path}: topic id {key!r} is not a number")
@@ -54,8 +87,30 @@ def read_labels(store: RunStore) -> dict[int, dict[str, str | None]]:
         if not isinstance(value, dict):
             raise InputError(f"{path}: topic {key}: expected name and note")
         name, note = value.get("name"), value.get("note")
-        out[key] = {"name": str(name) if name else None, "note": str(note) if note else None}
+        merge_into, drop = value.get("merge_into"), value.get("drop", False)
+        if merge_into is not None and (isinstance(merge_into, bool) or not isinstance(merge_into, int)):
+            raise InputError(
+                f"{path}: topic {key}: merge_into {merge_into!r} is not a topic id of the model; "
+                "give the number of the topic to merge it into"
+            )
+        if drop is None:
+            drop = False
+        if not isinstance(drop, bool):
+            raise InputError(
+                f"{path}: topic {key}: drop is {drop!r}, not true or false; write drop: true, or remove it"
+            )
+        out[key] = Entry(str(name) if name else None, str(note) if note else None, merge_into, drop)
     return out
+
+
+def curation_written(labels: dict[int, Entry]) -> dict[str, Any]:
+    """The curation as labels.yaml writes it (merges as written, not resolved), in one
+    canonical form: what the assign stage's fingerprint compares, so that an edited name
+    or note, or a reformatted file, does not re-run it."""
+    return {
+        "merged": [[t, e.merge_into] for t, e in sorted(labels.items()) if e.merge_into is not None],
+        "dropped": [t for t, e in sorted(labels.items()) if e.drop],
+    }
 
 
 def _basis(phi: np.ndarray, id2token: dict[int, str]) -> list[dict[str, float]]:
@@ -74,13 +129,15 @@ def _as_matrix(rows: list[dict[str, float]], vocab: list[str]) -> np.ndarray:
 
 @dataclass
 class Labels:
-    """Names for the current topics, the names whose topic vanished, and the files that
-    record them (written last, once every other output of the report is written)."""
+    """Names for the current topics, the names (and curation entries) whose topic
+    vanished, the curation resolved against the current topics, and the files that record
+    them (written last, once every other output of the report is written)."""
 
     names: list[dict[str, str | None]]
     vanished: list[str]
     text: str
     basis: list[dict[str, float]]
+    curation: Curation
 
     def write(self, store: RunStore) -> None:
         if not store.exists(LABELS) or store.read_text(LABELS) != self.text:
@@ -98,33 +155,70 @@ def apply_labels(
 
 
 def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> Labels:
-    """The names in labels.yaml carried over to the current topics by their terms."""
+    """The names and curation in labels.yaml carried over to the current topics by their terms.
+
+    The file's topic ids are those of the topics in labels_basis.json (the model it was
+    written for): its curation is checked against those first, so a typo is reported as
+    written, and then carried over.
+    """
     k = phi.shape[0]
-    labels = read_labels(store)
+    source = str(store.path(LABELS))
+    labels = {t: e for t, e in read_labels(store).items() if e.given}
     current = _basis(phi, id2token)
-    names: list[dict[str, str | None]] = [{"name": None, "note": None} for _ in range(k)]
-    vanished: list[str] = []
-    named = {t: v for t, v in labels.items() if v.get("name") or v.get("note")}
-    if named and store.exists(BASIS):
+    old_k = k
+    follows: dict[int, int] = {t: t for t in range(k)}  # topic id in the file -> current topic id
+    if labels and store.exists(BASIS):
         old = store.read_json(BASIS)
+        old_k = len(old)
         vocab = sorted({w for row in [*old, *current] for w in row})
         match, score = measures.match_topics(_as_matrix(old, vocab), _as_matrix(current, vocab))
-        for t_old, value in named.items():
-            if t_old < len(old) and match[t_old] >= 0 and score[t_old] >= measures.MATCH_MIN:
-                names[int(match[t_old])] = value
-            else:
-                vanished.append(f"topic {t_old} '{value.get('name') or ''}'")
-    elif named:
-        for t, value in named.items():
-            if t < k:
-                names[t] = value
-            else:
-                vanished.append(f"topic {t} '{value.get('name') or ''}'")
-    for v in vanished:
-        log.warning("labels.yaml: no topic matches %s any more; its name is dropped", v)
+        follows = {t: int(match[t]) for t in range(old_k) if match[t] >= 0 and score[t] >= measures.MATCH_MIN}
+    # A topic the file's model never had is reported below with the vanished ones.
+    Curation.resolve(
+        old_k,
+        {t: e.merge_into for t, e in labels.items() if t < old_k and e.merge_into is not None},
+        [t for t, e in labels.items() if t < old_k and e.drop],
+        source,
+    )  # as written: a wrong id or a cycle is named with the file's own ids
+    names: list[dict[str, str | None]] = [{"name": None, "note": None} for _ in range(k)]
+    merge_into: dict[int, int] = {}
+    drop: set[int] = set()
+    vanished: list[str] = []
+    for t_old, entry in sorted(labels.items()):
+        if t_old not in follows:
+            vanished.append(f"topic {t_old} {entry.shown}")
+            log.warning(
+                "labels.yaml: no topic matches topic %s %s any more; its entry is dropped", t_old, entry.shown
+            )
+            continue
+        t = follows[t_old]
+        names[t] = {"name": entry.name, "note": entry.note}
+        if entry.merge_into is not None and entry.merge_into not in follows:
+            source = f"topic {t_old}" + (f" '{entry.name}'" if entry.name else "")
+            vanished.append(f"topic {entry.merge_into} (merge_into of {source})")
+            log.warning(
+                "labels.yaml: no topic matches topic %s any more; the merge_into of %s is dropped",
+                entry.merge_into,
+                source,
+            )
+        elif entry.merge_into is not None:
+            merge_into[t] = follows[entry.merge_into]
+        if entry.drop:
+            drop.add(t)
+    curation = Curation.resolve(k, merge_into, drop, source)
     text = HEADER + yaml.safe_dump(
-        {t: {"name": n["name"] or "", "note": n["note"] or ""} for t, n in enumerate(names)},
+        {t: _written(n, merge_into.get(t), t in drop) for t, n in enumerate(names)},
         allow_unicode=True,
         sort_keys=True,
     )
-    return Labels(names, vanished, text, current)
+    return Labels(names, vanished, text, current, curation)
+
+
+def _written(name: dict[str, str | None], merge_into: int | None, drop: bool) -> dict[str, Any]:
+    """One topic's entry in labels.yaml: the curation keys only where they are given."""
+    out: dict[str, Any] = {"name": name["name"] or "", "note": name["note"] or ""}
+    if merge_into is not None:
+        out["merge_into"] = merge_into
+    if drop:
+        out["drop"] = True
+    return out

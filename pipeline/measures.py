@@ -142,6 +142,20 @@ class TopicAccumulator:
         self.rank1[int(np.argmax(theta))] += 1
         self.units += 1
 
+    def add_rows(self, thetas: np.ndarray, tokens: np.ndarray, block: int = 50_000) -> None:
+        """``add`` for many units at once (rows of ``thetas``, a memory-mapped array read
+        a block at a time)."""
+        for start in range(0, len(tokens), block):
+            n = np.asarray(tokens[start : start + block], dtype=float)
+            keep = n > 0
+            theta = np.asarray(thetas[start : start + block])[keep]
+            m = theta * n[keep, None]
+            self.mass += m.sum(axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.mass_log += np.where(m > 0, m * np.log(m), 0.0).sum(axis=0)
+            self.rank1 += np.bincount(theta.argmax(axis=1), minlength=self.k)[: self.k] if len(theta) else 0
+            self.units += int(keep.sum())
+
     def prevalence(self) -> np.ndarray:
         total = self.mass.sum()
         return self.mass / total if total else self.mass

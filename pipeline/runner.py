@@ -1,9 +1,10 @@
 """Walks the stages in order, skips the fresh ones, logs progress and timings.
 
-A stage is fresh when its fingerprint (its config sections, the fingerprint of the
-stage before it, the input files it reads, and the pipeline's own code) matches the
-one recorded in ``manifest.json`` after its last successful run, and its outputs
-are all present. Fresh stages are skipped and say so; ``force`` runs them anyway.
+A stage is fresh when its fingerprint (its config sections and what it takes from files
+people edit in the run folder, the fingerprint of the stage before it, the input files it
+reads, and the pipeline's own code) matches the one recorded in ``manifest.json`` after
+its last successful run, and its outputs are all present. Fresh stages are skipped and
+say so; ``force`` runs them anyway.
 """
 
 from __future__ import annotations
@@ -96,13 +97,14 @@ def _digest(data: Any) -> str:
 
 ROOT = Path(__file__).parent
 RESOURCE = re.compile(r"""load_resource_lines\(["']([^"']+)["']\)""")
+TEMPLATES = re.compile(r"""PackageLoader\(["'][\w.]+["'], ["']templates["']\)""")
 
 
 @cache
 def code_fingerprint(module: str) -> str:
     """A stage's own code: its module, every pipeline module it imports (directly or
-    not) and the resource files they load. Editing the report's HTML re-runs the report,
-    not segment and tokenize."""
+    not), the resource files they load and the templates they render. Editing the
+    report's HTML re-runs the report, not segment and tokenize."""
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(_code_files(module)):
         digest.update(path.relative_to(ROOT).as_posix().encode())
@@ -123,6 +125,8 @@ def _code_files(module: str) -> set[Path]:
         files.add(path)
         source = path.read_text(encoding="utf-8")
         files.update(ROOT / "resources" / r for r in RESOURCE.findall(source))
+        if TEMPLATES.search(source):  # a module that renders templates: they are its code too
+            files.update(p for p in (path.parent / "templates").iterdir() if p.is_file())
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
                 todo += [a.name for a in node.names]
@@ -160,6 +164,12 @@ def _settings(resolved: dict[str, Any], stage: Stage) -> dict[str, Any]:
     return chosen
 
 
+def _all_settings(config: Config, resolved: dict[str, Any], stage: Stage) -> dict[str, Any]:
+    """A stage's settings as dotted keys, with those it takes from files people edit in the
+    run folder (``Stage.edits``: ``labels.yaml.merged``), so a change names them."""
+    return flatten({**_settings(resolved, stage), **stage.edits(config)})
+
+
 def _stage_files(stage: Stage, config: Config) -> list[str | None]:
     """The fingerprints of the files a stage reads from outside the run folder (a file
     that is missing counts as None, so creating it re-runs the stage)."""
@@ -186,7 +196,7 @@ def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan
     plans: list[StagePlan] = []
     upstream = ""
     for stage in STAGES:
-        settings = flatten(_settings(resolved, stage))
+        settings = _all_settings(config, resolved, stage)
         parts = {
             "code": code_fingerprint(stage.run.__module__),
             "config": _digest(settings),
@@ -368,10 +378,31 @@ def run_pipeline(
             result = StageResult(name, "ran", seconds, counts, p.reason)
             reporter.stage_finished(result)
             results.append(result)
+        _record_edits(plans[: last + 1], {r.name for r in results if r.status == "ran"}, stages_rec, config)
         manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
         store.save_manifest(manifest)
         store.publish()  # only a run that succeeded replaces what people read
     return results
+
+
+def _record_edits(plans: list[StagePlan], ran: set[str], stages_rec: dict[str, Any], config: Config) -> None:
+    """Record the stages that ran as having run on the edited files as they are now.
+
+    A later stage may rewrite a file an earlier one takes settings from: after a retrain
+    the report carries labels.yaml over to the new topic ids, which says in those ids what
+    assign applied. The fingerprints from there on follow, so the next run finds the
+    stages fresh instead of running them again on the same curation.
+    """
+    resolved = config.resolved()
+    upstream = ""
+    for p in plans:
+        if p.stage.name in ran:
+            p.settings = _all_settings(config, resolved, p.stage)
+            p.parts["config"] = _digest(p.settings)
+            p.parts["upstream"] = upstream
+            p.fingerprint = _digest(p.parts)
+            stages_rec[p.stage.name].update(settings=p.settings, parts=p.parts, fingerprint=p.fingerprint)
+        upstream = p.fingerprint
 
 
 class _WarningList(logging.Handler):

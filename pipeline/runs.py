@@ -15,6 +15,7 @@ import numpy as np
 from pipeline import measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, drop_retired, flatten, load_config
+from pipeline.curation import Curation
 from pipeline.errors import InputError
 
 
@@ -37,11 +38,31 @@ class Run:
         data: list[dict[str, Any]] = self.store.read_json("topics.json")
         return data
 
-    def topic_term(self) -> tuple[np.ndarray, list[str]]:
-        """The topic-term matrix and its vocabulary, in dictionary id order."""
+    def _assign_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = self.manifest.get("stages", {}).get("assign", {}).get("details") or {}
+        return details
+
+    def curation(self, k: int) -> Curation:
+        """The curation the run's outputs were written with (none for runs made before
+        curation), for its model of ``k`` topics."""
+        return Curation.from_record(k, self._assign_details().get("curation"))
+
+    def topic_shares(self, k: int) -> np.ndarray:
+        """Each topic's share of the corpus tokens before curation (equal shares for runs
+        made before they were recorded: they matter only to merged topics)."""
+        shares = self._assign_details().get("topic_shares")
+        return np.asarray(shares, dtype=float) if shares and len(shares) == k else np.full(k, 1.0 / k)
+
+    def topic_term(self) -> tuple[np.ndarray, list[str], tuple[int, ...]]:
+        """The curated topic-term matrix (a merged topic's row: the share-weighted mean of
+        its members' rows), its vocabulary in dictionary id order, and the kept topic ids
+        its rows belong to."""
         dct = self.store.load_dictionary()
         vocab = [dct.id2token[i] for i in range(len(dct))]
-        return self.store.load_model().topic_term, vocab
+        phi = self.store.load_model().topic_term
+        k = phi.shape[0]
+        curation = self.curation(k)
+        return curation.topic_term(phi, self.topic_shares(k)), vocab, curation.kept
 
 
 def open_run(ref: str | Path) -> Run:
@@ -58,17 +79,23 @@ def open_run(ref: str | Path) -> Run:
 
 
 def topic_table(run: Run, terms: int = 8) -> list[dict[str, Any]]:
-    """One row per topic: id, name, prevalence, top terms (relevance), flags."""
+    """One row per topic: id, name, prevalence, top terms (relevance), flags; a curated
+    topic is flagged "dropped", or "merged 3, 7" with the topics merged into it."""
     rows = []
     for t in run.topics():
         ranked = t.get("relevance") or t["terms"]
+        dropped, merged = bool(t.get("dropped")), [int(m) for m in t.get("merged") or []]
+        marks = ["dropped"] if dropped else []
+        marks += [f"merged {', '.join(map(str, merged))}"] if merged else []
         rows.append(
             {
                 "topic": t["topic"],
                 "name": t.get("name") or "",
                 "prevalence": t["prevalence"],
                 "terms": [x["term"] for x in ranked[:terms]],
-                "flags": t.get("flags") or [],
+                "flags": [*(t.get("flags") or []), *marks],
+                "dropped": dropped,
+                "merged": merged,
             }
         )
     return rows
@@ -82,31 +109,43 @@ def _aligned(phi: np.ndarray, vocab: list[str], union: list[str]) -> np.ndarray:
 
 
 def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
-    """Match the topics of two runs and list what matched, what is new, what vanished."""
-    phi_a, vocab_a = a.topic_term()
-    phi_b, vocab_b = b.topic_term()
+    """Match the curated topics of two runs and list what matched, what is new, what
+    vanished, and which topics each run dropped (those are not matched). Topics are named
+    by their ids in their run."""
+    phi_a, vocab_a, ids_a = a.topic_term()
+    phi_b, vocab_b, ids_b = b.topic_term()
+    topics_a = {t["topic"]: t for t in a.topics()}
+    topics_b = {t["topic"]: t for t in b.topics()}
     union = sorted(set(vocab_a) | set(vocab_b))
     A, B = _aligned(phi_a, vocab_a, union), _aligned(phi_b, vocab_b, union)
-    match, score = measures.match_topics(A, B)
-    similarity = measures.js_similarity(A, B)
     top_a = measures.ranked_terms(A, dict(enumerate(union)), terms)
     top_b = measures.ranked_terms(B, dict(enumerate(union)), terms)
-    names_a = {t["topic"]: t.get("name") for t in a.topics()}
-    names_b = {t["topic"]: t.get("name") for t in b.topics()}
+    dropped = [
+        {"run": side, "topic": t, "name": topics[t].get("name"), "terms": [w for w, _ in top[j]]}
+        for side, ids, topics, top in (("a", ids_a, topics_a, top_a), ("b", ids_b, topics_b, top_b))
+        for j, t in enumerate(ids)
+        if topics.get(t, {}).get("dropped")
+    ]
+    # The rows of the topics each run keeps; the ids they stand for.
+    rows_a = [j for j, t in enumerate(ids_a) if not topics_a.get(t, {}).get("dropped")]
+    rows_b = [j for j, t in enumerate(ids_b) if not topics_b.get(t, {}).get("dropped")]
+    match, score = measures.match_topics(A[rows_a], B[rows_b])
+    similarity = measures.js_similarity(A[rows_a], B[rows_b])
     matched, vanished = [], []
     used: set[int] = set()
-    for ta in range(A.shape[0]):
-        tb = int(match[ta])
-        terms_a = [w for w, _ in top_a[ta]]
-        if tb >= 0 and score[ta] >= measures.MATCH_MIN:
+    for i, ja in enumerate(rows_a):
+        ta, terms_a = ids_a[ja], [w for w, _ in top_a[ja]]
+        if match[i] >= 0 and score[i] >= measures.MATCH_MIN:
+            jb = rows_b[int(match[i])]
+            tb = ids_b[jb]
             used.add(tb)
-            terms_b = [w for w, _ in top_b[tb]]
+            terms_b = [w for w, _ in top_b[jb]]
             matched.append(
                 {
                     "a": ta,
                     "b": tb,
-                    "similarity": round(float(score[ta]), 4),
-                    "name": names_a.get(ta) or names_b.get(tb),
+                    "similarity": round(float(score[i]), 4),
+                    "name": topics_a.get(ta, {}).get("name") or topics_b.get(tb, {}).get("name"),
                     "added": [w for w in terms_b if w not in terms_a],
                     "removed": [w for w in terms_a if w not in terms_b],
                 }
@@ -114,20 +153,20 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
         else:
             # Unmatched is not unlike everything: a topic of the other run may hold its
             # terms while matched to a closer one (or when the other run has fewer topics).
-            closest = int(np.argmax(similarity[ta]))
+            closest = int(np.argmax(similarity[i]))
             vanished.append(
                 {
                     "a": ta,
-                    "name": names_a.get(ta),
+                    "name": topics_a.get(ta, {}).get("name"),
                     "terms": terms_a,
-                    "closest": closest,
-                    "best_similarity": round(float(similarity[ta, closest]), 4),
+                    "closest": ids_b[rows_b[closest]],
+                    "best_similarity": round(float(similarity[i, closest]), 4),
                 }
             )
     new = [
-        {"b": tb, "name": names_b.get(tb), "terms": [w for w, _ in top_b[tb]]}
-        for tb in range(B.shape[0])
-        if tb not in used
+        {"b": ids_b[jb], "name": topics_b.get(ids_b[jb], {}).get("name"), "terms": [w for w, _ in top_b[jb]]}
+        for jb in rows_b
+        if ids_b[jb] not in used
     ]
     conf_a, conf_b = flatten(a.manifest.get("config", {})), flatten(b.manifest.get("config", {}))
     config_diff = [
@@ -141,5 +180,6 @@ def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
         "matched": matched,
         "new": new,
         "vanished": vanished,
+        "dropped": dropped,
         "config": config_diff,
     }

@@ -289,8 +289,9 @@ def test_a_stage_is_fingerprinted_on_its_own_code_and_resources() -> None:
     assert {"stages/segment.py", "layout.py", "corpus.py", "resources/furniture.txt"} <= segment
     assert {"stages/tokenize.py", "resources/stopwords.txt", "resources/userdict.txt"} <= tokenize
     assert {"reporting/html.py", "reporting/markdown.py", "labels.py"} <= report
+    assert {"reporting/templates/report.html.j2", "reporting/templates/report.js"} <= report
     # Editing the report's page re-runs the report alone.
-    assert not any(n.startswith("reporting/html") for n in segment | tokenize)
+    assert not any(n.startswith("reporting/") for n in segment | tokenize)
 
 
 def test_stages_open_no_file_themselves() -> None:

@@ -87,6 +87,15 @@ def test_seeds_give_every_topic_a_stability_and_labels_and_prevalence_are_scored
         rows = list(csv.DictReader(fh))
     assert [r["period"] for r in rows] == ["2020-01", "2020-02", "2020-03"]
     assert all(abs(sum(float(r[f"topic_{t}"]) for t in range(PLANTED)) - 1) < 1e-4 for r in rows)
+    for r in rows:  # a bootstrap interval over the period's documents, around the estimate
+        for t in range(PLANTED):
+            low, share, high = (float(r[f"topic_{t}{end}"]) for end in ("_low", "", "_high"))
+            assert low <= share <= high and high - low > 0
+        assert int(r["documents"]) > 1
+    page = (config.run_dir / "report.html").read_text(encoding="utf-8")
+    assert page.count('class="band"') == PLANTED
+    over_time = page.split('<section id="terms-over-time">')[1].split("</section>")[0]
+    assert "<th>2020-01</th><th>2020-02</th><th>2020-03</th>" in over_time
     report = (config.run_dir / "report.md").read_text(encoding="utf-8")
     assert "## Agreement with `label`" in report and "mean topic stability" in report
 

@@ -2,67 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pipeline.reporting.data import Corpus, Model, ReportData, Topic
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _num(x: Any) -> str:
-    return f"{x:,}" if isinstance(x, int) else str(x)
-
-
 def _opt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def topic_title(t: dict[str, Any]) -> str:
-    name = t.get("name")
-    terms = " · ".join(x["term"] for x in (t.get("relevance") or t["terms"])[:3])
-    return f"Topic {t['topic']}: {name}" if name else f"Topic {t['topic']}: {terms}"
+def topic_title(t: Topic) -> str:
+    return (
+        f"Topic {t.id}: {t.name}"
+        if t.name
+        else f"Topic {t.id}: {' · '.join(x.term for x in t.label_terms[:3])}"
+    )
 
 
-def render_markdown(data: dict[str, Any]) -> str:
-    c, m = data["corpus"], data["model"]
-    lines = [
-        f"# Topics of run `{data['run']}`",
-        "",
-        "## Corpus",
-        "",
-        f"- {_num(c['files'])} files, {_num(c['documents'])} documents, {_num(c['units'])} paragraph units",
-        f"- {_num(c['tokens'])} tokens after cleaning, vocabulary of {_num(c['terms'])} terms",
-        f"- cleaning removed {_num(c['removed_lines'])} lines (furniture, titles and headings; "
-        "see `segmentation.tsv`) and "
-        + ", ".join(f"{_num(n)} {k}" for k, n in c["removed_tokens"].items())
-        + " tokens (see `vocab_audit.json`)",
-        *_coverage_lines(c.get("coverage")),
-        "",
-        "## Model",
-        "",
-        f"- {m['engine']}, {m['num_topics']} topics, {_training_steps(m)}, "
-        f"alpha {m['alpha']}, eta {m['eta']}, seed {m['seed']}",
+def render_markdown(data: ReportData) -> str:
+    lines = [f"# Topics of run `{data.run}`", "", "## Corpus", "", *_corpus(data.corpus), "", "## Model", ""]
+    lines.append(f"- {_model(data.model)}")
+    lines += [f"- {note}" for note in data.training_notes]
+    lines += [
+        f"- label dropped: no topic matches {v} any more (see `labels.yaml`)" for v in data.vanished_labels
     ]
-    training = data.get("training") or {}
-    if data.get("chosen_k"):
-        lines.append(f"- chosen by a sweep: {data['chosen_k']['reason']} (see `sweep.csv`)")
-    if training.get("mean_stability") is not None:
-        lines.append(f"- mean topic stability across seeds: {training['mean_stability']:.3f}")
-    for w in training.get("warnings") or []:
-        lines.append(f"- warning: {w}")
-    for v in data.get("vanished_labels") or []:
-        lines.append(f"- label dropped: no topic matches {v} any more (see `labels.yaml`)")
-    if data.get("labels"):
-        lab = data["labels"]
+    for source, target in (data.curation.get("merged") or {}).items():
+        lines.append(f"- topic {source} merged into topic {target} (`labels.yaml`)")
+    lines += [f"- topic {t} dropped (`labels.yaml`)" for t in data.curation.get("dropped") or []]
+    if data.labels:
+        lab = data.labels
         lines += [
             "",
-            f"## Agreement with `{lab['field']}`",
+            f"## Agreement with `{lab.field}`",
             "",
             "| level | NMI | ARI | purity |",
             "|---|---:|---:|---:|",
         ]
-        for level in ("units", "documents"):
-            s = lab[level]
+        for level, s in (("units", lab.units), ("documents", lab.documents)):
             lines.append(f"| {level} | {s['nmi']:.3f} | {s['ari']:.3f} | {s['purity']:.3f} |")
     lines += [
         "",
@@ -71,70 +49,72 @@ def render_markdown(data: dict[str, Any]) -> str:
         "| topic | prevalence | coherence (NPMI) | stability | top terms (relevance) | flags |",
         "|---:|---:|---:|---:|---|---|",
     ]
-    for t in data["topics"]:
-        terms = " ".join(x["term"] for x in (t.get("relevance") or t["terms"])[:8])
-        name = f"{t['topic']} {t['name']}" if t.get("name") else str(t["topic"])
+    for t in data.topics:
+        terms = " ".join(x.term for x in (t.relevance or t.terms)[:8])
+        name = f"{t.id} {t.name}" if t.name else str(t.id)
         lines.append(
-            f"| {name} | {_pct(t['prevalence'])} | {_opt(t['coherence'])} | {_opt(t.get('stability'))} | "
-            f"{terms} | {'; '.join(t.get('flags') or []) or '-'} |"
+            f"| {name} | {_pct(t.prevalence)} | {_opt(t.coherence)} | {_opt(t.stability)} | "
+            f"{terms} | {'; '.join(t.flags) or '-'} |"
         )
-    for t in data["topics"]:
+    for t in data.topics:
         lines += ["", f"## {topic_title(t)}", ""]
-        if t.get("note"):
-            lines += [f"*{t['note']}*", ""]
+        if t.note:
+            lines += [f"*{t.note}*", ""]
         lines += [
-            f"Prevalence {_pct(t['prevalence'])} of tokens; coherence (NPMI) {_opt(t['coherence'])}; "
-            f"stability {_opt(t.get('stability'))}.",
+            f"Prevalence {_pct(t.prevalence)} of tokens; coherence (NPMI) {_opt(t.coherence)}; "
+            f"stability {_opt(t.stability)}.",
             "",
-            "- by probability: " + ", ".join(f"{x['term']} ({x['weight']:.3f})" for x in t["terms"]),
+            "- by probability: " + ", ".join(f"{x.term} ({x.score:.3f})" for x in t.terms),
         ]
-        if t.get("relevance"):
-            lines.append("- by relevance: " + " ".join(x["term"] for x in t["relevance"]))
-        if t.get("frex"):
-            lines.append("- by FREX: " + " ".join(x["term"] for x in t["frex"]))
-        if t.get("diagnostics"):
-            d = t["diagnostics"]
-            lines.append(
-                "- diagnostics: "
-                + ", ".join(
-                    f"{k.replace('_', ' ')} {_opt(v) if isinstance(v, float) else v}"
-                    for k, v in d.items()
-                    if v is not None
-                )
-            )
-        for f in t.get("flags") or []:
-            lines.append(f"- flag: {f}")
+        if t.relevance:
+            lines.append("- by relevance: " + " ".join(x.term for x in t.relevance))
+        if t.frex:
+            lines.append("- by FREX: " + " ".join(x.term for x in t.frex))
+        if t.merged:
+            lines.append("- merged from topics " + ", ".join(map(str, t.merged)))
+        if t.dropped:
+            lines.append("- dropped in `labels.yaml`: never a dominant topic, left out of the charts")
+        diag = [f"{k.replace('_', ' ')} {_opt(v)}" for k, v in t.diagnostics.items() if v is not None]
+        diag.append(f"rank1 units {t.rank1_units}")
+        if diag:
+            lines.append("- diagnostics: " + ", ".join(diag))
+        lines += [f"- flag: {f}" for f in t.flags]
         lines.append("")
-        if t["representatives"]:
+        if t.passages:
             lines += ["Representative passages:", ""]
-        for r in t["representatives"]:
-            heading = f" · {r['heading']}" if r.get("heading") else ""
-            lines += [
-                f"> {r['text']}",
-                ">",
-                f"> — `{r['where']}`{heading} (weight {r['weight']:.2f})",
-                "",
-            ]
+        for p in t.passages:
+            heading = f" · {p.heading}" if p.heading else ""
+            lines += [f"> {p.text}", ">", f"> — `{p.where}`{heading} (weight {p.weight:.2f})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _training_steps(m: dict[str, Any]) -> str:
-    if m["engine"] == "tomotopy":
-        return f"{m['iterations']} sampling iterations"
-    return f"{m['passes']} passes, {m['iterations']} iterations, {m.get('init', 'random')} start"
+def _model(m: Model) -> str:
+    steps = (
+        f"{m.iterations} sampling iterations"
+        if m.engine == "tomotopy"
+        else f"{m.passes} passes, {m.iterations} iterations, {m.init} start"
+    )
+    return f"{m.engine}, {m.num_topics} topics, {steps}, alpha {m.alpha}, eta {m.eta}, seed {m.seed}"
 
 
-def _coverage_lines(cov: dict[str, Any] | None) -> list[str]:
-    if not cov:
-        return []
+def _corpus(c: Corpus) -> list[str]:
+    removed = ", ".join(f"{n:,} {k}" for k, n in c.removed_tokens.items())
     lines = [
-        f"- {cov['units']:.1%} of the text's characters reached units; {cov['furniture']:.1%} were "
-        f"furniture, {cov['title']:.1%} titles and {cov['heading']:.1%} headings "
-        "(per file in `manifest.json`)"
+        f"- {c.files:,} files, {c.documents:,} documents, {c.units:,} paragraph units",
+        f"- {c.tokens:,} tokens after cleaning, vocabulary of {c.terms:,} terms",
+        f"- cleaning removed {c.removed_lines:,} lines (furniture, titles and headings; "
+        f"see `segmentation.tsv`) and {removed} tokens (see `vocab_audit.json`)",
     ]
-    if cov["low_count"]:
-        files = cov["low_files"]
-        shown = ", ".join(f"`{f['source']}` ({f['units']:.0%}, mostly {f['mostly']})" for f in files)
-        more = f" and {cov['low_count'] - len(files)} more" if cov["low_count"] > len(files) else ""
+    cov = c.coverage
+    if cov is None:
+        return lines
+    s = cov.shares
+    lines.append(
+        f"- {s['units']:.1%} of the text's characters reached units; {s['furniture']:.1%} were "
+        f"furniture, {s['title']:.1%} titles and {s['heading']:.1%} headings (per file in `manifest.json`)"
+    )
+    if cov.low_count:
+        shown = ", ".join(f"`{src}` ({kept:.0%}, mostly {mostly})" for src, kept, mostly in cov.low_files)
+        more = f" and {cov.low_count - len(cov.low_files)} more" if cov.low_count > len(cov.low_files) else ""
         lines.append(f"- files keeping less than 90% of their characters: {shown}{more}")
     return lines

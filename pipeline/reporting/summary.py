@@ -1,4 +1,4 @@
-"""Pure helpers for summaries: representative passages, sampling, periods, the topic map."""
+"""Pure helpers for summaries: excerpts and citations, sampling, periods, the topic map, strips."""
 
 from __future__ import annotations
 
@@ -13,38 +13,6 @@ import numpy as np
 from pipeline.errors import DataError
 
 _DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]?(\d{1,2}))?(?:[-/.月]?(\d{1,2}))?")
-
-
-def top_units(
-    rows: Iterable[tuple[int, str, np.ndarray]], k: int, n: int, one_per_document: bool = False
-) -> list[list[tuple[float, int]]]:
-    """Per topic, the ``n`` units with the highest weight as (weight, row index).
-
-    Bounded heaps keep memory independent of the corpus size; with
-    ``one_per_document`` a wider heap is kept and then thinned to one unit per document.
-    """
-    width = n * 10 if one_per_document else n
-    heaps: list[list[tuple[float, int, str]]] = [[] for _ in range(k)]
-    for index, doc_id, theta in rows:
-        for t in range(k):
-            item = (float(theta[t]), -index, doc_id)  # earlier units win ties
-            if len(heaps[t]) < width:
-                heapq.heappush(heaps[t], item)
-            elif item > heaps[t][0]:
-                heapq.heapreplace(heaps[t], item)
-    out = []
-    for h in heaps:
-        chosen: list[tuple[float, int]] = []
-        seen: set[str] = set()
-        for w, i, doc in sorted(h, reverse=True):
-            if one_per_document and doc in seen:
-                continue
-            seen.add(doc)
-            chosen.append((w, -i))
-            if len(chosen) == n:
-                break
-        out.append(chosen)
-    return out
 
 
 def excerpt(text: str, limit: int) -> str:

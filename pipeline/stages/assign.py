@@ -7,6 +7,12 @@ distributions weighted by their token counts (units without tokens weigh nothing
 unless the whole document has none, when its units count equally). A unit or document
 without tokens has no dominant topic. ``segments.csv`` cuts each document into runs of
 units that carry one theme (``pipeline.tiling``).
+
+Every output shows the topics as curated in labels.yaml (``pipeline.curation``): a
+merged topic's column is summed into the topic it joins, a dropped topic keeps its column
+(``topic_5_dropped``) but is no unit's, document's or segment's dominant topic.
+``mixes.npy`` holds the curated unit mixes unrounded, in the rows of assignments.csv,
+for the report. A new curation re-runs assign and report, never training.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from typing import Any
 import numpy as np
 
 from pipeline import tiling
-from pipeline.artifacts import CORPUS, MODEL, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
+from pipeline.curation import Curation
 from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
 from pipeline.executor import Executor
+from pipeline.labels import LABELS, curation_written, match_labels, read_labels
 from pipeline.stages.base import Counts, Progress, Stage
 
 DIGITS = 6
@@ -44,6 +52,7 @@ def rounded(theta: np.ndarray) -> list[str]:
     return rounded_rows(theta[None, :])[0]
 
 
+MIXES = "mixes.npy"  # the curated unit mixes, unrounded: (units, kept topics), float64
 PARTITION = 5 * ENGINE_CHUNK  # units per task: whole inference chunks, so results match one process
 
 
@@ -51,15 +60,17 @@ def _infer_partition(bows: list[list[tuple[int, int]]], model: TopicModel) -> li
     return list(model.infer(bows))
 
 
-def _with_weights(
-    rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
-) -> Iterator[tuple[dict[str, Any], np.ndarray, int, list[str]]]:
-    """The rows with their distributions as strings, rounded a block of rows at a time."""
+def _curated(
+    rows: Iterable[tuple[dict[str, Any], np.ndarray, int]], curation: Curation
+) -> Iterator[tuple[dict[str, Any], np.ndarray, int, list[str], int]]:
+    """The rows with their curated mixes, those as strings, and their dominant topics,
+    a block of rows at a time."""
     it = iter(rows)
     while block := list(islice(it, ENGINE_CHUNK)):
-        weights = rounded_rows(np.array([theta for _, theta, _ in block]))
-        for (unit, theta, n_tok), w in zip(block, weights, strict=True):
-            yield unit, theta, n_tok, w
+        mixes = curation.apply(np.array([theta for _, theta, _ in block]))
+        weights, tops = rounded_rows(mixes), curation.dominant(mixes)
+        for (unit, _, n_tok), mix, w, top in zip(block, mixes, weights, tops, strict=True):
+            yield unit, mix, n_tok, w, int(top)
 
 
 UNIT_PLACE = ("unit_id", "line_start", "line_end", "text_line_start", "text_line_end")
@@ -83,11 +94,13 @@ class _Document:
 def write_assignments(
     store: RunStore,
     rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
-    k: int,
+    curation: Curation,
     meta_fields: list[str],
+    mixes: np.ndarray | None = None,
 ) -> dict[str, int]:
     """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
-    distribution, tokens).
+    distribution over the model's topics, tokens), curated; and each unit's curated mix
+    into the rows of ``mixes`` (an array on disk), when it is given.
 
     A unit without tokens keeps its distribution (the model's prior, it has nothing
     else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
@@ -98,7 +111,8 @@ def write_assignments(
     unit has passed: memory grows with the longest document, not the corpus. Shared by
     the assign stage and ``pipeline infer``, so both write the same format.
     """
-    topic_cols = [f"topic_{i}" for i in range(k)]
+    topic_cols = curation.columns()
+    column = {t: j for j, t in enumerate(curation.kept)}
     n_units = n_docs = n_segments = 0
     doc: _Document | None = None
 
@@ -127,12 +141,12 @@ def write_assignments(
             total = int(tokens.sum())
             mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
-            top = int(np.argmax(mix)) if total else ""
+            top = int(curation.dominant(mix)[0]) if total else ""
             doc_out.writerow([d.first["doc_id"], d.first["source"], len(d.units), top, *rounded(mix), *meta])
             segments = tiling.topic_tiling(thetas, tokens)
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
-                dominant = seg.dominant
+                dominant = seg.top(curation.kept, curation.dropped)
                 for row in d.rows[seg.first : seg.last + 1]:
                     unit_out.writerow([*row[:4], number, "" if dominant is None else dominant, *row[4:]])
                 segment_out.writerow(
@@ -140,22 +154,23 @@ def write_assignments(
                         d.first["doc_id"], number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
                         a["line_start"], b["line_end"], a.get("text_line_start"), b.get("text_line_end"),
                         "" if dominant is None else dominant,
-                        "" if dominant is None else f"{seg.mix[dominant]:.{DIGITS}f}",
+                        "" if dominant is None else f"{seg.mix[column[dominant]]:.{DIGITS}f}",
                     ]
                 )  # fmt: skip
             return len(segments)
 
-        for unit, theta, n_tok, weights in _with_weights(rows):
+        for unit, mix, n_tok, weights, top in _curated(rows, curation):
             if doc is None or doc.first["doc_id"] != unit["doc_id"]:
                 if doc is not None:
                     n_segments += finish(doc)
                 n_docs += 1
                 doc = _Document(unit)
+            if mixes is not None:
+                mixes[n_units] = mix
             doc.units.append({key: unit.get(key) for key in UNIT_PLACE})
-            doc.thetas.append(theta)
+            doc.thetas.append(mix)
             doc.tokens.append(n_tok)
-            top = int(np.argmax(theta))
-            dominant = [top, weights[top]] if n_tok else ["", ""]
+            dominant = [top, weights[column[top]]] if n_tok else ["", ""]
             meta = [unit["meta"].get(f, "") for f in meta_fields]
             doc.rows.append([unit["unit_id"], unit["doc_id"], *dominant, *weights, *meta])
             n_units += 1
@@ -167,7 +182,11 @@ def write_assignments(
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     model = store.load_model()
     corpus = store.load_corpus()
+    dictionary = store.load_dictionary()
+    # Read, not written: the report rewrites labels.yaml once its outputs are whole.
+    curation = match_labels(store, model.topic_term, dictionary.id2token).curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
+    mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
 
     def counted() -> Iterator[list[tuple[int, int]]]:
         for bow in corpus:
@@ -175,6 +194,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             yield bow
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
+        nonlocal mass
         if model.train_theta is None and model.engine == "gensim" and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
@@ -183,16 +203,28 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             thetas = model.unit_distributions(counted())
         units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "assign")
         for unit, theta in zip(units, thetas, strict=True):
-            yield unit, theta, lengths.popleft()
+            n_tok = lengths.popleft()
+            mass += theta * n_tok
+            yield unit, theta, n_tok
 
-    counts = write_assignments(store, rows(), model.num_topics, config.input.meta_fields)
-    return {**counts, "topics": model.num_topics}
+    with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
+        counts = write_assignments(store, rows(), curation, config.input.meta_fields, mixes)
+    shares = mass / mass.sum() if mass.sum() else mass
+    details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
+    return {**counts, "topics": model.num_topics, "details": details}
+
+
+def _curation_edits(config: Config) -> dict[str, Any]:
+    """The curation in labels.yaml as written: the part of that file that changes assign's
+    outputs (names and notes change the report only)."""
+    return {LABELS: curation_written(read_labels(RunStore(config.run_dir)))}
 
 
 STAGE = Stage(
     name="assign",
     sections=("input.meta_fields",),
-    inputs=(MODEL, CORPUS, "units.jsonl"),
-    outputs=("assignments.csv", "documents.csv", "segments.csv"),
+    inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl"),
+    outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES),
     run=run,
+    edits=_curation_edits,
 )

@@ -35,9 +35,11 @@ class Stage:
     the settings in ``ignore`` that cannot change it (how many processes run it): a new
     setting in a section re-runs the stage by default. A change to a section, to the
     files ``reads`` names (outside the run folder), to the stage's own code, or to an
-    earlier stage makes it run again. ``run`` returns counts that the runner logs and
-    records in the manifest. Work worth spreading over processes or machines goes
-    through the executor it is handed.
+    earlier stage makes it run again. ``edits`` are settings a stage takes from files
+    people edit in the run folder (the curation in labels.yaml): they count as config,
+    by name, so that only the part of such a file that decides the stage's result re-runs
+    it. ``run`` returns counts that the runner logs and records in the manifest. Work worth
+    spreading over processes or machines goes through the executor it is handed.
     """
 
     name: str
@@ -47,3 +49,4 @@ class Stage:
     run: Callable[[Config, RunStore, Progress, Executor], Counts]
     ignore: tuple[str, ...] = ()
     reads: Callable[[Config], list[Path]] = lambda config: []
+    edits: Callable[[Config], dict[str, Any]] = lambda config: {}

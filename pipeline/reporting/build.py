@@ -1,0 +1,504 @@
+"""ReportData from the run folder: the one place the report reads the store.
+
+The units' mixes come as an array (``mixes.npy``, written by assign, curated), their
+token counts from the corpus; ``units.jsonl`` is read once, keeping the text of the units
+that can be quoted only. Every number on the page is computed here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline import __version__, measures
+from pipeline.artifacts import RunStore
+from pipeline.config import Config
+from pipeline.labels import Labels, match_labels
+from pipeline.reporting import analysis
+from pipeline.reporting import summary as S
+from pipeline.reporting.data import (
+    Block,
+    Corpus,
+    Coverage,
+    DocumentRows,
+    LabelScores,
+    Model,
+    OverTime,
+    Passage,
+    ReportData,
+    SearchEntry,
+    Strip,
+    Strips,
+    Sweep,
+    SweepPoint,
+    Term,
+    Topic,
+)
+from pipeline.stages.base import Progress
+from pipeline.stages.train import SWEEP, TRAINING
+
+COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
+HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
+STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
+SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
+EXPLORER_TERMS = 30  # terms per topic the relevance explorer ranks (LDAvis's R)
+SPANS = 6  # topics over time: periods grouped into at most this many spans
+SPAN_TERMS = 8
+TRACKED_TERMS = 200  # a topic's terms followed over time: its most probable ones
+RESAMPLES = 200  # bootstrap resamples of the documents for prevalence intervals
+BLOCK = 2000  # units per block when counting terms over time
+
+
+@dataclass
+class _Units:
+    """What the report keeps of units.jsonl: per unit, its document and group keys; in
+    full, only the units it may quote."""
+
+    doc: np.ndarray  # document index of each unit
+    doc_ids: list[str]
+    sources: list[str]
+    labels: list[str] | None
+    periods: np.ndarray | None  # period index of each unit
+    period_names: list[str]
+    quoted: dict[int, dict[str, Any]]
+
+
+def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[ReportData, Labels]:
+    """Everything the reports show, and the topic names to write back once they are written."""
+    cfg = config.report
+    model, dct, corpus = store.load_model(), store.load_dictionary(), store.load_corpus()
+    training = store.read_json(TRAINING)
+    manifest = store.load_manifest().get("stages", {})
+    labels = match_labels(store, model.topic_term, dct.id2token)
+    cur = labels.curation
+    assign = manifest.get("assign", {}).get("details", {})
+    raw_shares = np.asarray(assign.get("topic_shares") or np.full(model.num_topics, 1.0 / model.num_topics))
+    phi = cur.topic_term(model.topic_term, raw_shares)
+    ids = list(cur.kept)
+    dropped = np.array([t in cur.dropped for t in ids])
+    mixes = store.read_array("mixes.npy")
+    lengths = np.fromiter(
+        (sum(c for _, c in bow) for bow in progress.track(corpus, len(corpus), "report")), int
+    )
+    has_tokens = lengths > 0
+
+    reps, search = _candidates(mixes, has_tokens, cfg.representatives, cfg.one_per_document)
+    units = _read_units(config, store, len(lengths), {i for r in (*reps, *search) for _, i in r})
+    reps = [_one_per_document(r, units.doc, cfg.representatives, cfg.one_per_document) for r in reps]
+
+    acc = measures.TopicAccumulator(len(ids))
+    acc.add_rows(mixes, lengths)
+    prevalence = acc.prevalence()
+    term_count = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
+    term_share = term_count / term_count.sum()
+    id2token = dct.id2token
+    ranked = measures.ranked_terms(phi, id2token, max(cfg.top_terms, measures.SCORED_TERMS))
+    by_rel = measures.ranked_terms(
+        measures.relevance(phi, term_share, cfg.relevance_lambda), id2token, cfg.top_terms
+    )
+    by_frex = measures.ranked_terms(measures.frex(phi), id2token, cfg.top_terms)
+    coherence = _coherence(
+        store, dct, [[t for t, _ in ts[: measures.SCORED_TERMS]] for ts in ranked], len(corpus)
+    )
+    stability = training.get("topic_stability") or [None] * model.num_topics
+    diag = {
+        "token_share": prevalence,
+        "coherence": np.array([np.nan if c is None else c for c in coherence]),
+        "exclusivity": measures.exclusivity(phi),
+        "effective_words": measures.effective_words(phi),
+        "document_entropy": acc.document_entropy(),
+        "stability": np.array([np.nan if stability[t] is None else stability[t] for t in ids]),
+    }
+    flags = measures.junk_flags({**diag, "rank1_units": acc.rank1})
+    members = cur.members
+    topics = []
+    for c, t in enumerate(ids):
+        name = labels.names[t]
+        rel = tuple(Term(w, s) for w, s in by_rel[c])
+        terms = tuple(Term(w, s) for w, s in ranked[c][: cfg.top_terms])
+        frex = tuple(Term(w, s) for w, s in by_frex[c])
+        label = name["name"] or " ".join(x.term for x in (rel or frex or terms)[:3])
+        topics.append(
+            Topic(
+                id=t,
+                name=name["name"],
+                note=name["note"],
+                label=label,
+                prevalence=float(prevalence[c]),
+                terms=terms,
+                relevance=rel,
+                frex=frex,
+                coherence=coherence[c],
+                stability=_finite(stability[t]),
+                diagnostics={key: _finite(v[c]) for key, v in diag.items()},
+                rank1_units=int(acc.rank1[c]),
+                flags=tuple(flags[c]),
+                passages=tuple(_passage(units, i, w, cfg.excerpt_chars) for w, i in reps[c]),
+                merged=tuple(m for m in members.get(t, (t,)) if m != t),
+                dropped=bool(dropped[c]),
+            )
+        )
+    shown = [c for c in range(len(ids)) if not dropped[c]]
+    shown_ids = [ids[c] for c in shown]
+    doc_mass, doc_tokens = _document_mass(units.doc, len(units.doc_ids), mixes, lengths)
+    over_time = None
+    prevalence_view = None
+    if units.periods is not None:
+        prevalence_view = _prevalence(config, units, mixes, lengths, shown)
+        if cfg.prevalence_period != "category" and len(units.period_names) > 1:
+            over_time = _over_time(config, store, units, mixes, phi, shown, shown_ids, id2token, progress)
+    data = ReportData(
+        run=config.run.name,
+        generated_by=f"pipeline {__version__}",
+        corpus=_corpus(manifest),
+        model=Model(
+            engine=model.engine,
+            num_topics=model.num_topics,
+            passes=config.model.passes,
+            iterations=config.model.iterations,
+            init=config.model.init,
+            alpha=str(config.model.alpha),
+            eta=str(config.model.eta),
+            seed=training.get("seed", config.run.seed),
+        ),
+        timings={n: float(s["seconds"]) for n, s in manifest.items() if s.get("seconds") is not None},
+        topics=tuple(topics),
+        topic_map=_topic_map(phi[shown], shown_ids, config.run.seed),
+        documents=_documents(units, doc_mass, doc_tokens, shown),
+        strips=_strips(store),
+        sweep=_sweep(store, training),
+        prevalence=prevalence_view,
+        over_time=over_time,
+        relations=analysis.relations(phi[shown], shown_ids, _rows(mixes, has_tokens, shown)),
+        explorer=analysis.explorer(
+            phi[shown],
+            term_share,
+            term_count,
+            acc.mass[shown],
+            id2token,
+            cfg.relevance_lambda,
+            EXPLORER_TERMS,
+        ),
+        search=tuple(
+            SearchEntry(
+                ids[c], S.citation(units.quoted[i]), units.doc_ids[units.doc[i]], units.quoted[i]["text"]
+            )
+            for c in shown
+            for _, i in search[c]
+        ),
+        labels=_label_scores(config, units, mixes, has_tokens, doc_mass, doc_tokens, cur),
+        training_notes=_training_notes(training),
+        vanished_labels=tuple(labels.vanished),
+        curation=cur.record(),
+    )
+    return data, labels
+
+
+def _finite(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _rows(mixes: np.ndarray, keep: np.ndarray, cols: list[int]) -> np.ndarray:
+    return np.asarray(mixes[keep][:, cols])
+
+
+def _candidates(
+    mixes: np.ndarray, has_tokens: np.ndarray, n: int, one_per_document: bool
+) -> tuple[list[list[tuple[float, int]]], list[list[tuple[float, int]]]]:
+    """Per topic, the units that may be quoted: the representatives' candidates (a wider
+    set when one per document is asked for) and the passages the search box looks through.
+    Units without tokens carry only the prior and are never quoted; earlier units win ties."""
+    width = max(n * 10 if one_per_document else n, SEARCH_UNITS)
+    rows = np.flatnonzero(has_tokens)
+    reps, search = [], []
+    for c in range(mixes.shape[1]):
+        col = np.asarray(mixes[rows, c])
+        top = rows[np.lexsort((rows, -col))[:width]]
+        ranked = [(float(mixes[i, c]), int(i)) for i in top]
+        reps.append(ranked)
+        search.append(ranked[:SEARCH_UNITS])
+    return reps, search
+
+
+def _one_per_document(
+    ranked: list[tuple[float, int]], doc: np.ndarray, n: int, one_per_document: bool
+) -> list[tuple[float, int]]:
+    if not one_per_document:
+        return ranked[:n]
+    out, seen = [], set()
+    for w, i in ranked:
+        if doc[i] not in seen:
+            seen.add(doc[i])
+            out.append((w, i))
+        if len(out) == n:
+            break
+    return out
+
+
+def _read_units(config: Config, store: RunStore, n: int, quoted: set[int]) -> _Units:
+    label_field, field = config.input.label_field, config.report.prevalence_field
+    doc = np.zeros(n, dtype=np.int64)
+    doc_ids: list[str] = []
+    sources: list[str] = []
+    labels: list[str] | None = [] if label_field else None
+    periods = np.zeros(n, dtype=np.int64) if field else None
+    period_index: dict[str, int] = {}
+    kept: dict[int, dict[str, Any]] = {}
+    for i, unit in enumerate(store.read_jsonl("units.jsonl")):
+        if not doc_ids or doc_ids[-1] != unit["doc_id"]:
+            doc_ids.append(unit["doc_id"])
+            sources.append(unit["source"])
+        doc[i] = len(doc_ids) - 1
+        if labels is not None:
+            labels.append(str(unit["meta"].get(label_field, "")))
+        if periods is not None:
+            p = S.period_of(unit["meta"].get(field), config.report.prevalence_period, str(field))
+            periods[i] = period_index.setdefault(p, len(period_index))
+        if i in quoted:
+            kept[i] = unit
+    names = sorted(period_index)
+    if periods is not None:  # period indices in sorted order, so periods read left to right
+        order = np.array([period_index[p] for p in names])
+        remap = np.empty(len(order), dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        periods = remap[periods] if len(order) else periods
+    return _Units(doc, doc_ids, sources, labels, periods, names, kept)
+
+
+def _passage(units: _Units, i: int, weight: float, chars: int) -> Passage:
+    u = units.quoted[i]
+    return Passage(
+        unit_id=u["unit_id"],
+        doc_id=u["doc_id"],
+        weight=weight,
+        source=u["source"],
+        line_start=u["line_start"],
+        line_end=u["line_end"],
+        where=S.citation(u),
+        heading=u.get("heading") or "",
+        text=S.excerpt(u["text"], chars),
+    )
+
+
+def _coherence(store: RunStore, dct: Any, top: list[list[str]], n_units: int) -> list[float | None]:
+    vocab = set(dct.token2id)
+    texts = [
+        [w for w in row["tokens"] if w in vocab]
+        for _, row in store.read_jsonl_where("tokens.jsonl", S.in_stride_sample(n_units, COHERENCE_SAMPLE))
+    ]
+    return [_finite(c) for c in measures.coherence(top, texts, dct, "c_npmi")]
+
+
+def _document_mass(
+    doc: np.ndarray, n_docs: int, mixes: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's token-weighted sum of its units' mixes, and its tokens."""
+    mass = np.zeros((n_docs, mixes.shape[1]))
+    for start in range(0, len(doc), 50_000):
+        part = slice(start, start + 50_000)
+        np.add.at(mass, doc[part], np.asarray(mixes[part]) * lengths[part, None])
+    return mass, np.bincount(doc, weights=lengths, minlength=n_docs)
+
+
+def _documents(units: _Units, mass: np.ndarray, tokens: np.ndarray, shown: list[int]) -> DocumentRows | None:
+    """The documents that carry each shown topic most, in turn, up to HEATMAP_DOCS."""
+    has = np.flatnonzero(tokens > 0)
+    if not len(has) or not shown:
+        return None
+    mix = mass[has] / tokens[has, None]
+    per_topic = [has[np.lexsort((has, -mix[:, c]))] for c in shown]
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for rank in range(len(has)):
+        for order in per_topic:
+            d = int(order[rank])
+            if d not in seen:
+                seen.add(d)
+                chosen.append(d)
+        if len(chosen) >= HEATMAP_DOCS:
+            break
+    chosen = chosen[:HEATMAP_DOCS]
+    rows = mass[chosen][:, shown] / tokens[chosen, None]
+    dominant = rows.argmax(axis=1)
+    order = np.lexsort((-rows[np.arange(len(rows)), dominant], dominant))
+    chosen = [chosen[i] for i in order]
+    return DocumentRows(
+        doc_ids=tuple(units.doc_ids[d] for d in chosen),
+        sources=tuple(units.sources[d] for d in chosen),
+        mixes=rows[order],
+        total=len(units.doc_ids),
+    )
+
+
+def _prevalence(
+    config: Config, units: _Units, mixes: np.ndarray, lengths: np.ndarray, shown: list[int]
+) -> Any:
+    assert units.periods is not None
+    key = units.doc * max(1, len(units.period_names)) + units.periods  # one group: a document in a period
+    groups, group_of = np.unique(key, return_inverse=True)
+    mass = np.zeros((len(groups), len(shown)))
+    for start in range(0, len(key), 50_000):
+        part = slice(start, start + 50_000)
+        np.add.at(mass, group_of[part], np.asarray(mixes[part])[:, shown] * lengths[part, None])
+    return analysis.bootstrap_prevalence(
+        str(config.report.prevalence_field),
+        units.period_names,
+        groups % max(1, len(units.period_names)),
+        mass,
+        np.bincount(group_of, minlength=len(groups)),
+        RESAMPLES,
+        config.run.seed,
+    )
+
+
+def _over_time(
+    config: Config,
+    store: RunStore,
+    units: _Units,
+    mixes: np.ndarray,
+    phi: np.ndarray,
+    shown: list[int],
+    shown_ids: list[int],
+    id2token: dict[int, str],
+    progress: Progress,
+) -> OverTime:
+    assert units.periods is not None
+    cut = analysis.spans(units.period_names, SPANS)
+    span_of_period = np.zeros(len(units.period_names), dtype=np.int64)
+    for s, (a, b) in enumerate(cut):
+        span_of_period[a : b + 1] = s
+    span_of_unit = span_of_period[units.periods]
+    sub = phi[shown]
+    tracked = np.argsort(-sub, axis=1, kind="stable")[:, :TRACKED_TERMS]
+    slot = np.full(sub.shape, -1, dtype=np.int64)
+    for t in range(len(shown)):
+        slot[t, tracked[t]] = np.arange(tracked.shape[1])
+    counts = np.zeros((len(cut), len(shown), tracked.shape[1]))
+    corpus = store.load_corpus()
+    it: Iterator[Any] = iter(progress.track(corpus, len(corpus), "report: terms over time"))
+    start = 0
+    while block := [b for _, b in zip(range(BLOCK), it, strict=False)]:
+        rows = slice(start, start + len(block))
+        analysis.expected_counts(
+            np.asarray(mixes[rows])[:, shown], block, span_of_unit[rows], sub, slot, counts
+        )
+        start += len(block)
+    names = tuple(
+        units.period_names[a] if a == b else f"{units.period_names[a]} – {units.period_names[b]}"
+        for a, b in cut
+    )
+    return OverTime(
+        str(config.report.prevalence_field),
+        names,
+        analysis.term_shifts(counts, tracked, id2token, shown_ids, SPAN_TERMS),
+    )
+
+
+def _topic_map(phi: np.ndarray, ids: list[int], seed: int) -> dict[int, tuple[float, float]] | None:
+    if len(ids) < 2:
+        return None
+    coords = S.topic_map(1.0 - measures.js_similarity(phi, phi), seed)
+    return {t: (float(x), float(y)) for t, (x, y) in zip(ids, coords, strict=True)}
+
+
+def _strips(store: RunStore) -> Strips | None:
+    docs, multi = S.segment_strips(store.read_csv("segments.csv"), STRIP_DOCS)
+    if not docs:
+        return None
+    return Strips(
+        tuple(
+            Strip(
+                d["doc_id"],
+                d["units"],
+                tuple(Block(s["units"], s["topic"], s["first_unit"], s["last_unit"]) for s in d["segments"]),
+            )
+            for d in docs
+        ),
+        multi,
+    )
+
+
+def _sweep(store: RunStore, training: dict[str, Any]) -> Sweep | None:
+    if not store.exists(SWEEP):
+        return None
+    points = tuple(
+        SweepPoint(
+            int(r["k"]),
+            int(r["seed"]),
+            {key: (float(v) if v != "" else None) for key, v in r.items() if key not in ("k", "seed")},
+        )
+        for r in store.read_csv(SWEEP)
+    )
+    return Sweep(points, training.get("chosen_k"), training.get("reason"))
+
+
+def _corpus(stages: dict[str, Any]) -> Corpus:
+    def counts(stage: str) -> dict[str, Any]:
+        return dict(stages.get(stage, {}).get("counts", {}))
+
+    seg, tok, dic = counts("segment"), counts("tokenize"), counts("dictionary")
+    cov = S.coverage(stages.get("segment", {}).get("details", {}).get("coverage", {}))
+    removed = {
+        f: int(tok[f"removed_{f}"])
+        for f in ("stopword", "punctuation", "number", "latin", "short", "pos")
+        if tok.get(f"removed_{f}", 0)
+    }
+    removed["rare or too common"] = int(dic.get("tokens_removed", 0))
+    return Corpus(
+        files=int(seg.get("files", 0)),
+        documents=int(seg.get("documents", 0)),
+        units=int(seg.get("units", 0)),
+        tokens=int(dic.get("tokens", 0)),
+        terms=int(dic.get("terms", 0)),
+        removed_lines=int(seg.get("removed_lines", 0)),
+        removed_tokens=removed,
+        coverage=None
+        if cov is None
+        else Coverage(
+            chars=cov["chars"],
+            shares={k: cov[k] for k in ("units", *S.COVERAGE_KINDS)},
+            low_files=tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
+            low_count=cov["low_count"],
+        ),
+    )
+
+
+def _label_scores(
+    config: Config,
+    units: _Units,
+    mixes: np.ndarray,
+    has_tokens: np.ndarray,
+    doc_mass: np.ndarray,
+    doc_tokens: np.ndarray,
+    cur: Any,
+) -> LabelScores | None:
+    if units.labels is None:
+        return None
+    rows = np.flatnonzero(has_tokens)
+    dominant = cur.dominant(np.asarray(mixes[rows]))
+    unit_scores = measures.label_scores([units.labels[i] for i in rows], dominant.tolist())
+    first_label: dict[int, str] = {}
+    for i in rows:
+        first_label.setdefault(int(units.doc[i]), units.labels[i])
+    docs = sorted(d for d in first_label if doc_tokens[d] > 0)
+    doc_dominant = cur.dominant(doc_mass[docs] / doc_tokens[docs, None])
+    doc_scores = measures.label_scores([first_label[d] for d in docs], doc_dominant.tolist())
+    return LabelScores(
+        str(config.input.label_field),
+        {k: round(v, 4) for k, v in unit_scores.items()},
+        {k: round(v, 4) for k, v in doc_scores.items()},
+    )
+
+
+def _training_notes(training: dict[str, Any]) -> tuple[str, ...]:
+    notes = []
+    if "chosen_k" in training:
+        notes.append(f"chosen by a sweep: {training['reason']} (see sweep.csv)")
+    if training.get("mean_stability") is not None:
+        notes.append(f"mean topic stability across seeds: {training['mean_stability']:.3f}")
+    notes += [f"warning: {w}" for w in training.get("warnings") or []]
+    return tuple(notes)

@@ -1,0 +1,242 @@
+"""ReportData: everything the reports show, computed once, typed.
+
+``build.report_data`` makes it from the run folder; the renderers (``html``, ``markdown``)
+and the files the report stage writes (topics.json, topics.csv, prevalence.csv) only
+format it. Numbers are plain floats or numpy arrays; a number that cannot be computed is
+None, never NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Passage:
+    unit_id: str
+    doc_id: str
+    weight: float
+    source: str
+    line_start: int
+    line_end: int
+    where: str  # file:line–line (see summary.citation)
+    heading: str
+    text: str  # an excerpt of report.excerpt_chars characters
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: int  # the model's topic id, kept through curation
+    name: str | None
+    note: str | None
+    label: str  # the name, or its first three label terms: what every view calls the topic
+    prevalence: float  # share of the tokens; 0 for a dropped topic in the charts' sense
+    terms: tuple[Term, ...]  # by probability
+    relevance: tuple[Term, ...]  # at report.relevance_lambda
+    frex: tuple[Term, ...]
+    coherence: float | None
+    stability: float | None
+    diagnostics: dict[str, float | None]  # MALLET-style, by name
+    rank1_units: int  # units whose largest share is this topic
+    flags: tuple[str, ...]
+    passages: tuple[Passage, ...]
+    merged: tuple[int, ...] = ()  # topics whose columns were summed into this one
+    dropped: bool = False
+
+    @property
+    def label_terms(self) -> tuple[Term, ...]:
+        """Relevance and FREX favour terms specific to the topic; probability is the fallback."""
+        return self.relevance or self.frex or self.terms
+
+
+@dataclass(frozen=True)
+class Coverage:
+    chars: int
+    shares: dict[str, float]  # units, furniture, title, heading: shares of the characters
+    low_files: tuple[tuple[str, float, str], ...]  # (source, share kept, mostly removed as)
+    low_count: int
+
+
+@dataclass(frozen=True)
+class Corpus:
+    files: int
+    documents: int
+    units: int
+    tokens: int
+    terms: int
+    removed_lines: int
+    removed_tokens: dict[str, int]
+    coverage: Coverage | None
+
+
+@dataclass(frozen=True)
+class Model:
+    engine: str
+    num_topics: int
+    passes: int
+    iterations: int
+    init: str
+    alpha: str  # as configured: a name (auto, symmetric) or a number
+    eta: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class DocumentRows:
+    """The heat map: the most representative documents, and how many there are in all."""
+
+    doc_ids: tuple[str, ...]
+    sources: tuple[str, ...]
+    mixes: np.ndarray  # (rows, topics), in the order of ReportData.topics
+    total: int
+
+
+@dataclass(frozen=True)
+class Block:
+    units: int
+    topic: int | None  # None: no unit of the segment has tokens
+    first_unit: str
+    last_unit: str
+
+
+@dataclass(frozen=True)
+class Strip:
+    doc_id: str
+    units: int
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Strips:
+    documents: tuple[Strip, ...]
+    with_segments: int  # documents cut into two or more segments
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    k: int
+    seed: int
+    metrics: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    points: tuple[SweepPoint, ...]
+    chosen_k: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Prevalence:
+    """Topic shares by period (or category), with a bootstrap interval over documents."""
+
+    field: str
+    periods: tuple[str, ...]
+    units: tuple[int, ...]
+    documents: tuple[int, ...]
+    share: np.ndarray  # (periods, topics): share of the period's tokens
+    low: np.ndarray  # 2.5th percentile of the bootstrap
+    high: np.ndarray  # 97.5th percentile
+    resamples: int
+
+
+@dataclass(frozen=True)
+class TermShift:
+    """How one topic is talked about over time: its top terms in each span of periods,
+    and the terms whose share of the topic rose or fell most from the first half to the second."""
+
+    topic: int
+    terms: tuple[tuple[str, ...], ...]  # per span
+    rose: tuple[Term, ...]  # share points gained
+    fell: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class OverTime:
+    field: str
+    spans: tuple[str, ...]  # "2019-01 – 2019-06"
+    topics: tuple[TermShift, ...]
+
+
+@dataclass(frozen=True)
+class Relations:
+    """Which topics are alike (hierarchy, merge candidates) and which occur together."""
+
+    # scipy dendrogram of Jensen-Shannon distances: leaf order and the links' coordinates
+    leaves: tuple[int, ...]  # topic ids, top to bottom
+    links: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]  # (icoord, dcoord) per merge
+    height: float  # the largest merge distance
+    similar: tuple[tuple[int, int, float], ...]  # the pairs most worth merging: (a, b, similarity)
+    correlation: np.ndarray  # (topics, topics): Pearson correlation of the units' mixes
+    together: tuple[tuple[int, int, float], ...]  # positively correlated pairs, strongest first
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """What the page's script needs to re-rank terms (LDAvis relevance) and find a term's topics.
+
+    ``terms`` holds every term that ranks among a topic's first ``rank`` for some λ in
+    steps of 0.05; ``phi[t, j]`` is topic t's probability of terms[j], ``share[j]`` the
+    term's share of the corpus tokens, ``count[j]`` its corpus count.
+    """
+
+    terms: tuple[str, ...]
+    share: np.ndarray
+    count: np.ndarray
+    phi: np.ndarray  # (topics, terms)
+    topic_tokens: np.ndarray  # (topics,): tokens each topic holds
+    candidates: tuple[tuple[int, ...], ...]  # per topic: indices into terms
+    lam: float  # report.relevance_lambda: the slider's start
+    rank: int
+
+
+@dataclass(frozen=True)
+class SearchEntry:
+    topic: int
+    where: str
+    doc_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LabelScores:
+    field: str
+    units: dict[str, float]
+    documents: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    run: str
+    generated_by: str
+    corpus: Corpus
+    model: Model
+    timings: dict[str, float]
+    topics: tuple[Topic, ...]  # kept topics, in id order; dropped ones marked
+    topic_map: dict[int, tuple[float, float]] | None  # MDS of JS distances, LDAvis-style
+    documents: DocumentRows | None
+    strips: Strips | None
+    sweep: Sweep | None
+    prevalence: Prevalence | None
+    over_time: OverTime | None
+    relations: Relations | None
+    explorer: Explorer | None
+    search: tuple[SearchEntry, ...]
+    labels: LabelScores | None
+    training_notes: tuple[str, ...]  # mean stability, warnings
+    vanished_labels: tuple[str, ...]
+    curation: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> tuple[Topic, ...]:
+        """The topics charts show: every topic but the dropped ones."""
+        return tuple(t for t in self.topics if not t.dropped)

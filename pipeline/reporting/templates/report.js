@@ -1,0 +1,165 @@
+// The page's one script: the relevance slider, term selection and the search box.
+// It only reads the JSON the page carries and builds nodes with textContent: no network,
+// no innerHTML of data. Without it the page still shows every chart at its default.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function json(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // -- relevance explorer (LDAvis) --------------------------------------------------------
+  var ex = json("explorer-data");
+  if (ex) {
+    var topicSelect = document.getElementById("explorer-topic");
+    var slider = document.getElementById("lambda");
+    var shown = document.getElementById("lambda-value");
+    var bars = document.getElementById("explorer-bars");
+
+    // Same ranking as html.explorer_ranking: relevance, ties by term (code-point order).
+    var ranking = function (c, lam) {
+      var phi = ex.phi[c];
+      var scored = ex.candidates[c].map(function (j) {
+        var p = Math.max(phi[j], 1e-300);
+        return [lam * Math.log(p) + (1 - lam) * Math.log(p / ex.share[j]), j];
+      });
+      scored.sort(function (a, b) {
+        if (a[0] !== b[0]) return b[0] - a[0];
+        var x = ex.terms[a[1]], y = ex.terms[b[1]];
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      return scored.slice(0, ex.bars).map(function (s) { return s[1]; });
+    };
+
+    var draw = function () {
+      var c = Number(topicSelect.value), lam = Number(slider.value);
+      shown.textContent = lam.toFixed(2);
+      var order = ranking(c, lam);
+      var top = Math.max.apply(null, order.map(function (j) { return ex.count[j]; })) || 1;
+      bars.textContent = "";
+      order.forEach(function (j) {
+        var inTopic = ex.phi[c][j] * ex.tokens[c];
+        var row = el("div", "tb");
+        row.dataset.term = ex.terms[j];
+        var button = el("button", null, ex.terms[j]);
+        button.type = "button";
+        var track = el("span", "track");
+        var all = el("i", "all"), part = el("i", "in");
+        all.style.width = (100 * ex.count[j] / top).toFixed(1) + "%";
+        part.style.width = (100 * Math.min(inTopic, ex.count[j]) / top).toFixed(1) + "%";
+        track.appendChild(all);
+        track.appendChild(part);
+        var n = el("span", "n", Math.round(inTopic).toLocaleString("en") + " / " +
+          Math.round(ex.count[j]).toLocaleString("en"));
+        row.appendChild(button);
+        row.appendChild(track);
+        row.appendChild(n);
+        bars.appendChild(row);
+      });
+    };
+
+    // A term's topics: p(topic | term) from the topic's probability of it and its tokens;
+    // the topics lit on the map are those whose probability of the term is at least half
+    // the highest.
+    var chooseTerm = function (term) {
+      var j = ex.terms.indexOf(term);
+      var title = document.getElementById("term-title");
+      var list = document.getElementById("term-topics");
+      list.textContent = "";
+      document.querySelectorAll("#map a[data-topic]").forEach(function (a) { a.classList.remove("hit"); });
+      if (j < 0) {
+        title.textContent = term ? "“" + term + "” is not among the terms this page holds" : "Choose a term";
+        return;
+      }
+      var probs = ex.phi.map(function (row) { return row[j]; });
+      var best = Math.max.apply(null, probs);
+      var mass = probs.map(function (p, c) { return p * ex.tokens[c]; });
+      var total = mass.reduce(function (a, b) { return a + b; }, 0) || 1;
+      title.textContent = "“" + term + "” by topic";
+      var order = mass.map(function (m, c) { return c; }).sort(function (a, b) { return mass[b] - mass[a]; });
+      order.forEach(function (c) {
+        var share = mass[c] / total;
+        if (share < 0.005) return;
+        var item = el("li", null, "topic " + ex.topics[c] + " · " + ex.labels[c] + ": " + (100 * share).toFixed(1) + "%");
+        item.dataset.topic = ex.topics[c];
+        list.appendChild(item);
+      });
+      probs.forEach(function (p, c) {
+        if (p >= best / 2) {
+          var a = document.querySelector('#map a[data-topic="' + ex.topics[c] + '"]');
+          if (a) a.classList.add("hit");
+        }
+      });
+    };
+
+    topicSelect.addEventListener("change", draw);
+    slider.addEventListener("input", draw);
+    bars.addEventListener("click", function (e) {
+      var row = e.target.closest(".tb");
+      if (row) chooseTerm(row.dataset.term);
+    });
+    var termBox = document.getElementById("term-search");
+    termBox.addEventListener("change", function () { chooseTerm(termBox.value.trim()); });
+    draw();
+  }
+
+  // -- search box ---------------------------------------------------------------------------
+  var passages = json("search-data");
+  var box = document.getElementById("search-box");
+  if (passages && box) {
+    var hits = document.getElementById("search-hits");
+    var count = document.getElementById("search-count");
+    var marked = function (text, q) {
+      var p = el("p");
+      var at = 0, i;
+      while ((i = text.indexOf(q, at)) >= 0) {
+        p.appendChild(document.createTextNode(text.slice(at, i)));
+        p.appendChild(el("mark", null, q));
+        at = i + q.length;
+      }
+      p.appendChild(document.createTextNode(text.slice(at)));
+      return p;
+    };
+    var search = function () {
+      var q = box.value.trim();
+      hits.textContent = "";
+      if (!q) { count.textContent = ""; return; }
+      var groups = {}, order = [], n = 0, seen = {};
+      passages.forEach(function (s) {
+        var key = s.w + "\u0000" + s.t;
+        if (seen[key] || (s.x.indexOf(q) < 0 && s.d.indexOf(q) < 0)) return;
+        seen[key] = true;
+        if (!groups[s.t]) { groups[s.t] = []; order.push(s.t); }
+        groups[s.t].push(s);
+        n += 1;
+      });
+      count.textContent = n + " passage" + (n === 1 ? "" : "s");
+      order.forEach(function (t) {
+        var card = document.querySelector("#topic-" + t + " h3");
+        var head = el("h4");
+        var link = el("a", null, "Topic " + t);
+        link.href = "#topic-" + t;
+        head.appendChild(link);
+        head.appendChild(document.createTextNode(card ? card.textContent.replace(/^Topic \d+/, "") : ""));
+        hits.appendChild(head);
+        groups[t].forEach(function (s) {
+          var quote = el("blockquote");
+          quote.dataset.topic = t;
+          quote.appendChild(marked(s.x, q));
+          quote.appendChild(el("footer", null, s.w + " · " + s.d));
+          hits.appendChild(quote);
+        });
+      });
+    };
+    box.addEventListener("input", search);
+  }
+})();
