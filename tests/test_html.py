@@ -46,6 +46,18 @@ from pipeline.reporting.summary import coverage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # any network use fails instead of leaving the box
+)
 
 TERMS = [
     ["疫情防控", "疫情", "社区", "居民", "志愿者", "排查", "防控", "服务", "群众", "网格"],
@@ -590,16 +602,7 @@ def _chromium(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProce
     profile.mkdir(exist_ok=True)
     command = [
         str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--host-resolver-rules=MAP * ~NOTFOUND",  # any network use fails instead of leaving the box
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         *args,
         url,
@@ -758,19 +761,7 @@ def browser() -> Any:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--window-size=1280,1000",
-    ):
+    for flag in (*CHROMIUM_FLAGS, "--window-size=1280,1000"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
@@ -884,3 +875,13 @@ def test_browser_driver_sees_console_errors(browser: Any, tmp_path: Path) -> Non
     )
     console, _ = _problems(browser)
     assert any("notDefined" in m for m in console)
+
+
+def test_long_series_draw_a_line_without_a_dot_per_point() -> None:
+    from pipeline.reporting.charts import MAX_DOTS, line_chart
+
+    xs = [float(i) for i in range(MAX_DOTS + 1)]
+    long = line_chart([(x, x % 7) for x in xs], xs, [str(x) for x in xs], band=[(x, 0.0, 8.0) for x in xs])
+    assert "<circle" not in long and 'class="line"' in long and 'class="band"' in long
+    short = line_chart([(x, x % 7) for x in xs[:-1]], xs[:-1], [str(x) for x in xs[:-1]])
+    assert short.count("<circle") == MAX_DOTS

@@ -45,6 +45,7 @@ COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large cor
 HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
 STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
 SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
+SEARCH_CHARS = 600  # of each: enough for a paragraph, bounded for a page that must stay small
 EXPLORER_TERMS = 30  # terms per topic the relevance explorer ranks (LDAvis's R)
 SPANS = 6  # topics over time: periods grouped into at most this many spans
 SPAN_TERMS = 8
@@ -185,7 +186,10 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         ),
         search=tuple(
             SearchEntry(
-                ids[c], S.citation(units.quoted[i]), units.doc_ids[units.doc[i]], units.quoted[i]["text"]
+                ids[c],
+                S.citation(units.quoted[i]),
+                units.doc_ids[units.doc[i]],
+                S.excerpt(units.quoted[i]["text"], SEARCH_CHARS),
             )
             for c in shown
             for _, i in search[c]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+MAX_DOTS = 60  # points drawn as dots in a line chart
+
 
 def topic_colour(topic: int) -> str:
     """Far-apart hues for neighbouring topic numbers (golden-angle steps)."""
@@ -130,7 +132,9 @@ def line_chart(
         parts.append(f'<polygon class="area" points="{path} {base}"/>')
     parts.append(f'<polyline class="line" points="{path}"/>')
     cls = "seed" if len(points) > len(by_x) else "dot"
-    for x, y in points:
+    # Past a few dozen points a dot each (with its tooltip) weighs more than it tells: the
+    # line stays, and the numbers are in the CSV beside the report.
+    for x, y in points if len(points) <= MAX_DOTS else ():
         title = f"<title>{escape(tip(x, y))}</title>" if tip else ""
         parts.append(f'<circle class="{cls}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3">{title}</circle>')
     parts.append("</svg>")
