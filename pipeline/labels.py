@@ -194,12 +194,12 @@ def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> 
         t = follows[t_old]
         names[t] = {"name": entry.name, "note": entry.note}
         if entry.merge_into is not None and entry.merge_into not in follows:
-            source = f"topic {t_old}" + (f" '{entry.name}'" if entry.name else "")
-            vanished.append(f"topic {entry.merge_into} (merge_into of {source})")
+            who = f"topic {t_old}" + (f" '{entry.name}'" if entry.name else "")
+            vanished.append(f"topic {entry.merge_into} (merge_into of {who})")
             log.warning(
                 "labels.yaml: no topic matches topic %s any more; the merge_into of %s is dropped",
                 entry.merge_into,
-                source,
+                who,
             )
         elif entry.merge_into is not None:
             merge_into[t] = follows[entry.merge_into]

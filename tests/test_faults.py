@@ -174,6 +174,9 @@ def _start_run(tmp_path: Path, corpus: Path, name: str) -> tuple[subprocess.Pope
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts background jobs with Ctrl-C ignored, and Python keeps an ignored
+        # SIGINT ignored: give the run a terminal's Ctrl-C however the tests were started.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return proc, config, tmp_path / "runs" / name
 
