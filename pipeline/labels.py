@@ -154,7 +154,7 @@ def apply_labels(
     return labels.names, labels.vanished
 
 
-def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> Labels:
+def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str], *, warn: bool = True) -> Labels:
     """The names and curation in labels.yaml carried over to the current topics by their terms.
 
     The file's topic ids are those of the topics in labels_basis.json (the model it was
@@ -180,6 +180,7 @@ def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> 
         [t for t, e in labels.items() if t < old_k and e.drop],
         source,
     )  # as written: a wrong id or a cycle is named with the file's own ids
+    say = log.warning if warn else log.debug  # assign reads the file too: one warning a run
     names: list[dict[str, str | None]] = [{"name": None, "note": None} for _ in range(k)]
     merge_into: dict[int, int] = {}
     drop: set[int] = set()
@@ -187,7 +188,7 @@ def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> 
     for t_old, entry in sorted(labels.items()):
         if t_old not in follows:
             vanished.append(f"topic {t_old} {entry.shown}")
-            log.warning(
+            say(
                 "labels.yaml: no topic matches topic %s %s any more; its entry is dropped", t_old, entry.shown
             )
             continue
@@ -196,7 +197,7 @@ def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> 
         if entry.merge_into is not None and entry.merge_into not in follows:
             who = f"topic {t_old}" + (f" '{entry.name}'" if entry.name else "")
             vanished.append(f"topic {entry.merge_into} (merge_into of {who})")
-            log.warning(
+            say(
                 "labels.yaml: no topic matches topic %s any more; the merge_into of %s is dropped",
                 entry.merge_into,
                 who,

@@ -169,6 +169,25 @@ def test_curation_follows_its_topics_across_a_retrain(tmp_path: Path) -> None:
     assert curation == {0: {}, 1: {}, 2: {}, 3: {"merge_into": 0}, 4: {"drop": True}}
 
 
+def test_vanished_entries_are_warned_once_a_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """assign reads labels.yaml quietly; the report, which lists the vanished entries, warns."""
+    store = RunStore(tmp_path)
+    phi, id2token = _phi(5)
+    apply_labels(store, phi, id2token)
+    labels = yaml.safe_load(store.read_text("labels.yaml"))
+    labels[3].update(name="丙", drop=True)
+    store.write_text("labels.yaml", yaml.safe_dump(labels, allow_unicode=True))
+    new_phi = np.vstack([phi[0], phi[1], phi[2], _phi(1, seed=9)[0], phi[4]])
+    with caplog.at_level("WARNING"):
+        quiet = match_labels(store, new_phi, id2token, warn=False)
+        assert caplog.records == []
+        loud = match_labels(store, new_phi, id2token)
+    assert quiet.vanished == loud.vanished == ["topic 3 '丙'"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "labels.yaml: no topic matches topic 3 '丙' any more; its entry is dropped"
+    ]
+
+
 # -- a curated seeds run ----------------------------------------------------------------------
 
 

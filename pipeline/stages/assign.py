@@ -184,7 +184,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     corpus = store.load_corpus()
     dictionary = store.load_dictionary()
     # Read, not written: the report rewrites labels.yaml once its outputs are whole.
-    curation = match_labels(store, model.topic_term, dictionary.id2token).curation
+    curation = match_labels(store, model.topic_term, dictionary.id2token, warn=False).curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
     mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
 
