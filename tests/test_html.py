@@ -885,3 +885,14 @@ def test_long_series_draw_a_line_without_a_dot_per_point() -> None:
     assert "<circle" not in long and 'class="line"' in long and 'class="band"' in long
     short = line_chart([(x, x % 7) for x in xs[:-1]], xs[:-1], [str(x) for x in xs[:-1]])
     assert short.count("<circle") == MAX_DOTS
+
+
+def test_heat_map_leaves_shares_under_half_a_percent_blank() -> None:
+    data = make_data()
+    docs = data.documents
+    assert docs is not None
+    mixes = docs.mixes.copy()
+    mixes[0] = [0.996, 0.004, 0.0, 0.0]
+    heat = render_html(dataclasses.replace(data, documents=dataclasses.replace(docs, mixes=mixes)))
+    first = heat.split('<section id="documents">')[1].split("<tr><th title")[1].split("</tr>")[0]
+    assert first.count("<td></td>") == 3 and "topic 0: 0.996" in first

@@ -133,3 +133,20 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
         assert f"d{best}" in rows.doc_ids
     dominant = rows.mixes.argmax(axis=1)
     assert (np.diff(dominant) >= 0).all()  # grouped by dominant topic
+
+
+def test_a_chosen_term_s_holders_are_the_topics_listed_or_lit() -> None:
+    rng = np.random.default_rng(8)
+    phi = rng.dirichlet(np.ones(400) * 0.05, size=30)
+    count = rng.integers(1, 100, size=400).astype(float)
+    tokens = rng.uniform(100, 5000, size=30)
+    ex = analysis.explorer(phi, count / count.sum(), count, tokens, {i: f"w{i}" for i in range(400)}, 0.6, 10)
+    for j in range(len(ex.terms)):
+        mass = ex.phi[:, j] * tokens
+        listed = set(np.flatnonzero(mass >= analysis.LISTED * mass.sum()))
+        lit = set(np.flatnonzero(ex.phi[:, j] >= ex.phi[:, j].max() / 2))
+        assert set(ex.holders[j]) == listed | lit
+        assert ex.mass[j] == pytest.approx(mass.sum())
+    # what the page carries grows with the topics' candidates and holders, not topics x terms
+    carried = sum(map(len, ex.candidates)) + sum(map(len, ex.holders))
+    assert carried < ex.phi.size / 3

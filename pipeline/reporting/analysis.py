@@ -13,6 +13,7 @@ from pipeline.reporting.data import Explorer, Prevalence, Relations, Term, TermS
 
 SIMILAR_PAIRS = 5
 LAMBDA_STEP = 0.05
+LISTED = 0.005  # a chosen term's topics are listed down to this share of its tokens
 
 
 def relations(phi: np.ndarray, ids: Sequence[int], thetas: np.ndarray) -> Relations | None:
@@ -196,13 +197,19 @@ def explorer(
             chosen[t].update(int(w) for w in top[t])
     vocab = sorted(set().union(*chosen))
     index = {w: j for j, w in enumerate(vocab)}
+    sub = _significant(phi[:, vocab])
+    mass = sub * np.asarray(topic_tokens, dtype=float)[:, None]  # (topics, terms)
+    total = mass.sum(axis=0)
+    held = (mass >= LISTED * total) | (sub >= sub.max(axis=0) / 2)
     return Explorer(
         terms=tuple(id2token[w] for w in vocab),
         share=_significant(term_share[vocab]),
         count=term_count[vocab],
-        phi=_significant(phi[:, vocab]),
+        phi=sub,
         topic_tokens=topic_tokens,
         candidates=tuple(tuple(sorted(index[w] for w in chosen[t])) for t in range(k)),
+        holders=tuple(tuple(int(t) for t in np.flatnonzero(held[:, j])) for j in range(len(vocab))),
+        mass=total,
         lam=lam,
         rank=rank,
     )

@@ -186,7 +186,10 @@ class Explorer:
 
     ``terms`` holds every term that ranks among a topic's first ``rank`` for some λ in
     steps of 0.05; ``phi[t, j]`` is topic t's probability of terms[j], ``share[j]`` the
-    term's share of the corpus tokens, ``count[j]`` its corpus count.
+    term's share of the corpus tokens, ``count[j]`` its corpus count. A chosen term lists
+    the topics holding at least ``LISTED`` of its tokens and lights up those whose
+    probability of it is at least half the highest: ``holders``. The page carries phi only
+    where a view uses it (candidates and holders), so it grows with K, not with K².
     """
 
     terms: tuple[str, ...]
@@ -195,6 +198,8 @@ class Explorer:
     phi: np.ndarray  # (topics, terms)
     topic_tokens: np.ndarray  # (topics,): tokens each topic holds
     candidates: tuple[tuple[int, ...], ...]  # per topic: indices into terms
+    holders: tuple[tuple[int, ...], ...]  # per term: the topics listed or lit when it is chosen
+    mass: np.ndarray  # per term: its tokens in all topics together, sum of phi * topic_tokens
     lam: float  # report.relevance_lambda: the slider's start
     rank: int
 

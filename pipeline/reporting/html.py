@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from pipeline.reporting import charts
+from pipeline.reporting.analysis import LISTED
 from pipeline.reporting.data import Explorer, ReportData, Topic
 
 LABEL_TERMS = 10
@@ -169,18 +170,21 @@ def _map(data: ReportData) -> Markup | None:
 
 
 def _explorer_json(ex: Explorer, topics: tuple[Topic, ...]) -> dict[str, Any]:
-    """The numbers the script re-ranks, rounded to what a bar can show."""
+    """The numbers the script ranks and lists: phi only where a view reads it, as
+    [index, phi] pairs (a topic's candidate terms; a term's holders)."""
     return {
         "lambda": ex.lam,
         "bars": EXPLORER_BARS,
+        "listed": LISTED,
         "topics": [t.id for t in topics],
         "labels": [t.label for t in topics],
         "terms": list(ex.terms),
         "share": ex.share.tolist(),
         "count": [int(v) for v in ex.count],
-        "phi": ex.phi.tolist(),
-        "tokens": [round(float(v), 1) for v in ex.topic_tokens],
-        "candidates": [list(c) for c in ex.candidates],
+        "tokens": ex.topic_tokens.tolist(),
+        "mass": ex.mass.tolist(),
+        "candidates": [[[j, float(ex.phi[c, j])] for j in cand] for c, cand in enumerate(ex.candidates)],
+        "holders": [[[c, float(ex.phi[c, j])] for c in held] for j, held in enumerate(ex.holders)],
     }
 
 

@@ -26,15 +26,15 @@
     var bars = document.getElementById("explorer-bars");
 
     // Same ranking as html.explorer_ranking: relevance, ties by term (code-point order).
+    // Returns [term index, phi] pairs, best first.
     var ranking = function (c, lam) {
-      var phi = ex.phi[c];
-      var scored = ex.candidates[c].map(function (j) {
-        var p = Math.max(phi[j], 1e-300);
-        return [lam * Math.log(p) + (1 - lam) * Math.log(p / ex.share[j]), j];
+      var scored = ex.candidates[c].map(function (pair) {
+        var j = pair[0], p = Math.max(pair[1], 1e-300);
+        return [lam * Math.log(p) + (1 - lam) * Math.log(p / ex.share[j]), pair];
       });
       scored.sort(function (a, b) {
         if (a[0] !== b[0]) return b[0] - a[0];
-        var x = ex.terms[a[1]], y = ex.terms[b[1]];
+        var x = ex.terms[a[1][0]], y = ex.terms[b[1][0]];
         return x < y ? -1 : x > y ? 1 : 0;
       });
       return scored.slice(0, ex.bars).map(function (s) { return s[1]; });
@@ -44,10 +44,10 @@
       var c = Number(topicSelect.value), lam = Number(slider.value);
       shown.textContent = lam.toFixed(2);
       var order = ranking(c, lam);
-      var top = Math.max.apply(null, order.map(function (j) { return ex.count[j]; })) || 1;
+      var top = Math.max.apply(null, order.map(function (pair) { return ex.count[pair[0]]; })) || 1;
       bars.textContent = "";
-      order.forEach(function (j) {
-        var inTopic = ex.phi[c][j] * ex.tokens[c];
+      order.forEach(function (pair) {
+        var j = pair[0], inTopic = pair[1] * ex.tokens[c];
         var row = el("div", "tb");
         row.dataset.term = ex.terms[j];
         var button = el("button", null, ex.terms[j]);
@@ -67,9 +67,9 @@
       });
     };
 
-    // A term's topics: p(topic | term) from the topic's probability of it and its tokens;
-    // the topics lit on the map are those whose probability of the term is at least half
-    // the highest.
+    // A term's topics: p(topic | term) from the topic's probability of it and its tokens,
+    // listed down to ex.listed; the topics lit on the map are those whose probability of
+    // the term is at least half the highest. The page holds phi for exactly those topics.
     var chooseTerm = function (term) {
       var j = ex.terms.indexOf(term);
       var title = document.getElementById("term-title");
@@ -80,22 +80,20 @@
         title.textContent = term ? "“" + term + "” is not among the terms this page holds" : "Choose a term";
         return;
       }
-      var probs = ex.phi.map(function (row) { return row[j]; });
-      var best = Math.max.apply(null, probs);
-      var mass = probs.map(function (p, c) { return p * ex.tokens[c]; });
-      var total = mass.reduce(function (a, b) { return a + b; }, 0) || 1;
+      var holders = ex.holders[j];
+      var best = Math.max.apply(null, holders.map(function (h) { return h[1]; }));
+      var share = function (h) { return h[1] * ex.tokens[h[0]] / (ex.mass[j] || 1); };
       title.textContent = "“" + term + "” by topic";
-      var order = mass.map(function (m, c) { return c; }).sort(function (a, b) { return mass[b] - mass[a]; });
-      order.forEach(function (c) {
-        var share = mass[c] / total;
-        if (share < 0.005) return;
-        var item = el("li", null, "topic " + ex.topics[c] + " · " + ex.labels[c] + ": " + (100 * share).toFixed(1) + "%");
+      holders.slice().sort(function (a, b) { return share(b) - share(a); }).forEach(function (h) {
+        if (share(h) < ex.listed) return;
+        var c = h[0];
+        var item = el("li", null, "topic " + ex.topics[c] + " · " + ex.labels[c] + ": " + (100 * share(h)).toFixed(1) + "%");
         item.dataset.topic = ex.topics[c];
         list.appendChild(item);
       });
-      probs.forEach(function (p, c) {
-        if (p >= best / 2) {
-          var a = document.querySelector('#map a[data-topic="' + ex.topics[c] + '"]');
+      holders.forEach(function (h) {
+        if (h[1] >= best / 2) {
+          var a = document.querySelector('#map a[data-topic="' + ex.topics[h[0]] + '"]');
           if (a) a.classList.add("hit");
         }
       });
