@@ -21,7 +21,6 @@ join the segment of the unit before them (the one after, at a document's start).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,17 +38,7 @@ class Segment:
     @property
     def dominant(self) -> int | None:
         """The segment's largest column; None without tokens."""
-        return self.top()
-
-    def top(self, ids: Sequence[int] | None = None, excluded: Collection[int] = ()) -> int | None:
-        """The topic of the segment's largest column, where ``ids[j]`` is the topic of column j
-        (by default j itself), passing over the topics in ``excluded`` (curated mixes: dropped
-        topics are no segment's topic); None without tokens."""
-        if not self.tokens:
-            return None
-        ids = range(len(self.mix)) if ids is None else ids
-        open_ = np.array([t not in excluded for t in ids], dtype=bool)
-        return int(ids[int(np.argmax(np.where(open_, self.mix, -np.inf)))])
+        return int(np.argmax(self.mix)) if self.tokens else None
 
 
 def gap_coherence(thetas: np.ndarray, weights: np.ndarray, window: int = WINDOW) -> np.ndarray:

@@ -19,6 +19,7 @@ from pipeline.artifacts import RunStore
 from pipeline.curation import Curation
 from pipeline.errors import InputError
 from pipeline.labels import apply_labels, curation_written, match_labels, read_labels
+from pipeline.stages.assign import segment_topic
 
 from .conftest import DETERMINISTIC, invoke, snapshot, write_config
 
@@ -55,9 +56,10 @@ def test_a_dropped_topic_keeps_its_column_but_is_never_dominant() -> None:
 def test_a_segment_s_topic_is_named_by_id_and_passes_over_dropped_topics() -> None:
     segment = tiling.Segment(0, 2, np.array([0.2, 0.5, 0.3]), tokens=40)
     assert segment.dominant == 1
-    assert segment.top(ids=(0, 4, 6)) == 4
-    assert segment.top(ids=(0, 4, 6), excluded={4}) == 6
-    assert tiling.Segment(0, 0, np.zeros(3), tokens=0).top(ids=(0, 4, 6)) is None
+    kept = {1: 0, 2: 0, 3: 4, 5: 6}  # the columns of topics 0, 4 and 6
+    assert segment_topic(segment, Curation(7, kept, frozenset())) == 4
+    assert segment_topic(segment, Curation(7, kept, frozenset({4}))) == 6
+    assert segment_topic(tiling.Segment(0, 0, np.zeros(3), tokens=0), Curation(7, kept, frozenset())) is None
 
 
 def test_a_drop_on_a_merged_topic_is_decided_by_the_topic_it_joins() -> None:

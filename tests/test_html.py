@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from pipeline.measures import js_similarity
 from pipeline.reporting import analysis
 from pipeline.reporting.data import (
     Block,
@@ -118,13 +119,11 @@ def make_data(k: int = 4) -> ReportData:
         specific = t != 1  # one topic without the specific rankings: it falls back to probability
         rel = tuple(Term(w, -1.0 - i / 10) for i, w in enumerate(TERMS[t][::-1])) if specific else ()
         frex = tuple(Term(w, 0.9 - i / 20) for i, w in enumerate(TERMS[t][2:])) if specific else ()
-        label = names[t] or " ".join(x.term for x in (rel or frex or terms)[:3])
         topics.append(
             Topic(
                 id=t,
                 name=names[t],
                 note="与 2020 年春季的社区封闭管理有关" if t == 0 else None,
-                label=str(label),
                 prevalence=prevalence[t],
                 terms=terms,
                 relevance=rel,
@@ -241,7 +240,7 @@ def make_data(k: int = 4) -> ReportData:
                 for t in range(k)
             ),
         ),
-        relations=analysis.relations(phi, list(range(k)), thetas),
+        relations=analysis.relations(js_similarity(phi, phi), list(range(k)), thetas),
         explorer=analysis.explorer(
             phi, count / count.sum(), count, np.array(prevalence) * 4241, id2token, 0.6, 30
         ),

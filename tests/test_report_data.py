@@ -93,7 +93,7 @@ def test_relations_pair_the_near_duplicates_and_correlate_topics_that_share_unit
     a = rng.uniform(size=500)
     thetas = np.column_stack([a, a * 0.8, 1 - a, rng.uniform(size=500) * 0.1])  # 0 and 1 go together
     thetas /= thetas.sum(axis=1, keepdims=True)
-    rel = analysis.relations(phi, [10, 11, 12, 13], thetas)
+    rel = analysis.relations(measures.js_similarity(phi, phi), [10, 11, 12, 13], thetas)
     assert rel is not None
     assert rel.similar[0][:2] == (11, 13)
     assert rel.similar[0][2] == pytest.approx(measures.js_similarity(phi[[1]], phi[[3]])[0, 0])

@@ -16,10 +16,11 @@ LAMBDA_STEP = 0.05
 LISTED = 0.005  # a chosen term's topics are listed down to this share of its tokens
 
 
-def relations(phi: np.ndarray, ids: Sequence[int], thetas: np.ndarray) -> Relations | None:
+def relations(similarity: np.ndarray, ids: Sequence[int], thetas: np.ndarray) -> Relations | None:
     """Hierarchy and merge candidates from the topics' terms; co-occurrence from the units.
 
-    The hierarchy is average linkage on Jensen-Shannon distances (``1 - js_similarity``);
+    ``similarity`` is ``measures.js_similarity`` of the topics' term distributions; the
+    hierarchy is average linkage on the distances ``1 - similarity``;
     co-occurrence is stm's ``topicCorr`` (method "simple"): the Pearson correlation of the
     units' mixes, a pair counting as together when it is above 0.01.
     """
@@ -29,7 +30,6 @@ def relations(phi: np.ndarray, ids: Sequence[int], thetas: np.ndarray) -> Relati
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 
-    similarity = measures.js_similarity(phi, phi)
     distance = np.clip(1.0 - similarity, 0.0, None)
     np.fill_diagonal(distance, 0.0)
     tree = linkage(squareform((distance + distance.T) / 2, checks=False), method="average")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from pipeline.reporting.data import (
     Model,
     OverTime,
     Passage,
+    Prevalence,
     ReportData,
     SearchEntry,
     Strip,
@@ -39,9 +41,8 @@ from pipeline.reporting.data import (
     Topic,
 )
 from pipeline.stages.base import Progress
-from pipeline.stages.train import SWEEP, TRAINING
+from pipeline.stages.train import SWEEP, TRAINING, coherence_texts
 
-COHERENCE_SAMPLE = 20000  # units: NPMI needs co-occurrence counts, so large corpora are sampled
 HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
 STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
 SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
@@ -122,13 +123,11 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         rel = tuple(Term(w, s) for w, s in by_rel[c])
         terms = tuple(Term(w, s) for w, s in ranked[c][: cfg.top_terms])
         frex = tuple(Term(w, s) for w, s in by_frex[c])
-        label = name["name"] or " ".join(x.term for x in (rel or frex or terms)[:3])
         topics.append(
             Topic(
                 id=t,
                 name=name["name"],
                 note=name["note"],
-                label=label,
                 prevalence=float(prevalence[c]),
                 terms=terms,
                 relevance=rel,
@@ -145,7 +144,9 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         )
     shown = [c for c in range(len(ids)) if not dropped[c]]
     shown_ids = [ids[c] for c in shown]
-    doc_mass, doc_tokens = _document_mass(units.doc, len(units.doc_ids), mixes, lengths)
+    similarity = measures.js_similarity(phi[shown], phi[shown])  # the map's and the hierarchy's
+    doc_mass = _group_mass(units.doc, len(units.doc_ids), mixes, lengths)
+    doc_tokens = np.bincount(units.doc, weights=lengths, minlength=len(units.doc_ids))
     over_time = None
     prevalence_view = None
     if units.periods is not None:
@@ -168,13 +169,13 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         ),
         timings={n: float(s["seconds"]) for n, s in manifest.items() if s.get("seconds") is not None},
         topics=tuple(topics),
-        topic_map=_topic_map(phi[shown], shown_ids, config.run.seed),
+        topic_map=_topic_map(similarity, shown_ids, config.run.seed),
         documents=_documents(units, doc_mass, doc_tokens, shown),
         strips=_strips(store),
         sweep=_sweep(store, training),
         prevalence=prevalence_view,
         over_time=over_time,
-        relations=analysis.relations(phi[shown], shown_ids, _rows(mixes, has_tokens, shown)),
+        relations=analysis.relations(similarity, shown_ids, _rows(mixes, has_tokens, shown)),
         explorer=analysis.explorer(
             phi[shown],
             term_share,
@@ -289,23 +290,21 @@ def _passage(units: _Units, i: int, weight: float, chars: int) -> Passage:
 
 
 def _coherence(store: RunStore, dct: Any, top: list[list[str]], n_units: int) -> list[float | None]:
-    vocab = set(dct.token2id)
-    texts = [
-        [w for w in row["tokens"] if w in vocab]
-        for _, row in store.read_jsonl_where("tokens.jsonl", S.in_stride_sample(n_units, COHERENCE_SAMPLE))
-    ]
+    texts = coherence_texts(store, dct, n_units)
     return [_finite(c) for c in measures.coherence(top, texts, dct, "c_npmi")]
 
 
-def _document_mass(
-    doc: np.ndarray, n_docs: int, mixes: np.ndarray, lengths: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's token-weighted sum of its units' mixes, and its tokens."""
-    mass = np.zeros((n_docs, mixes.shape[1]))
-    for start in range(0, len(doc), 50_000):
+def _group_mass(
+    group: np.ndarray, n_groups: int, mixes: np.ndarray, lengths: np.ndarray, cols: list[int] | None = None
+) -> np.ndarray:
+    """Each group's token-weighted sum of its units' mixes (the columns ``cols``, or all),
+    read a block of rows at a time from the memory-mapped mixes."""
+    mass = np.zeros((n_groups, mixes.shape[1] if cols is None else len(cols)))
+    for start in range(0, len(group), 50_000):
         part = slice(start, start + 50_000)
-        np.add.at(mass, doc[part], np.asarray(mixes[part]) * lengths[part, None])
-    return mass, np.bincount(doc, weights=lengths, minlength=n_docs)
+        rows = np.asarray(mixes[part]) if cols is None else np.asarray(mixes[part])[:, cols]
+        np.add.at(mass, group[part], rows * lengths[part, None])
+    return mass
 
 
 def _documents(units: _Units, mass: np.ndarray, tokens: np.ndarray, shown: list[int]) -> DocumentRows | None:
@@ -340,19 +339,15 @@ def _documents(units: _Units, mass: np.ndarray, tokens: np.ndarray, shown: list[
 
 def _prevalence(
     config: Config, units: _Units, mixes: np.ndarray, lengths: np.ndarray, shown: list[int]
-) -> Any:
+) -> Prevalence:
     assert units.periods is not None
     key = units.doc * max(1, len(units.period_names)) + units.periods  # one group: a document in a period
     groups, group_of = np.unique(key, return_inverse=True)
-    mass = np.zeros((len(groups), len(shown)))
-    for start in range(0, len(key), 50_000):
-        part = slice(start, start + 50_000)
-        np.add.at(mass, group_of[part], np.asarray(mixes[part])[:, shown] * lengths[part, None])
     return analysis.bootstrap_prevalence(
         str(config.report.prevalence_field),
         units.period_names,
         groups % max(1, len(units.period_names)),
-        mass,
+        _group_mass(group_of, len(groups), mixes, lengths, shown),
         np.bincount(group_of, minlength=len(groups)),
         RESAMPLES,
         config.run.seed,
@@ -385,7 +380,7 @@ def _over_time(
     corpus = store.load_corpus()
     it: Iterator[Any] = iter(progress.track(corpus, len(corpus), "report: terms over time"))
     start = 0
-    while block := [b for _, b in zip(range(BLOCK), it, strict=False)]:
+    while block := list(islice(it, BLOCK)):
         rows = slice(start, start + len(block))
         analysis.expected_counts(
             np.asarray(mixes[rows])[:, shown], block, span_of_unit[rows], sub, slot, counts
@@ -402,10 +397,10 @@ def _over_time(
     )
 
 
-def _topic_map(phi: np.ndarray, ids: list[int], seed: int) -> dict[int, tuple[float, float]] | None:
+def _topic_map(similarity: np.ndarray, ids: list[int], seed: int) -> dict[int, tuple[float, float]] | None:
     if len(ids) < 2:
         return None
-    coords = S.topic_map(1.0 - measures.js_similarity(phi, phi), seed)
+    coords = S.topic_map(1.0 - similarity, seed)
     return {t: (float(x), float(y)) for t, (x, y) in zip(ids, coords, strict=True)}
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from pipeline.reporting.summary import excerpt
+
 MAX_DOTS = 60  # points drawn as dots in a line chart
 
 
@@ -110,7 +112,7 @@ def line_chart(
     step = max(1, math.ceil(len(xs) / 8))  # thin the x labels when there are many periods or Ks
     for i, (x, text) in enumerate(zip(xs, xlabels, strict=True)):
         if i % step == 0 or i == len(xs) - 1:
-            short = text if len(text) <= 10 else text[:9] + "…"
+            short = excerpt(text, 10)
             parts.append(
                 f'<text class="tick" x="{sx(x):.1f}" y="{h - 6}" text-anchor="middle">{escape(short)}</text>'
             )
@@ -203,7 +205,7 @@ def dendrogram(
     out = [f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Topic hierarchy">']
     for i, t in enumerate(leaves):
         text = f"{t} · {labels.get(t, '')}"
-        short = text if len(text) <= 24 else text[:23] + "…"
+        short = excerpt(text, 24)
         out.append(
             f'<a href="#topic-{t}"><text x="{label_w - 8}" y="{sy(5 + 10 * i) + 4:.1f}" '
             f'text-anchor="end">{escape(short)}</text></a>'

@@ -38,7 +38,6 @@ class Topic:
     id: int  # the model's topic id, kept through curation
     name: str | None
     note: str | None
-    label: str  # the name, or its first three label terms: what every view calls the topic
     prevalence: float  # share of the tokens; 0 for a dropped topic in the charts' sense
     terms: tuple[Term, ...]  # by probability
     relevance: tuple[Term, ...]  # at report.relevance_lambda
@@ -56,6 +55,11 @@ class Topic:
     def label_terms(self) -> tuple[Term, ...]:
         """Relevance and FREX favour terms specific to the topic; probability is the fallback."""
         return self.relevance or self.frex or self.terms
+
+    @property
+    def label(self) -> str:
+        """What every view calls the topic: its name, or its first three label terms."""
+        return self.name or " ".join(x.term for x in self.label_terms[:3])
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from pipeline.reporting import charts
 from pipeline.reporting.analysis import LISTED
 from pipeline.reporting.data import Explorer, ReportData, Topic
+from pipeline.reporting.summary import excerpt
 
 LABEL_TERMS = 10
 CHART_TERMS = 12
@@ -66,10 +67,6 @@ def seconds(s: float) -> str:
     return f"{m} min {rest:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
 
 
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def highlight(text: str, terms: list[str]) -> Markup:
     """``text`` escaped, with every occurrence of ``terms`` in <mark>.
 
@@ -95,7 +92,7 @@ def _prevalence_bars(topics: tuple[Topic, ...]) -> Markup:
     top = max((t.prevalence for t in ranked), default=0.0) or 1.0
     bars = [
         charts.Bar(
-            clip(f"{t.id} · {t.label}", 28),
+            excerpt(f"{t.id} · {t.label}", 28),
             t.prevalence / top,
             pct(t.prevalence),
             f"#topic-{t.id}",
@@ -229,7 +226,7 @@ def _environment() -> Environment:
         num=num,
         pct=pct,
         seconds=seconds,
-        clip=clip,
+        clip=excerpt,
         highlight=highlight,
         colour=charts.topic_colour,
     )

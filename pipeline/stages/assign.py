@@ -73,6 +73,12 @@ def _curated(
             yield unit, mix, n_tok, w, int(top)
 
 
+def segment_topic(segment: tiling.Segment, curation: Curation) -> int | None:
+    """A segment's topic among the curated ones (its mix has their columns): the largest
+    that is not dropped; None for a segment without tokens."""
+    return int(curation.dominant(segment.mix)[0]) if segment.tokens else None
+
+
 UNIT_PLACE = ("unit_id", "line_start", "line_end", "text_line_start", "text_line_end")
 SEGMENT_COLUMNS = [
     "doc_id", "segment", "first_unit", "last_unit", "units",
@@ -146,7 +152,7 @@ def write_assignments(
             segments = tiling.topic_tiling(thetas, tokens)
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
-                dominant = seg.top(curation.kept, curation.dropped)
+                dominant = segment_topic(seg, curation)
                 for row in d.rows[seg.first : seg.last + 1]:
                     unit_out.writerow([*row[:4], number, "" if dominant is None else dominant, *row[4:]])
                 segment_out.writerow(

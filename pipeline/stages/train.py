@@ -259,6 +259,16 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
 
+def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
+    """The texts coherence is counted over, for the sweep and the report alike: the
+    units' tokens in the dictionary, every ``n_units / COHERENCE_SAMPLE``-th unit."""
+    vocab = set(dct.token2id)
+    return [
+        [w for w in row["tokens"] if w in vocab]
+        for _, row in store.read_jsonl_where("tokens.jsonl", in_stride_sample(n_units, COHERENCE_SAMPLE))
+    ]
+
+
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
@@ -276,13 +286,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     nmf_start = config.model.engine == "gensim" and config.model.init == "nmf"
     documents = document_numbers(store) if nmf_start else None
     if sweeping:
-        vocab = set(dct.token2id)
-        texts = [
-            [w for w in row["tokens"] if w in vocab]
-            for _, row in store.read_jsonl_where(
-                "tokens.jsonl", in_stride_sample(len(corpus), COHERENCE_SAMPLE)
-            )
-        ]
+        texts = coherence_texts(store, dct, len(corpus))
         sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress, ex)
         k, seed = sweep["k"], sweep["seed"]
         training.update(chosen_k=k, chosen_seed=seed, reason=sweep["reason"])
