@@ -357,12 +357,6 @@ def run_pipeline(
                     raise PipelineError(unexpected(exc, f"{name} stage")) from exc
                 raise
             seconds = time.perf_counter() - t0
-            # A stage may rewrite a file it also reads (report normalises labels.yaml):
-            # record the files as they are now, so the next run finds the stage fresh.
-            p.parts["files"] = _digest(_stage_files(p.stage, config))
-            p.fingerprint = _digest(p.parts)
-            stages_rec[name]["parts"] = p.parts
-            stages_rec[name]["fingerprint"] = p.fingerprint
             if warnings:
                 stages_rec[name]["warnings"] = warnings
             details = counts.pop("details", None)  # structured results belong in the manifest only
@@ -378,31 +372,10 @@ def run_pipeline(
             result = StageResult(name, "ran", seconds, counts, p.reason)
             reporter.stage_finished(result)
             results.append(result)
-        _record_edits(plans[: last + 1], {r.name for r in results if r.status == "ran"}, stages_rec, config)
         manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
         store.save_manifest(manifest)
         store.publish()  # only a run that succeeded replaces what people read
     return results
-
-
-def _record_edits(plans: list[StagePlan], ran: set[str], stages_rec: dict[str, Any], config: Config) -> None:
-    """Record the stages that ran as having run on the edited files as they are now.
-
-    A later stage may rewrite a file an earlier one takes settings from: after a retrain
-    the report carries labels.yaml over to the new topic ids, which says in those ids what
-    assign applied. The fingerprints from there on follow, so the next run finds the
-    stages fresh instead of running them again on the same curation.
-    """
-    resolved = config.resolved()
-    upstream = ""
-    for p in plans:
-        if p.stage.name in ran:
-            p.settings = _all_settings(config, resolved, p.stage)
-            p.parts["config"] = _digest(p.settings)
-            p.parts["upstream"] = upstream
-            p.fingerprint = _digest(p.parts)
-            stages_rec[p.stage.name].update(settings=p.settings, parts=p.parts, fingerprint=p.fingerprint)
-        upstream = p.fingerprint
 
 
 class _WarningList(logging.Handler):

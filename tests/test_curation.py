@@ -18,7 +18,7 @@ from pipeline import tiling
 from pipeline.artifacts import RunStore
 from pipeline.curation import Curation
 from pipeline.errors import InputError
-from pipeline.labels import apply_labels, curation_written, match_labels, read_labels
+from pipeline.labels import RESOLVED, curation_written, ensure_labels, match_labels, read_labels
 from pipeline.stages.assign import segment_topic
 
 from .conftest import DETERMINISTIC, invoke, snapshot, write_config
@@ -97,6 +97,12 @@ def _phi(k: int = 4, seed: int = 0) -> tuple[np.ndarray, dict[int, str]]:
     return rng.dirichlet(np.full(50, 0.05), size=k), {i: f"词{i:02d}" for i in range(50)}
 
 
+def _template(store: RunStore, phi: np.ndarray, id2token: dict[int, str]) -> None:
+    """labels.yaml and its basis as assign writes them for a model with no labels yet."""
+    shares = np.full(len(phi), 1 / len(phi))
+    assert ensure_labels(store, phi, id2token, shares, match_labels(store, phi, id2token))
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
@@ -152,7 +158,7 @@ def test_the_fingerprinted_curation_ignores_names_notes_and_layout(tmp_path: Pat
 def test_curation_follows_its_topics_across_a_retrain(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     phi, id2token = _phi(5)
-    apply_labels(store, phi, id2token)  # the template and the basis
+    _template(store, phi, id2token)
     labels = yaml.safe_load(store.read_text("labels.yaml"))
     labels[0].update(name="甲", merge_into=3)  # into a topic that will vanish
     labels[1]["merge_into"] = 2
@@ -165,8 +171,8 @@ def test_curation_follows_its_topics_across_a_retrain(tmp_path: Path) -> None:
     assert [n["name"] for n in result.names] == [None, "甲", None, None, None]
     assert result.curation == Curation(5, {3: 0}, frozenset({4}))
     assert result.vanished == ["topic 3 (merge_into of topic 0 '甲')", "topic 3 (drop: true)"]
-    result.write(store)
-    written = yaml.safe_load(store.read_text("labels.yaml"))
+    result.write(store, new_phi, id2token, {})
+    written = yaml.safe_load(store.read_text(RESOLVED))
     curation = {t: {k: v for k, v in e.items() if k in ("merge_into", "drop")} for t, e in written.items()}
     assert curation == {0: {}, 1: {}, 2: {}, 3: {"merge_into": 0}, 4: {"drop": True}}
 
@@ -175,7 +181,7 @@ def test_vanished_entries_are_warned_once_a_run(tmp_path: Path, caplog: pytest.L
     """assign reads labels.yaml quietly; the report, which lists the vanished entries, warns."""
     store = RunStore(tmp_path)
     phi, id2token = _phi(5)
-    apply_labels(store, phi, id2token)
+    _template(store, phi, id2token)
     labels = yaml.safe_load(store.read_text("labels.yaml"))
     labels[3].update(name="丙", drop=True)
     store.write_text("labels.yaml", yaml.safe_dump(labels, allow_unicode=True))
@@ -186,7 +192,7 @@ def test_vanished_entries_are_warned_once_a_run(tmp_path: Path, caplog: pytest.L
         loud = match_labels(store, new_phi, id2token)
     assert quiet.vanished == loud.vanished == ["topic 3 '丙'"]
     assert [r.getMessage() for r in caplog.records] == [
-        "labels.yaml: no topic matches topic 3 '丙' any more; its entry is dropped"
+        "labels.yaml: no topic matches topic 3 '丙' any more; its entry is left out"
     ]
 
 
@@ -346,7 +352,7 @@ def test_a_name_reruns_the_report_only_and_removing_the_curation_restores_every_
     renamed = invoke("run", config)
     assert renamed.exit_code == 0, renamed.stderr
     assert renamed.stderr.count("skipped (up to date)") == 5
-    assert "report: running (input files changed)" in renamed.stderr
+    assert "report: running (config changed: labels.yaml." in renamed.stderr, renamed.stderr
     topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
     assert "合并的主题" in [t["name"] for t in topics]
     shutil.copy(seeds_run / "labels.yaml", run_dir / "labels.yaml")
@@ -397,3 +403,83 @@ def test_a_wrong_curation_stops_the_run_with_one_line_and_changes_no_output(
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == f"Error: {run_dir / 'labels.yaml'}: {message}"
     assert snapshot(run_dir, [*DETERMINISTIC, "manifest.json"]) == before
+
+
+# -- labels.yaml is the user's ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "messages"),
+    [
+        (
+            "0:\n  name: 甲\n1:\n  name: 乙\n  mergeinto: 0\n",
+            ["5: topic 1: unknown key 'mergeinto' (did you mean 'merge_into'?)"],
+        ),
+        (
+            "0:\n  nmae: 甲\n  color: red\n",
+            [
+                "2: topic 0: unknown key 'nmae' (did you mean 'name'?)",
+                "3: topic 0: unknown key 'color' (allowed: name, note, merge_into, drop)",
+            ],
+        ),
+        (
+            "3:\n  name: 甲\n1: {name: 乙}\n3:\n  name: 丙\n",
+            ["4: topic 3 is given twice (first given at line 1); keep one of them"],
+        ),
+        (
+            "0:\n  name: 甲\n  name: 乙\n",
+            ["3: topic 0: duplicate key 'name' (first given at line 2); keep one of them"],
+        ),
+    ],
+)
+def test_labels_yaml_typos_and_repeated_keys_are_named_with_their_lines(
+    tmp_path: Path, text: str, messages: list[str]
+) -> None:
+    store = RunStore(tmp_path)
+    store.write_text("labels.yaml", text)
+    with pytest.raises(InputError) as err:
+        read_labels(store)
+    assert str(err.value).splitlines() == [f"{tmp_path / 'labels.yaml'}:{m}" for m in messages]
+
+
+def test_labels_yaml_is_written_with_each_topic_s_share_and_top_terms(seeds_run: Path) -> None:
+    text = (seeds_run / "labels.yaml").read_text(encoding="utf-8")
+    topics = json.loads((seeds_run / "topics.json").read_text(encoding="utf-8"))
+    heads = [line for line in text.splitlines() if line[:1].isdigit()]
+    assert len(heads) == len(topics)
+    for head, topic in zip(heads, topics, strict=True):
+        assert head.startswith(f"{topic['topic']}:  # {100 * topic['prevalence']:.1f}% · ")
+        assert head.split(" · ")[1].split()[:3] == [t["term"] for t in topic["terms"][:3]]
+    entries = yaml.safe_load(text)
+    assert entries[0] == {"name": "", "note": ""}
+
+
+def test_a_user_s_labels_yaml_survives_any_number_of_runs_byte_for_byte(
+    run_copy: tuple[Path, Path],
+) -> None:
+    config, run_dir = run_copy
+    path = run_dir / "labels.yaml"
+    mine = (
+        "# my names\n1: {name: 学校, note: '校园'}   # checked by hand\n\n4:\n  drop: true  # boilerplate\n"
+    )
+    path.write_text(mine, encoding="utf-8")
+    for args in ([], [], ["--set", "model.num_topics=7"], ["--set", "model.num_topics=7"], ["--force"]):
+        result = invoke("run", config, *args)
+        assert result.exit_code == 0, result.stderr
+        assert path.read_text(encoding="utf-8") == mine
+    resolved = yaml.safe_load((run_dir / RESOLVED).read_text(encoding="utf-8"))
+    assert "学校" in [e["name"] for e in resolved.values()]  # carried to the K=7 model's ids
+
+
+def test_a_deleted_labels_yaml_is_written_again_in_the_current_ids(
+    curated: dict[str, Any], tmp_path: Path
+) -> None:
+    config, run_dir = _copy_run(curated["run_dir"], tmp_path)
+    before = snapshot(run_dir, [*DETERMINISTIC, "segments.csv"])
+    (run_dir / "labels.yaml").unlink()
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    entries = yaml.safe_load((run_dir / "labels.yaml").read_text(encoding="utf-8"))
+    assert entries[curated["source"]]["merge_into"] == curated["target"]
+    assert entries[curated["drop"]]["drop"] is True
+    assert snapshot(run_dir, [*DETERMINISTIC, "segments.csv"]) == before  # the curation carried over

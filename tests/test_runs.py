@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 
 from pipeline.artifacts import RunStore
-from pipeline.labels import apply_labels
+from pipeline.labels import ensure_labels, match_labels
 
 from .conftest import SEEDS, invoke
 
@@ -84,7 +84,8 @@ def test_an_edited_label_shows_everywhere_after_the_next_run(run_copy: tuple[Pat
     (run_dir / "labels.yaml").write_text(yaml.safe_dump(labels, allow_unicode=True), encoding="utf-8")
     result = invoke("run", config)
     assert result.exit_code == 0
-    assert "report: running (input files changed)" in result.stderr  # only the report re-ran
+    assert "report: running (config changed: labels.yaml.names [] ->" in result.stderr
+    assert "assign: skipped" in result.stderr  # only the report re-ran
     assert "train: skipped" in result.stderr
     topics = json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))
     assert (topics[2]["name"], topics[2]["note"]) == ("校园防疫", "学校与师生")
@@ -100,16 +101,25 @@ def test_labels_follow_their_topic_and_vanished_names_are_reported(tmp_path: Pat
     rng = np.random.RandomState(0)
     phi = rng.dirichlet(np.full(50, 0.05), size=4)
     id2token = {i: f"词{i:02d}" for i in range(50)}
-    apply_labels(store, phi, id2token)  # writes the template and the basis
+    ensure_labels(store, phi, id2token, np.full(4, 0.25), match_labels(store, phi, id2token))
     labels = yaml.safe_load(store.read_text("labels.yaml"))
     labels[0]["name"], labels[3]["name"] = "甲", "丁"
     store.write_text("labels.yaml", yaml.safe_dump(labels, allow_unicode=True))
+    written = store.read_text("labels.yaml")
     # The next model has the same topics in another order, and topic 3 replaced by a new one.
     new_phi = np.vstack([phi[2], phi[0], rng.dirichlet(np.full(50, 0.05)), phi[1]])
-    names, vanished = apply_labels(store, new_phi, id2token)
-    assert [n["name"] for n in names] == [None, "甲", None, None]
-    assert vanished == ["topic 3 '丁'"]
-    assert yaml.safe_load(store.read_text("labels.yaml"))[1]["name"] == "甲"  # rewritten with the new ids
+    result = match_labels(store, new_phi, id2token)
+    assert [n["name"] for n in result.names] == [None, "甲", None, None]
+    assert result.vanished == ["topic 3 '丁'"]
+    result.write(store, new_phi, id2token, {})
+    assert store.read_text("labels.yaml") == written  # the user's file, never rewritten
+    resolved = store.read_text("labels.resolved.yaml")
+    assert yaml.safe_load(resolved)[1]["name"] == "甲"  # in the new ids
+    assert (
+        "labels.yaml's topic 0"
+        in resolved.splitlines()[[line[:2] for line in resolved.splitlines()].index("1:")]
+    )
+    assert "#   topic 3 '丁'" in resolved
 
 
 def test_exports_write_parquet_and_a_workbook(run_copy: tuple[Path, Path]) -> None:

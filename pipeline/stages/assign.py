@@ -32,7 +32,7 @@ from pipeline.curation import Curation
 from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
 from pipeline.executor import Executor
-from pipeline.labels import LABELS, curation_written, match_labels, read_labels
+from pipeline.labels import BASIS, LABELS, curation_written, ensure_labels, match_labels, written_entries
 from pipeline.stages.base import Counts, Progress, Stage
 
 DIGITS = 6
@@ -189,8 +189,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     model = store.load_model()
     corpus = store.load_corpus()
     dictionary = store.load_dictionary()
-    # Read, not written: the report rewrites labels.yaml once its outputs are whole.
-    curation = match_labels(store, model.topic_term, dictionary.id2token, warn=False).curation
+    labels = match_labels(store, model.topic_term, dictionary.id2token, warn=False)  # the report warns
+    curation = labels.curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
     mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
 
@@ -216,21 +216,22 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
         counts = write_assignments(store, rows(), curation, config.input.meta_fields, mixes)
     shares = mass / mass.sum() if mass.sum() else mass
+    ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
 
 
 def _curation_edits(config: Config) -> dict[str, Any]:
     """The curation in labels.yaml as written: the part of that file that changes assign's
-    outputs (names and notes change the report only)."""
-    return {LABELS: curation_written(read_labels(RunStore(config.run_dir)))}
+    outputs (names, notes and comments change the report only, or nothing)."""
+    return {LABELS: curation_written(written_entries(RunStore(config.run_dir, staged=True)))}
 
 
 STAGE = Stage(
     name="assign",
     sections=("input.meta_fields",),
     inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl"),
-    outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES),
+    outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES, LABELS, BASIS),
     run=run,
     edits=_curation_edits,
 )

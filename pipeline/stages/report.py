@@ -14,7 +14,7 @@ from typing import Any
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.executor import Executor
-from pipeline.labels import BASIS, LABELS
+from pipeline.labels import LABELS, RESOLVED, names_written, written_entries
 from pipeline.reporting import outputs
 from pipeline.reporting.build import report_data
 from pipeline.reporting.data import Topic
@@ -37,7 +37,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     _exports(config, store, data.topics)
-    labels.write(store)  # last: labels.yaml follows the new topics only once the report is whole
+    model, dct = store.load_model(), store.load_dictionary()
+    labels.write(store, model.topic_term, dct.id2token, {t.id: t.prevalence for t in data.topics})
     counts: Counts = {"topics": len(data.topics), "flagged": sum(1 for t in data.topics if t.flags)}
     if data.labels is not None:
         lab = data.labels
@@ -106,7 +107,9 @@ STAGE = Stage(
         "mixes.npy",
         "segments.csv",
     ),
-    outputs=("topics.csv", "topics.json", "report.md", "report.html", LABELS, BASIS),
+    outputs=("topics.csv", "topics.json", "report.md", "report.html", RESOLVED),
     run=run,
-    reads=lambda config: [config.run_dir / LABELS],  # written by people, read by the report
+    # The names and notes people write in labels.yaml (its curation reaches the report
+    # through assign's outputs).
+    edits=lambda config: {LABELS: names_written(written_entries(RunStore(config.run_dir, staged=True)))},
 )
