@@ -27,15 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from pipeline.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 EXCEL_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 MANIFEST = "manifest.json"
-DICTIONARY = "dictionary.gensim"
-CORPUS = "corpus"  # folder: corpus.mm + corpus.mm.index
+DICTIONARY = "dictionary.json"  # a gensim Dictionary, as JSON
+CORPUS = "corpus"  # folder: corpus.mm + its row index
 CORPUS_FILE = "corpus.mm"
+CORPUS_INDEX = "corpus.mm.index.npy"  # each row's byte offset (gensim pickles its own index)
+DICTIONARY_FORMAT = "pipeline-dictionary/1"
 MM_HEADER = b"%%MatrixMarket matrix coordinate real general\n"
 MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
 MARKER = ".pipeline-run"  # a folder holding this was made by the tool: it may write and clean it
@@ -319,27 +323,47 @@ class RunStore:
 
     # -- typed artifacts: the engines' and gensim's own formats, behind one door ------
 
+    # Nothing here is pickled: a run folder someone sends you is data, and opening it
+    # (show, compare, infer, a resumed run) must not run code it carries.
+
     def save_dictionary(self, dct: Any) -> None:
-        with self.write_path(DICTIONARY) as tmp:
-            dct.save(str(tmp))
+        """The gensim ``Dictionary`` as JSON: its counts, and each term by id with its
+        document and collection frequencies."""
+        terms = [[i, dct[i], dct.dfs.get(i, 0), dct.cfs.get(i, 0)] for i in sorted(dct.token2id.values())]
+        data = {
+            "format": DICTIONARY_FORMAT,
+            "num_docs": dct.num_docs,
+            "num_pos": dct.num_pos,
+            "num_nnz": dct.num_nnz,
+            "terms": terms,
+        }
+        self.write_text(DICTIONARY, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
     def load_dictionary(self) -> Any:
-        """The gensim ``Dictionary``, with ``id2token`` filled."""
+        """The gensim ``Dictionary``, rebuilt from its JSON, with ``id2token`` filled."""
         from gensim.corpora import Dictionary
 
-        path = self._require(DICTIONARY)
+        data = self.read_json(DICTIONARY)
         try:
-            dct = Dictionary.load(str(path))
-        except Exception as exc:  # pickle, EOF or OS errors alike: the file is not what it should be
-            raise self.corrupt(DICTIONARY, type(exc).__name__) from exc
+            if data["format"] != DICTIONARY_FORMAT:
+                raise ValueError(f"format {data['format']!r}")
+            dct = Dictionary()
+            for i, token, df, cf in data["terms"]:
+                dct.token2id[str(token)] = int(i)
+                dct.dfs[int(i)], dct.cfs[int(i)] = int(df), int(cf)
+            dct.num_docs, dct.num_pos, dct.num_nnz = (
+                int(data["num_docs"]),
+                int(data["num_pos"]),
+                int(data["num_nnz"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.corrupt(DICTIONARY, f"not a dictionary of this version ({exc})") from exc
         dct.id2token = {i: t for t, i in dct.token2id.items()}
         return dct
 
     def save_corpus_parts(self, parts: Iterable[CorpusPart], num_terms: int) -> None:
         """The corpus from parts formatted elsewhere (workers), in row order: the same
         bytes, and the same index, as gensim's ``MmCorpus.serialize`` writes."""
-        from gensim import utils
-
         offsets: list[int] = []
         rows = nnz = 0
         with self.write_path(CORPUS, directory=True) as tmp_dir:
@@ -358,15 +382,22 @@ class RunStore:
                     raise StoreError(f"{CORPUS}: {rows} rows x {num_terms} terms is too large to write")
                 fh.seek(len(MM_HEADER))
                 fh.write(stats)
-            utils.pickle(offsets, str(tmp_dir / (CORPUS_FILE + ".index")))
+            np.save(tmp_dir / CORPUS_INDEX, np.asarray(offsets, dtype=np.int64))
 
     def load_corpus(self) -> Any:
-        """The bag-of-words corpus, streamed from disk (a gensim ``MmCorpus``)."""
+        """The bag-of-words corpus, streamed from disk (a gensim ``MmCorpus`` whose row
+        index is read from ``.npy`` without pickle: gensim's own loader unpickles it)."""
+        from gensim import matutils
         from gensim.corpora import MmCorpus
 
-        path = self._require(CORPUS) / CORPUS_FILE
+        class Corpus(MmCorpus):
+            def __init__(self, fname: str, index: np.ndarray) -> None:
+                self.index, self.length = index, None
+                matutils.MmReader.__init__(self, fname)
+
+        folder = self._require(CORPUS)
         try:
-            return MmCorpus(str(path))
+            return Corpus(str(folder / CORPUS_FILE), np.load(folder / CORPUS_INDEX, allow_pickle=False))
         except Exception as exc:
             raise self.corrupt(CORPUS, type(exc).__name__) from exc
 
@@ -381,6 +412,8 @@ class RunStore:
         path = self._require(MODEL)
         try:
             return load_model(path)
+        except StoreError as exc:
+            raise StoreError(f"{path}: {exc}") from exc
         except Exception as exc:
             raise self.corrupt(MODEL, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
@@ -388,8 +421,6 @@ class RunStore:
     def open_array(self, name: str, shape: tuple[int, ...], dtype: str = "float64") -> Iterator[Any]:
         """A ``.npy`` array of ``shape`` to fill row by row: memory-mapped on disk, so its rows
         need not be held in memory; renamed to ``name`` only if the block succeeds."""
-        import numpy as np
-
         with self.write_path(name) as tmp:
             array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
             yield array
@@ -397,8 +428,6 @@ class RunStore:
 
     def read_array(self, name: str) -> Any:
         """A ``.npy`` array, memory-mapped read-only: rows are read from disk as they are used."""
-        import numpy as np
-
         path = self._require(name)
         try:
             return np.load(path, mmap_mode="r")
@@ -509,10 +538,7 @@ class CorpusPart:
 
 def corrupt(path: Path, what: str) -> StoreError:
     """The error for an artifact that exists but cannot be read back."""
-    return StoreError(
-        f"{path}: corrupt or unreadable ({what}); re-create it with "
-        "`pipeline run --force` (or --from the stage that writes it)"
-    )
+    return StoreError(f"{path}: corrupt or unreadable ({what}); re-create it with `pipeline run --force`")
 
 
 def parse_row(path: Path, lineno: int, line: str) -> dict[str, Any]:

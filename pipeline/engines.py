@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import em
+from pipeline.errors import StoreError
 from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
@@ -101,6 +102,9 @@ class TopicModel:
         )
 
 
+GENSIM_SETTINGS = "lda.json"
+
+
 class GensimModel(TopicModel):
     engine = "gensim"
 
@@ -125,10 +129,51 @@ class GensimModel(TopicModel):
             yield from gamma / gamma.sum(axis=1, keepdims=True)
 
     def save(self, folder: Path) -> None:
+        """What inference needs of gensim's model, as arrays and JSON (gensim's own
+        ``save`` pickles, and embeds its temporary path and a timestamp)."""
         super().save(folder)
-        self.lda.save(str(folder / "lda.model"))
+        lda = self.lda
+        settings = {
+            "num_topics": lda.num_topics,
+            "num_terms": lda.num_terms,
+            "iterations": lda.iterations,
+            "gamma_threshold": lda.gamma_threshold,
+            "dtype": np.dtype(lda.dtype).name,
+        }
+        (folder / GENSIM_SETTINGS).write_text(json.dumps(settings, sort_keys=True) + "\n", encoding="utf-8")
+        for name, array in (("lda_alpha", lda.alpha), ("lda_eta", lda.eta), ("lda_sstats", lda.state.sstats)):
+            np.save(folder / f"{name}.npy", np.asarray(array))
+        np.save(folder / "lda_exp_elog_beta.npy", lda.expElogbeta)
         if self.train_theta is not None:
             np.save(folder / "train_theta.npy", self.train_theta)
+
+    @classmethod
+    def load(cls, folder: Path, seed: int) -> GensimModel:
+        """The model ``save`` wrote, rebuilt as a gensim ``LdaModel`` with the same arrays."""
+        from gensim.models import LdaModel
+
+        settings = json.loads((folder / GENSIM_SETTINGS).read_text(encoding="utf-8"))
+
+        def array(name: str) -> np.ndarray:
+            return np.load(folder / f"{name}.npy", allow_pickle=False)
+
+        dtype = np.dtype(settings["dtype"])
+        lda = LdaModel(
+            id2word=dict.fromkeys(range(settings["num_terms"]), ""),  # ids only: terms live in the dictionary
+            num_topics=settings["num_topics"],
+            iterations=settings["iterations"],
+            gamma_threshold=settings["gamma_threshold"],
+            alpha=array("lda_alpha"),
+            eta=array("lda_eta"),
+            random_state=seed,
+            dtype=dtype.type,
+        )
+        lda.state.sstats = array("lda_sstats")
+        lda.expElogbeta = array("lda_exp_elog_beta")
+        theta = folder / "train_theta.npy"
+        # Mapped, not read: only assign walks through the mixes, row by row.
+        mixes = np.load(theta, mmap_mode="r", allow_pickle=False) if theta.exists() else None
+        return cls(lda, seed, mixes)
 
 
 class TomotopyModel(TopicModel):
@@ -175,22 +220,27 @@ def _words(bow: Bow, id2token: dict[int, str]) -> list[str]:
     return [id2token[i] for i, n in bow for _ in range(int(n))]
 
 
+class OldModelFormat(StoreError):
+    """A model folder written by a version that pickled gensim's model."""
+
+
 def load_model(folder: Path) -> TopicModel:
     info = json.loads((folder / "engine.json").read_text(encoding="utf-8"))
     if info["engine"] == "gensim":
-        from gensim.models import LdaModel
-
-        theta = folder / "train_theta.npy"
-        # Mapped, not read: only assign walks through the mixes, row by row.
-        mixes = np.load(theta, mmap_mode="r") if theta.exists() else None
-        return GensimModel(LdaModel.load(str(folder / "lda.model")), info["seed"], mixes)
+        if not (folder / GENSIM_SETTINGS).exists():
+            # Never unpickled: a pickle can run code when it is read.
+            raise OldModelFormat(
+                "written by an older version that pickled the model, which is not read; "
+                "retrain with `pipeline run --from train --force`"
+            )
+        return GensimModel.load(folder, info["seed"])
     import tomotopy as tp
 
     mdl = tp.LDAModel.load(str(folder / "tomotopy.bin"))
     id2token = {
         int(k): v for k, v in json.loads((folder / "id2token.json").read_text(encoding="utf-8")).items()
     }
-    return TomotopyModel(mdl, id2token, info["seed"], np.load(folder / "train_theta.npy"))
+    return TomotopyModel(mdl, id2token, info["seed"], np.load(folder / "train_theta.npy", allow_pickle=False))
 
 
 # -- training -------------------------------------------------------------------------

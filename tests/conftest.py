@@ -17,7 +17,7 @@ SEEDS = REPO / "seeds"
 OUTPUTS = [
     "units.jsonl",
     "tokens.jsonl",
-    "dictionary.gensim",
+    "dictionary.json",
     "vocab.tsv",
     "corpus",
     "model",
