@@ -5,24 +5,23 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.config import load_config
+from pipeline.console import ConsoleReporter
 from pipeline.errors import PipelineError, unexpected
 from pipeline.infer import infer as run_infer
-from pipeline.runner import Reporter, StageResult, run_pipeline, status
+from pipeline.runner import run_pipeline, status
 from pipeline.runs import compare_runs, open_run, topic_table
 from pipeline.stages import STAGE_NAMES
 
-T = TypeVar("T")
 DEFAULT_CONFIG = Path("configs/default.yaml")
 
 app = typer.Typer(
@@ -73,51 +72,6 @@ def _errors(verbose: bool) -> Iterator[None]:
         _fail(PipelineError(unexpected(exc)), verbose)
 
 
-class ConsoleReporter(Reporter):
-    """Stage names, counts and timings on stderr, and a progress bar on long steps."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def stage_started(self, name: str, reason: str) -> None:
-        self.console.print(f"[bold]{name}[/bold]: running ({reason})")
-
-    def stage_finished(self, result: StageResult) -> None:
-        shown = ", ".join(
-            f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.counts.items()
-        )
-        if result.status == "skipped":
-            self.console.print(f"[bold]{result.name}[/bold]: skipped ({result.reason})")
-        else:
-            self.console.print(f"[bold]{result.name}[/bold]: done in {result.seconds:.1f}s: {shown}")
-
-    def _bar(self) -> Progress:
-        return Progress(
-            TextColumn("  {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
-
-    def track(self, items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
-        if not self.console.is_terminal:
-            yield from items
-            return
-        with self._bar() as bar:
-            yield from bar.track(items, total=total, description=description)
-
-    @contextmanager
-    def task(self, total: int, description: str) -> Iterator[Callable[[int], None]]:
-        if not self.console.is_terminal:
-            yield lambda done: None
-            return
-        with self._bar() as bar:
-            task_id = bar.add_task(description, total=total)
-            yield lambda done: bar.update(task_id, completed=done)
-
-
 @app.command()
 def run(
     config: ConfigArg = DEFAULT_CONFIG,
@@ -148,7 +102,8 @@ def run(
         console.print(
             f"Finished; open the report: {report} (text version: report.md)"
             if report.exists()
-            else f"Finished; outputs in {cfg.run_dir.resolve()}"
+            else f"Finished; outputs in {cfg.run_dir.resolve()}",
+            soft_wrap=not console.is_terminal,  # a log keeps the path on one line
         )
 
 

@@ -221,12 +221,14 @@ def train(
     seed: int,
     sample: np.ndarray | None = None,
     keep_mixes: bool = False,
-    on_pass: Callable[[int], None] = lambda n: None,
+    on_pass: Callable[[int, list[float]], None] = lambda done, perplexity: None,
 ) -> Trained:
     """``passes`` passes of batch EM on ``lda`` (a gensim ``LdaModel`` with its start set).
 
     ``sample`` (a mask over the rows) is the evaluation sample whose perplexity is
-    tracked after every pass.
+    tracked after every pass. ``on_pass(done, perplexity)`` is called as each pass ends,
+    with the perplexities measured so far (``perplexity[i]`` is that after pass i + 1):
+    a pass's own comes with the next pass's E-step, the last pass's after it.
     """
     from gensim.models.ldamodel import LdaState, update_dir_prior
 
@@ -262,9 +264,12 @@ def train(
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)
-        on_pass(pass_)
+        if not last:
+            on_pass(pass_ + 1, trained.perplexity)
     if sample is not None and passes:
         trained.perplexity.append(_score_sample(lda, source, sample, seed, passes))
+    if passes:
+        on_pass(passes, trained.perplexity)
     return trained
 
 

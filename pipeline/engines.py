@@ -29,6 +29,7 @@ Bow = list[tuple[int, int]]
 CHUNK = 2000
 _PASS = re.compile(r"PROGRESS: pass (\d+),")
 _CONVERGED = re.compile(r"(\d+)/(\d+) documents converged")
+_EPOCH = re.compile(r"Epoch (\d+): Perplexity estimate: (\S+)")  # gensim's PerplexityMetric, logged
 
 
 @dataclass
@@ -65,6 +66,26 @@ class TrainLog:
             "converged_share": None if self.converged_share is None else round(self.converged_share, 4),
             "warnings": self.warnings,
         }
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """How far training is, told as each pass (gensim) or step of ``TOMOTOPY_STEP``
+    sampling iterations (tomotopy) ends: ``done`` of ``total`` ``unit``, and the latest
+    perplexity of the evaluation units, that of the topics after ``unit`` ``after``
+    (gensim's batch EM measures a pass's topics in the next pass's E-step)."""
+
+    unit: str  # "pass" or "iteration"
+    done: int
+    total: int
+    perplexity: float | None = None
+    after: int | None = None
+
+
+OnStep = Callable[[TrainStep], None]
+
+
+def _quiet(step: TrainStep) -> None: ...
 
 
 class TopicModel:
@@ -247,21 +268,35 @@ def load_model(folder: Path) -> TopicModel:
 
 
 class _GensimLog(logging.Handler):
-    """Reads gensim's log: pass progress for the bar, convergence counts per pass."""
+    """Reads gensim's log: the end of each pass (with the sample's perplexity where it is
+    measured, else seen as the next pass starts) and convergence counts."""
 
-    def __init__(self, on_pass: Callable[[int], None]) -> None:
+    def __init__(self, passes: int, measured: bool, on_pass: OnStep) -> None:
         super().__init__(logging.DEBUG)
+        self.passes = passes
+        self.measured = measured
         self.on_pass = on_pass
-        self.converged = [0, 0]  # in the current pass
+        self.pass_ = 0
+        self.converged = [0, 0]  # in the current chunk
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
         if m := _PASS.match(msg):
             self.converged = [0, 0]
-            self.on_pass(int(m.group(1)))
+            pass_ = int(m.group(1))
+            if pass_ != self.pass_ and not self.measured:
+                self.on_pass(TrainStep("pass", pass_, self.passes))
+            self.pass_ = pass_
         elif m := _CONVERGED.match(msg):
             self.converged[0] += int(m.group(1))
             self.converged[1] += int(m.group(2))
+        elif m := _EPOCH.match(msg):
+            done = int(m.group(1)) + 1
+            self.on_pass(TrainStep("pass", done, self.passes, float(m.group(2)), done))
+
+    def finished(self) -> None:
+        if not self.measured:
+            self.on_pass(TrainStep("pass", self.passes, self.passes))
 
 
 @contextlib.contextmanager
@@ -403,7 +438,7 @@ def train_gensim(
     corpus: Any,
     dictionary: Any,
     ex: Executor,
-    on_pass: Callable[[int], None] = lambda n: None,
+    on_pass: OnStep = _quiet,
 ) -> tuple[TopicModel, TrainLog]:
     from gensim.models import LdaModel
 
@@ -437,20 +472,24 @@ def train_gensim(
         if batch:
             # Full variational EM: every pass replaces the topics with what the whole
             # corpus says, its E-step spread over the executor (pipeline.em).
+            def passed(done: int, perplexity: list[float]) -> None:
+                latest = perplexity[-1] if perplexity else None
+                on_pass(TrainStep("pass", done, spec.passes, latest, len(perplexity) or None))
+
             trained = em.train(
-                lda, source, ex, spec.passes, spec.seed, spec.eval_rows, spec.keep_mixes, on_pass
+                lda, source, ex, spec.passes, spec.seed, spec.eval_rows, spec.keep_mixes, passed
             )
             log.perplexity, log.converged_share = trained.perplexity, trained.converged_share
             mixes = trained.mixes
         else:
             rows = np.flatnonzero(spec.eval_rows) if spec.eval_rows is not None else np.zeros(0, dtype=int)
             sample = [list(zip(i.tolist(), c.tolist(), strict=True)) for i, c in source.read_rows(rows)]
-            _train_online(lda, corpus, sample, on_pass, log)
+            _train_online(lda, corpus, sample, spec.passes, on_pass, log)
     return GensimModel(lda, spec.seed, mixes), log
 
 
 def _train_online(
-    lda: Any, corpus: Any, sample: list[Bow], on_pass: Callable[[int], None], log: TrainLog
+    lda: Any, corpus: Any, sample: list[Bow], passes: int, on_pass: OnStep, log: TrainLog
 ) -> None:
     """gensim's own online training, in this process; per-pass perplexity and convergence
     read from its log."""
@@ -458,13 +497,14 @@ def _train_online(
 
     lda.callbacks = [PerplexityMetric(corpus=sample, logger="shell")] if sample else None
     logger = logging.getLogger("gensim.models.ldamodel")
-    handler = _GensimLog(on_pass)
+    handler = _GensimLog(passes, bool(sample), on_pass)
     old = (logger.level, logger.propagate)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False  # gensim's chatter stays off the user's screen
     try:
         lda.update(corpus)
+        handler.finished()
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old[0])
@@ -481,7 +521,7 @@ def train_tomotopy(
     corpus: Any,
     dictionary: Any,
     ex: Executor,
-    on_pass: Callable[[int], None] = lambda n: None,
+    on_pass: OnStep = _quiet,
 ) -> tuple[TopicModel, TrainLog]:
     import tomotopy as tp
 
@@ -502,12 +542,12 @@ def train_tomotopy(
     mdl.burn_in = min(100, spec.iterations // 5)
     log = TrainLog()
     done = 0
-    for step in range(progress_steps(spec)):
+    for _ in range(progress_steps(spec)):
         n = min(TOMOTOPY_STEP, spec.iterations - done)
         mdl.train(n, workers=1)
         done += n
         log.perplexity.append(float(mdl.perplexity))
-        on_pass(step)
+        on_pass(TrainStep("iteration", done, spec.iterations, log.perplexity[-1], done))
     theta = np.array([doc.get_topic_dist() for doc in mdl.docs], dtype=np.float32).reshape(
         n_docs, spec.num_topics
     )
@@ -518,8 +558,13 @@ ENGINES = {"gensim": train_gensim, "tomotopy": train_tomotopy}
 TOMOTOPY_STEP = 50  # sampling iterations between perplexity readings
 
 
+def progress_total(spec: TrainSpec) -> tuple[str, int]:
+    """What training counts as it goes, and to how many: passes (gensim) or iterations."""
+    return ("iteration", spec.iterations) if spec.engine == "tomotopy" else ("pass", spec.passes)
+
+
 def progress_steps(spec: TrainSpec) -> int:
-    """How many progress ticks training makes: passes for gensim, sampling steps for tomotopy."""
+    """How many times training reports: once a pass for gensim, once a step for tomotopy."""
     if spec.engine == "tomotopy":
         return max(1, -(-spec.iterations // TOMOTOPY_STEP))
     return spec.passes
@@ -530,9 +575,10 @@ def train(
     corpus: Any,
     dictionary: Any,
     ex: Executor,
-    on_pass: Callable[[int], None] = lambda n: None,
+    on_pass: OnStep = _quiet,
 ) -> tuple[TopicModel, TrainLog]:
-    """Train one model; gensim's batch EM spreads its E-steps over ``ex``."""
+    """Train one model; gensim's batch EM spreads its E-steps over ``ex``. ``on_pass``
+    hears how far training is, once a pass (``progress_steps`` times in all)."""
     model, log = ENGINES[spec.engine](spec, corpus, dictionary, ex, on_pass)
     log.warnings.extend(convergence_warnings(spec, log))
     return model, log

@@ -5,6 +5,9 @@ Segment, tokenize, the training E-steps, assign and the sweep's jobs cut their w
 into ordered partitions and hand them to ``ex.map(fn, partitions, *shared)``; results
 come back in input order with only a few partitions in flight, so outputs are
 identical however many processes or machines ran them, and memory stays bounded.
+A partition's function may say how its work goes with ``notify(event)``: the events
+reach the ``on_event`` of the map that runs it, from local workers too (a sweep's
+training passes), and are dropped on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -41,7 +44,35 @@ class Executor(Protocol):
         """Whether partitions run apart from this process (worth cutting work into them)."""
         ...
 
-    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]: ...
+    def map(
+        self,
+        fn: Callable[..., R],
+        partitions: Iterable[T],
+        *shared: Any,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> Iterator[R]: ...
+
+
+_listener: Callable[[Any], None] | None = None  # where notify() sends, in this process
+
+
+def notify(event: Any) -> None:
+    """Called inside a partition's function: hand ``event`` (picklable: it may cross
+    from a worker) to the ``on_event`` of the map running the partition, if any."""
+    if _listener is not None:
+        _listener(event)
+
+
+@contextlib.contextmanager
+def _listening(listener: Callable[[Any], None] | None) -> Iterator[None]:
+    global _listener
+    previous = _listener
+    if listener is not None:  # a map without a listener leaves an outer map's in place
+        _listener = listener
+    try:
+        yield
+    finally:
+        _listener = previous
 
 
 def _die_with_parent(parent: int) -> None:
@@ -86,8 +117,14 @@ class _ForkPool:
             _die_with_parent(parent)
             while True:  # until close() kills the worker
                 n, part = self.tasks.get()
+
+                def tell(event: Any, n: int = n) -> None:
+                    self.results.put((n, None, event))
+
                 try:
-                    self.results.put((n, True, fn(part, *shared)))
+                    with _listening(tell):
+                        value = fn(part, *shared)
+                    self.results.put((n, True, value))
                 except BaseException as exc:  # sent to the parent, which raises it
                     self.results.put((n, False, _portable(exc)))
 
@@ -144,10 +181,18 @@ class LocalExecutor:
     def parallel(self) -> bool:
         return self.workers > 1 and "fork" in get_all_start_methods()
 
-    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
+    def map(
+        self,
+        fn: Callable[..., R],
+        partitions: Iterable[T],
+        *shared: Any,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> Iterator[R]:
         if not self.parallel:
             for part in partitions:
-                yield fn(part, *shared)
+                with _listening(on_event):
+                    result = fn(part, *shared)
+                yield result
             return
         pool = _ForkPool(self.workers, fn, shared)
         try:
@@ -157,18 +202,22 @@ class LocalExecutor:
                 pool.tasks.put((sent, part))
                 sent += 1
                 while sent - taken >= 2 * self.workers:
-                    yield self._next(pool, done, taken)
+                    yield self._next(pool, done, taken, on_event)
                     taken += 1
             while taken < sent:
-                yield self._next(pool, done, taken)
+                yield self._next(pool, done, taken, on_event)
                 taken += 1
         finally:
             pool.close()
 
     @staticmethod
-    def _next(pool: _ForkPool, done: dict[int, Any], n: int) -> Any:
+    def _next(pool: _ForkPool, done: dict[int, Any], n: int, on_event: Callable[[Any], None] | None) -> Any:
         while n not in done:
             got, ok, value = pool.result()
+            if ok is None:  # an event from a partition under way
+                if on_event is not None:
+                    on_event(value)
+                continue
             if not ok:
                 raise value
             done[got] = value
@@ -214,8 +263,14 @@ class DaskExecutor:
             ) from exc
         return self._client
 
-    def map(self, fn: Callable[..., R], partitions: Iterable[T], *shared: Any) -> Iterator[R]:
-        client = self._connect()
+    def map(
+        self,
+        fn: Callable[..., R],
+        partitions: Iterable[T],
+        *shared: Any,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> Iterator[R]:
+        client = self._connect()  # events stay on the workers: a cluster has no channel back
         in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
         # Large shared objects (config, model) go to the workers once, not with every task.
         # Each map scatters them under fresh keys (hash=False): a content-derived key would

@@ -72,19 +72,36 @@ class StageResult:
     reason: str
 
 
+Update = Callable[..., None]  # update(done, **facts): how far a task is, and what to show beside it
+
+
+def _ignore(done: int, **facts: Any) -> None: ...
+
+
 class Reporter:
-    """Where the runner says what it does; the CLI gives one that prints to stderr."""
+    """The one way the runner and the stages reach the screen: a stage never prints, it
+    calls these. This one is silent; the CLI's (``pipeline.console``) draws bars on a
+    terminal and writes plain lines elsewhere."""
 
     def stage_started(self, name: str, reason: str) -> None: ...
 
     def stage_finished(self, result: StageResult) -> None: ...
 
-    def track(self, items: Iterable[T], total: int | None, description: str) -> Iterator[T]:
+    def track(self, items: Iterable[T], total: int | None, description: str, unit: str = "") -> Iterator[T]:
+        """``items``, passed through while the count of them is shown (``total`` if known)."""
         yield from items
 
     @contextmanager
-    def task(self, total: int, description: str) -> Iterator[Callable[[int], None]]:
-        yield lambda done: None
+    def task(
+        self, total: int | None, description: str, unit: str = "", throttle: bool = True
+    ) -> Iterator[Update]:
+        """Work of ``total`` ``unit`` (units, pass): the yielded ``update(done, **facts)``
+        says how many are done, with facts to show beside the count (perplexity=812.4).
+        ``description`` names the part of the stage (``K=8 seed 2/3``), "" for the whole.
+        Updates may come many times a second: shown lines are throttled, unless
+        ``throttle`` is False, when every update is a milestone worth its own line (a
+        training pass)."""
+        yield _ignore
 
 
 # -- fingerprints ---------------------------------------------------------------------

@@ -207,7 +207,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
         else:
             thetas = model.unit_distributions(counted())
-        units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "assign")
+        units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "", "units")
         for unit, theta in zip(units, thetas, strict=True):
             n_tok = lengths.popleft()
             mass += theta * n_tok

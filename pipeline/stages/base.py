@@ -18,12 +18,17 @@ Counts = dict[str, Any]
 
 
 class Progress(Protocol):
-    """How a stage reports progress on steps that can take more than a few seconds."""
+    """How a stage reports progress on steps that can take more than a few seconds
+    (``pipeline.runner.Reporter`` says what each call shows); a stage never prints."""
 
-    def track(self, items: Iterable[T], total: int | None, description: str) -> Iterator[T]: ...
+    def track(
+        self, items: Iterable[T], total: int | None, description: str, unit: str = ""
+    ) -> Iterator[T]: ...
 
-    def task(self, total: int, description: str) -> AbstractContextManager[Callable[[int], None]]:
-        """A bar of ``total`` steps; the yielded callable sets how many are done."""
+    def task(
+        self, total: int | None, description: str, unit: str = "", throttle: bool = True
+    ) -> AbstractContextManager[Callable[..., None]]:
+        """Work of ``total`` ``unit``; the yielded ``update(done, **facts)`` says how far it is."""
         ...
 
 

@@ -14,7 +14,7 @@ therefore the same however many workers ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -89,8 +89,11 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     cfg = config.dictionary
     dct = Dictionary(prune_at=None)
     path = store.path(TOKENS)
-    for part in progress.track(ex.map(_count, _partitions(store), path), None, "dictionary"):
-        merge(dct, part)
+    tokenized = store.load_manifest().get("stages", {}).get("tokenize", {}).get("counts", {}).get("units")
+    with progress.task(tokenized, "counting terms", "units") as update:
+        for part in ex.map(_count, _partitions(store), path):
+            merge(dct, part)
+            update(dct.num_docs)
     before = dict(dct.dfs)
     before_cfs = dict(dct.cfs)
     terms_before = len(dct)
@@ -113,7 +116,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     store.write_csv("vocab.tsv", ["token", "doc_freq", "count"], ([*r] for r in rows), delimiter="\t")
     n_units = n_empty = n_tokens = 0
 
-    def parts() -> Iterator[CorpusPart]:
+    def parts(update: Callable[..., None]) -> Iterator[CorpusPart]:
         nonlocal n_units, n_empty, n_tokens
         numbered = ((n * PARTITION, lines) for n, lines in enumerate(_partitions(store)))
         for part, empty, tokens in ex.map(_rows, numbered, dct, path):
@@ -121,8 +124,10 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             n_empty += empty
             n_tokens += tokens
             yield part
+            update(n_units)
 
-    store.save_corpus_parts(parts(), len(dct))
+    with progress.task(dct.num_docs, "writing the corpus", "units") as update:
+        store.save_corpus_parts(parts(update), len(dct))
     audit = {"tokenize": store.read_json("tokenize_audit.json")}
     audit["dictionary"] = {
         "removed_terms": len(dropped),

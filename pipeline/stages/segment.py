@@ -530,7 +530,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 
         def units() -> Iterator[dict[str, Any]]:
             docs = _partitioned_documents(config, files, ex) if ex.parallel else _documents(config, files)
-            for seg in progress.track(docs, None, "segment"):
+            for seg in progress.track(docs, None, "", "documents"):
                 counts["documents"] += 1
                 counts["removed_lines"] += len(seg.removed)
                 removed_out.writerows(seg.removed)

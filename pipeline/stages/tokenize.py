@@ -282,14 +282,16 @@ def _tokenize_partition(lines: list[str], segmenter: Segmenter) -> LinesResult:
 # -- the stage ------------------------------------------------------------------------
 
 
-def _apply_phrases(config: Config, store: RunStore) -> tuple[int, list[tuple[str, float]]]:
+def _apply_phrases(
+    config: Config, store: RunStore, progress: Progress, units: int
+) -> tuple[int, list[tuple[str, float]]]:
     """Learn collocations over tokens.jsonl, rewrite it with them joined, return candidates."""
     from gensim.models.phrases import Phrases
 
     cfg = config.tokenize
 
     def sentences() -> Iterator[list[str]]:
-        for row in store.read_jsonl("tokens.jsonl"):
+        for row in progress.track(store.read_jsonl("tokens.jsonl"), units, "learning phrases", "units"):
             yield row["tokens"]
 
     # gensim needs a non-empty delimiter; Chinese compounds are written without one.
@@ -308,7 +310,7 @@ def _apply_phrases(config: Config, store: RunStore) -> tuple[int, list[tuple[str
 
     def rows() -> Iterator[dict[str, Any]]:
         nonlocal joined
-        for row in store.read_jsonl("tokens.jsonl"):
+        for row in progress.track(store.read_jsonl("tokens.jsonl"), units, "joining phrases", "units"):
             tokens = [t.replace(glue, "") for t in phrases[row["tokens"]]]
             joined += len(row["tokens"]) - len(tokens)
             yield {"unit_id": row["unit_id"], "tokens": tokens}
@@ -334,10 +336,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     size = PARTITION if ex.kind == "dask" else CHUNK
     lines = _unit_lines(store)
     chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), Segmenter(config))
-    with store.open_write("tokens.jsonl") as fh:
-        for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in progress.track(
-            chunks, None if total is None else -(-total // size), "tokenize"
-        ):
+    with store.open_write("tokens.jsonl") as fh, progress.task(total, "", "units") as update:
+        for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in chunks:
             for name, c in chunk_removed.items():
                 removed[name].update(c)
             new_words.update(chunk_new)
@@ -345,6 +345,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             counts["tokens"] += n_tokens
             counts["empty_units"] += n_empty
             fh.write(text)
+            update(counts["units"])
         if counts["tokens"] == 0:
             # Raised before the file is renamed into place, so old outputs stay.
             shown = ", ".join(f"{k} {sum(c.values())}" for k, c in removed.items())
@@ -354,7 +355,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             )
     candidates: list[tuple[str, float]] = []
     if config.tokenize.phrases:
-        counts["phrase_joins"], candidates = _apply_phrases(config, store)
+        counts["phrase_joins"], candidates = _apply_phrases(config, store, progress, counts["units"])
         counts["phrases"] = len(candidates)
     store.write_csv(
         "phrases.tsv", ["phrase", "npmi"], ([p, f"{s:.4f}"] for p, s in candidates), delimiter="\t"

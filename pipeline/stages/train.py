@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,15 @@ class JobResult:
     scores: dict[str, float | None]
 
 
+@dataclass(frozen=True)
+class JobStep:
+    """How far one sweep job's training is, sent from whichever process runs the job."""
+
+    k: int
+    seed: int
+    step: engines.TrainStep
+
+
 def _run_job(job: tuple[int, int], data: SweepData) -> JobResult:
     """One (K, seed) model of a sweep, trained in whichever process runs the job (its
     E-steps in that process: the jobs themselves are what runs in parallel)."""
@@ -135,7 +145,15 @@ def _run_job(job: tuple[int, int], data: SweepData) -> JobResult:
     if data.documents is not None:
         spec.documents = data.documents[data.train_rows]
     corpus, dct = data.corpus, data.dictionary
-    model, _ = engines.train(spec, Subset(corpus, data.train_rows), dct, executor.LocalExecutor(1))
+    unit, total = engines.progress_total(spec)
+    executor.notify(JobStep(k, seed, engines.TrainStep(unit, 0, total)))  # its bar counts from now
+    model, _ = engines.train(
+        spec,
+        Subset(corpus, data.train_rows),
+        dct,
+        executor.LocalExecutor(1),
+        lambda step: executor.notify(JobStep(k, seed, step)),
+    )
     top = [
         [t for t, _ in ts]
         for ts in measures.ranked_terms(model.topic_term, dct.id2token, measures.SCORED_TERMS)
@@ -210,9 +228,10 @@ def _sweep(
         documents=documents,
     )
     results: list[JobResult] = []
-    with progress.task(len(jobs), "sweep") as update:
-        for i, result in enumerate(ex.map(_run_job, iter(jobs), data)):
+    with progress.task(len(jobs), "sweep", "models") as update, _JobProgress(progress, config) as shown:
+        for i, result in enumerate(ex.map(_run_job, iter(jobs), data, on_event=shown.step)):
             results.append(result)
+            shown.finished(result.k, result.seed)
             update(i + 1)
     rows: list[dict[str, Any]] = []
     best_seed: dict[int, int] = {}
@@ -238,6 +257,56 @@ def _sweep(
         "reason": reason,
         "phis": [r.phi for r in results if r.k == chosen],
     }
+
+
+def step_facts(step: engines.TrainStep) -> dict[str, str]:
+    """What a training step shows beside its count: the latest perplexity, and the pass
+    it measures when that is an earlier one."""
+    if step.perplexity is None:
+        return {}
+    late = f" ({step.unit} {step.after})" if step.after != step.done else ""
+    digits = 1 if step.perplexity >= 100 else 2  # small values change in the second decimal
+    return {"perplexity": f"{step.perplexity:,.{digits}f}{late}"}
+
+
+def job_label(config: Config, k: int, seed: int) -> str:
+    """``K=8 seed 2/3``: the model of a sweep, its seed counted among the seeds."""
+    seeds = config.model.seeds
+    return f"K={k}" + (f" seed {seed - config.run.seed + 1}/{seeds}" if seeds > 1 else "")
+
+
+class _JobProgress:
+    """Each running sweep job's passes, shown as its steps arrive (from worker processes
+    too): a task a job, closed with its last step or its result."""
+
+    def __init__(self, progress: Progress, config: Config) -> None:
+        self.progress = progress
+        self.config = config
+        self.open: dict[tuple[int, int], tuple[ExitStack, Callable[..., None]]] = {}
+
+    def __enter__(self) -> _JobProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for key in list(self.open):
+            self.finished(*key)
+
+    def step(self, event: object) -> None:
+        if not isinstance(event, JobStep):
+            return
+        key, step = (event.k, event.seed), event.step
+        if key not in self.open:
+            stack = ExitStack()
+            label = job_label(self.config, event.k, event.seed)
+            update = stack.enter_context(self.progress.task(step.total, label, step.unit, throttle=False))
+            self.open[key] = (stack, update)
+        self.open[key][1](step.done, **step_facts(step))
+        if step.done >= step.total:
+            self.finished(*key)
+
+    def finished(self, k: int, seed: int) -> None:
+        if (k, seed) in self.open:
+            self.open.pop((k, seed))[0].close()
 
 
 def document_numbers(store: RunStore) -> np.ndarray:
@@ -303,8 +372,12 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     spec.documents = documents
     spec.eval_rows = evaluation_rows(nonempty)
     spec.keep_mixes = True
-    with progress.task(engines.progress_steps(spec), f"train K={k}") as update:
-        model, train_log = engines.train(spec, corpus, dct, ex, lambda step: update(step + 1))
+    unit, total = engines.progress_total(spec)
+    label = f"{job_label(config, k, seed)} on every unit" if sweeping else ""
+    with progress.task(total, label, unit, throttle=False) as update:
+        model, train_log = engines.train(
+            spec, corpus, dct, ex, lambda step: update(step.done, **step_facts(step))
+        )
     for warning in train_log.warnings:
         log.warning("train: %s", warning)
     if sweeping and config.model.seeds > 1:
