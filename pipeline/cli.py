@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 
+from pipeline import display
 from pipeline.config import load_config
 from pipeline.console import ConsoleReporter
 from pipeline.errors import PipelineError, unexpected
@@ -115,9 +115,8 @@ def stages(config: ConfigArg = DEFAULT_CONFIG, set_: SetOpt = None, verbose: Ver
     """
     with _errors(verbose):
         cfg = load_config(config, set_ or [])
-        for p in status(cfg):
-            mark = "up to date" if p.fresh else f"would run: {p.reason}"
-            typer.echo(f"{p.stage.name:<11} {mark}")
+        rows = [(p.stage.name, "up to date" if p.fresh else f"would run: {p.reason}") for p in status(cfg)]
+        display.emit(display.console(), display.stages(rows))
 
 
 @app.command()
@@ -129,8 +128,9 @@ def validate(config: ConfigArg = DEFAULT_CONFIG, set_: SetOpt = None, verbose: V
     with _errors(verbose):
         cfg = load_config(config, set_ or [])
         resolved: dict[str, Any] = cfg.resolved()
-        typer.echo(f"# {config}: valid; run folder {cfg.run_dir}")
-        typer.echo(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False).rstrip())
+        # Plain text, not rich's markup: the output stays YAML.
+        typer.echo(f"# {config}: valid\n# run folder: {cfg.run_dir}")
+        typer.echo(display.as_yaml(resolved, display.console().width))
 
 
 RunArg = Annotated[
@@ -141,34 +141,17 @@ RunArg = Annotated[
 
 @app.command()
 def show(run: RunArg = DEFAULT_CONFIG, verbose: VerboseOpt = False) -> None:
-    """Show the topics of a finished run as a table: id, name, prevalence, top terms, flags.
+    """Show the topics of a finished run as a table: id, name, share, top terms, flags.
 
     Curated topics are flagged: "dropped", or "merged 3, 7" with the topics merged into them.
+    The table takes the terminal's width (COLUMNS when set).
 
     Example: pipeline show runs/seeds
     """
-    from rich.table import Table
-
     with _errors(verbose):
         r = open_run(run)
-        table = Table(title=f"Topics of {r.name}")
-        for col, justify in (
-            ("topic", "right"),
-            ("name", "left"),
-            ("prevalence", "right"),
-            ("top terms", "left"),
-            ("flags", "left"),
-        ):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        for row in topic_table(r):
-            table.add_row(
-                str(row["topic"]),
-                row["name"],
-                f"{100 * row['prevalence']:.1f}%",
-                " ".join(row["terms"]),
-                "; ".join(row["flags"]),
-            )
-        Console(width=160).print(table)
+        out = display.console()
+        display.emit(out, display.topics(out, r.name, topic_table(r)))
 
 
 @app.command()
@@ -177,38 +160,19 @@ def compare(
     run_b: Annotated[Path, typer.Argument(help="The second run folder or config.")],
     verbose: VerboseOpt = False,
 ) -> None:
-    """Match the topics of two runs: matched, new and vanished topics, and config differences.
+    """Match the topics of two runs, A and B: matched, new, vanished, dropped and merged.
 
-    Topics are compared as curated in each run's labels.yaml: merged topics as one, dropped
-    topics listed apart.
+    Topics are compared as curated in each run's labels.yaml: a topic with those merged
+    into it as one. A topic either run dropped or merged is listed once, as "dropped" or
+    "merged into N", with the topic of the other run it matches. Then the config settings
+    that differ.
 
     Example: pipeline compare runs/seeds runs/seeds-k12
     """
     with _errors(verbose):
         result = compare_runs(open_run(run_a), open_run(run_b))
-    out = Console(width=160, highlight=False)
-    out.print(
-        f"[bold]{result['a']}[/bold] vs [bold]{result['b']}[/bold]: {len(result['matched'])} matched, "
-        f"{len(result['new'])} new, {len(result['vanished'])} vanished"
-        + (f", {len(result['dropped'])} dropped" if result["dropped"] else "")
-    )
-    for m in result["matched"]:
-        name = f" ({m['name']})" if m["name"] else ""
-        change = f" +{' '.join(m['added'])}" if m["added"] else ""
-        change += f" -{' '.join(m['removed'])}" if m["removed"] else ""
-        out.print(f"matched  {m['a']:>3} -> {m['b']:<3} similarity {m['similarity']:.3f}{name}{change}")
-    for n in result["new"]:
-        out.print(f"new          {n['b']:<3} {' '.join(n['terms'])}")
-    for v in result["vanished"]:
-        out.print(
-            f"vanished {v['a']:>3}        {' '.join(v['terms'])} "
-            f"(closest: topic {v['closest']} of the other run, similarity {v['best_similarity']:.3f})"
-        )
-    for d in result["dropped"]:
-        name = f" ({d['name']})" if d["name"] else ""
-        out.print(f"dropped  {d['run']} {d['topic']:<3}      {' '.join(d['terms'])}{name}")
-    for d in result["config"]:
-        out.print(f"config   {d['key']}: {d['a']!r} -> {d['b']!r}")
+    out = display.console()
+    display.emit(out, display.comparison(out, result))
 
 
 @app.command()

@@ -53,16 +53,11 @@ class Run:
         shares = self._assign_details().get("topic_shares")
         return np.asarray(shares, dtype=float) if shares and len(shares) == k else np.full(k, 1.0 / k)
 
-    def topic_term(self) -> tuple[np.ndarray, list[str], tuple[int, ...]]:
-        """The curated topic-term matrix (a merged topic's row: the share-weighted mean of
-        its members' rows), its vocabulary in dictionary id order, and the kept topic ids
-        its rows belong to."""
+    def topic_term(self) -> tuple[np.ndarray, list[str]]:
+        """The model's topic-term matrix, before curation, and its vocabulary in dictionary
+        id order."""
         dct = self.store.load_dictionary()
-        vocab = [dct.id2token[i] for i in range(len(dct))]
-        phi = self.store.load_model().topic_term
-        k = phi.shape[0]
-        curation = self.curation(k)
-        return curation.topic_term(phi, self.topic_shares(k)), vocab, curation.kept
+        return self.store.load_model().topic_term, [dct.id2token[i] for i in range(len(dct))]
 
 
 def open_run(ref: str | Path) -> Run:
@@ -101,85 +96,147 @@ def topic_table(run: Run, terms: int = 8) -> list[dict[str, Any]]:
     return rows
 
 
-def _aligned(phi: np.ndarray, vocab: list[str], union: list[str]) -> np.ndarray:
+@dataclass
+class _Side:
+    """One run's topics for a comparison, as rows over the two runs' vocabulary: first each
+    kept topic's curated row, then each merged topic's own row (what it was before merging)."""
+
+    ids: list[int]  # the topic id of each row
+    rows: np.ndarray
+    status: list[str]  # "kept", "dropped" or "merged"
+    into: dict[int, int]  # a merged topic -> the topic it ends in
+    names: dict[int, str | None]
+    terms: list[list[str]]  # each row's top terms
+
+    def where(self, *status: str) -> list[int]:
+        return [i for i, s in enumerate(self.status) if s in status]
+
+
+def _side(run: Run, phi: np.ndarray, vocab: list[str], union: list[str], terms: int) -> _Side:
+    k = phi.shape[0]
+    curation = run.curation(k)
+    merged = sorted(curation.merged)
     index = {w: i for i, w in enumerate(union)}
-    out = np.zeros((phi.shape[0], len(union)))
-    out[:, [index[w] for w in vocab]] = phi
-    return out
+    rows = np.zeros((len(curation.kept) + len(merged), len(union)))
+    rows[:, [index[w] for w in vocab]] = np.vstack(
+        [curation.topic_term(phi, run.topic_shares(k)), phi[merged]]
+    )
+    ids = [*curation.kept, *merged]
+    status = [
+        "merged" if t in curation.merged else "dropped" if t in curation.dropped else "kept" for t in ids
+    ]
+    ranked = measures.ranked_terms(rows, dict(enumerate(union)), terms)
+    names = {t["topic"]: t.get("name") for t in run.topics()}
+    return _Side(ids, rows, status, dict(curation.merged), names, [[w for w, _ in r] for r in ranked])
+
+
+def _pairs(sim: np.ndarray) -> list[tuple[int, int, float]]:
+    """The one-to-one matching of rows to columns with the largest total similarity: the
+    pairs similar enough to be the same topic."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-sim)
+    return [
+        (int(i), int(j), float(sim[i, j]))
+        for i, j in zip(rows, cols, strict=True)
+        if sim[i, j] >= measures.MATCH_MIN
+    ]
 
 
 def compare_runs(a: Run, b: Run, terms: int = 10) -> dict[str, Any]:
-    """Match the curated topics of two runs and list what matched, what is new, what
-    vanished, and which topics each run dropped (those are not matched). Topics are named
-    by their ids in their run."""
-    phi_a, vocab_a, ids_a = a.topic_term()
-    phi_b, vocab_b, ids_b = b.topic_term()
-    topics_a = {t["topic"]: t for t in a.topics()}
-    topics_b = {t["topic"]: t for t in b.topics()}
+    """Match the curated topics of two runs (A and B) and list what matched, what is new in
+    B, what vanished from A, and the topics each run's labels.yaml dropped or merged, each
+    with the topic of the other run it stands for, if any. A curated topic is listed there
+    only: the topic of the other run it stands for is neither new nor vanished. Topics are
+    named by their ids in their run."""
+    (phi_a, vocab_a), (phi_b, vocab_b) = a.topic_term(), b.topic_term()
     union = sorted(set(vocab_a) | set(vocab_b))
-    A, B = _aligned(phi_a, vocab_a, union), _aligned(phi_b, vocab_b, union)
-    top_a = measures.ranked_terms(A, dict(enumerate(union)), terms)
-    top_b = measures.ranked_terms(B, dict(enumerate(union)), terms)
-    dropped = [
-        {"run": side, "topic": t, "name": topics[t].get("name"), "terms": [w for w, _ in top[j]]}
-        for side, ids, topics, top in (("a", ids_a, topics_a, top_a), ("b", ids_b, topics_b, top_b))
-        for j, t in enumerate(ids)
-        if topics.get(t, {}).get("dropped")
-    ]
-    # The rows of the topics each run keeps; the ids they stand for.
-    rows_a = [j for j, t in enumerate(ids_a) if not topics_a.get(t, {}).get("dropped")]
-    rows_b = [j for j, t in enumerate(ids_b) if not topics_b.get(t, {}).get("dropped")]
-    match, score = measures.match_topics(A[rows_a], B[rows_b])
-    similarity = measures.js_similarity(A[rows_a], B[rows_b])
-    matched, vanished = [], []
-    used: set[int] = set()
-    for i, ja in enumerate(rows_a):
-        ta, terms_a = ids_a[ja], [w for w, _ in top_a[ja]]
-        if match[i] >= 0 and score[i] >= measures.MATCH_MIN:
-            jb = rows_b[int(match[i])]
-            tb = ids_b[jb]
-            used.add(tb)
-            terms_b = [w for w, _ in top_b[jb]]
-            matched.append(
-                {
-                    "a": ta,
-                    "b": tb,
-                    "similarity": round(float(score[i]), 4),
-                    "name": topics_a.get(ta, {}).get("name") or topics_b.get(tb, {}).get("name"),
-                    "added": [w for w in terms_b if w not in terms_a],
-                    "removed": [w for w in terms_a if w not in terms_b],
-                }
-            )
-        else:
-            # Unmatched is not unlike everything: a topic of the other run may hold its
-            # terms while matched to a closer one (or when the other run has fewer topics).
-            closest = int(np.argmax(similarity[i]))
-            vanished.append(
-                {
-                    "a": ta,
-                    "name": topics_a.get(ta, {}).get("name"),
-                    "terms": terms_a,
-                    "closest": ids_b[rows_b[closest]],
-                    "best_similarity": round(float(similarity[i, closest]), 4),
-                }
-            )
-    new = [
-        {"b": ids_b[jb], "name": topics_b.get(ids_b[jb], {}).get("name"), "terms": [w for w, _ in top_b[jb]]}
-        for jb in rows_b
-        if ids_b[jb] not in used
-    ]
+    sa, sb = _side(a, phi_a, vocab_a, union, terms), _side(b, phi_b, vocab_b, union, terms)
+    # First the topics each run keeps and does not drop, one to one.
+    open_a, open_b = sa.where("kept"), sb.where("kept")
+    similarity = measures.js_similarity(sa.rows[open_a], sb.rows[open_b])
+    matched = [(open_a[i], open_b[j], s) for i, j, s in _pairs(similarity)]
+    left_a = [i for i in open_a if i not in {m[0] for m in matched}]
+    left_b = [j for j in open_b if j not in {m[1] for m in matched}]
+    # Then what is left over against the curated topics: a topic one run dropped or merged
+    # away is often one the other run still has.
+    rows_a, rows_b = left_a + sa.where("dropped", "merged"), left_b + sb.where("dropped", "merged")
+    sim = measures.js_similarity(sa.rows[rows_a], sb.rows[rows_b])
+    sim[: len(left_a), : len(left_b)] = 0  # two uncurated topics had their chance above
+    other_a = {rows_a[i]: (rows_b[j], s) for i, j, s in _pairs(sim)}
+    other_b = {j: (i, s) for i, (j, s) in other_a.items()}
     conf_a, conf_b = flatten(a.manifest.get("config", {})), flatten(b.manifest.get("config", {}))
-    config_diff = [
-        {"key": k, "a": conf_a.get(k), "b": conf_b.get(k)}
-        for k in sorted(conf_a.keys() | conf_b.keys())
-        if conf_a.get(k) != conf_b.get(k)
-    ]
     return {
         "a": a.name,
         "b": b.name,
-        "matched": matched,
-        "new": new,
-        "vanished": vanished,
-        "dropped": dropped,
-        "config": config_diff,
+        "a_dir": str(a.store.run_dir),
+        "b_dir": str(b.store.run_dir),
+        "matched": [_matched(sa, sb, i, j, s) for i, j, s in matched],
+        "new": [
+            _unmatched(sb, sa, j, similarity[:, open_b.index(j)], open_a) for j in left_b if j not in other_b
+        ],
+        "vanished": [
+            _unmatched(sa, sb, i, similarity[open_a.index(i)], open_b) for i in left_a if i not in other_a
+        ],
+        "curated": [
+            *_curated("A", sa, sb, other_a),
+            *_curated("B", sb, sa, other_b),
+        ],
+        "config": [
+            {"key": k, "a": conf_a.get(k), "b": conf_b.get(k)}
+            for k in sorted(conf_a.keys() | conf_b.keys())
+            if conf_a.get(k) != conf_b.get(k)
+        ],
     }
+
+
+def _matched(sa: _Side, sb: _Side, i: int, j: int, similarity: float) -> dict[str, Any]:
+    ta, tb = sa.ids[i], sb.ids[j]
+    return {
+        "a": ta,
+        "b": tb,
+        "similarity": round(similarity, 4),
+        "name": sa.names.get(ta) or sb.names.get(tb),
+        "added": [w for w in sb.terms[j] if w not in sa.terms[i]],
+        "removed": [w for w in sa.terms[i] if w not in sb.terms[j]],
+    }
+
+
+def _unmatched(
+    side: _Side, other: _Side, i: int, similarity: np.ndarray, open_other: list[int]
+) -> dict[str, Any]:
+    """A topic no topic of the other run matched, with the other run's closest open topic:
+    unmatched is not unlike everything, as a topic of the other run may hold its terms
+    while matched to a closer one (or when the other run has fewer topics)."""
+    closest = int(np.argmax(similarity))
+    return {
+        "topic": side.ids[i],
+        "name": side.names.get(side.ids[i]),
+        "terms": side.terms[i],
+        "closest": other.ids[open_other[closest]],
+        "best_similarity": round(float(similarity[closest]), 4),
+    }
+
+
+def _curated(
+    label: str, side: _Side, other: _Side, counterparts: dict[int, tuple[int, float]]
+) -> list[dict[str, Any]]:
+    """The topics of run ``label`` that its labels.yaml dropped or merged, by id, each with
+    the topic of the other run it matches (``counterparts``: row -> row, similarity)."""
+    out = []
+    for i in sorted(side.where("dropped", "merged"), key=side.ids.__getitem__):
+        t = side.ids[i]
+        j, similarity = counterparts.get(i, (None, None))
+        out.append(
+            {
+                "run": label,
+                "topic": t,
+                "status": side.status[i],
+                "into": side.into.get(t),
+                "name": side.names.get(t),
+                "terms": side.terms[i],
+                "other": None if j is None else other.ids[j],
+                "similarity": None if similarity is None else round(similarity, 4),
+            }
+        )
+    return out

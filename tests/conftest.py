@@ -42,8 +42,9 @@ def write_config(folder: Path, name: str = "config.yaml", **sections: dict[str, 
     return path
 
 
-def invoke(*args: str) -> Any:
-    return CliRunner().invoke(app, [str(a) for a in args])
+def invoke(*args: str, columns: int = 100) -> Any:
+    # Tables are drawn to the terminal's width: the same width wherever the tests run.
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": str(columns)})
 
 
 @pytest.fixture(scope="session")

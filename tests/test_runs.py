@@ -13,6 +13,7 @@ import yaml
 
 from pipeline.artifacts import RunStore
 from pipeline.labels import ensure_labels, match_labels
+from pipeline.runs import compare_runs, open_run
 
 from .conftest import SEEDS, invoke
 
@@ -46,8 +47,9 @@ def test_compare_a_run_with_itself_matches_every_topic_exactly(run_copy: tuple[P
     result = invoke("compare", run_dir, run_dir)
     assert result.exit_code == 0, result.stderr
     k = len(json.loads((run_dir / "topics.json").read_text(encoding="utf-8")))
-    assert f"{k} matched, 0 new, 0 vanished" in result.stdout
-    assert result.stdout.count("similarity 1.000") == k
+    assert result.stdout.startswith(f"seeds vs seeds: {k} matched, 0 new, 0 vanished\n")
+    rows = re.findall(r"^\s*(\d+)\s+(\d+)\s+(\d\.\d{3})\s*$", result.stdout, re.M)  # no terms differ
+    assert rows == [(str(t), str(t), "1.000") for t in range(k)]
 
 
 def test_compare_two_seeds_lists_matches_and_the_config_difference(run_copy: tuple[Path, Path]) -> None:
@@ -55,8 +57,8 @@ def test_compare_two_seeds_lists_matches_and_the_config_difference(run_copy: tup
     assert invoke("run", config, "--set", "run.seed=7", "--set", "run.name=other").exit_code == 0
     result = invoke("compare", run_dir, run_dir.parent / "other")
     assert result.exit_code == 0, result.stderr
-    assert "config   run.seed: 42 -> 7" in result.stdout
-    assert "matched" in result.stdout
+    assert re.search(r"^run\.seed\s+42\s+7\s*$", result.stdout, re.M)  # a row of the config table
+    assert "\nMatched" in result.stdout
 
 
 def test_infer_on_the_seeds_gives_the_run_s_dominant_topics(
@@ -142,13 +144,16 @@ def test_exports_write_parquet_and_a_workbook(run_copy: tuple[Path, Path]) -> No
 def test_compare_names_the_closest_topic_of_a_vanished_one(run_copy: tuple[Path, Path]) -> None:
     config, run_dir = run_copy
     assert invoke("run", config, "--set", "model.num_topics=4", "--set", "run.name=fewer").exit_code == 0
-    result = invoke("compare", run_dir, run_dir.parent / "fewer")
-    assert result.exit_code == 0, result.stderr
-    vanished = [ln for ln in result.stdout.splitlines() if ln.startswith("vanished")]
-    assert len(vanished) >= 4  # 8 topics against 4
-    similarities = [float(re.search(r"similarity (\d\.\d+)\)$", ln).group(1)) for ln in vanished]  # type: ignore[union-attr]
-    assert all(s > 0 for s in similarities)
-    assert all("(closest: topic " in ln for ln in vanished)
+    result = compare_runs(open_run(run_dir), open_run(run_dir.parent / "fewer"))
+    assert len(result["vanished"]) >= 4  # 8 topics against 4
+    assert all(v["best_similarity"] > 0 and v["closest"] in range(4) for v in result["vanished"])
+    shown = invoke("compare", run_dir, run_dir.parent / "fewer")
+    assert shown.exit_code == 0, shown.stderr
+    for v in result["vanished"]:  # a row of the vanished table: id, terms, closest topic
+        closest = f"{v['closest']} ({v['best_similarity']:.3f})"
+        assert re.search(
+            rf"^\s*{v['topic']}\s+{v['terms'][0]} .*\s{re.escape(closest)}\s*$", shown.stdout, re.M
+        )
 
 
 def test_infer_on_text_without_a_known_word_is_an_error(run_copy: tuple[Path, Path], tmp_path: Path) -> None:
