@@ -15,6 +15,7 @@ import re
 import struct
 import subprocess
 import zlib
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,11 +25,13 @@ import pytest
 
 from pipeline.measures import js_similarity
 from pipeline.reporting import analysis
+from pipeline.reporting.axes import category_axis
 from pipeline.reporting.data import (
     Block,
     Corpus,
     Coverage,
     DocumentRows,
+    LabelScores,
     Model,
     OverTime,
     Passage,
@@ -44,6 +47,8 @@ from pipeline.reporting.data import (
 )
 from pipeline.reporting.html import EXPLORER_BARS, explorer_ranking, render_html
 from pipeline.reporting.summary import coverage
+
+from .conftest import invoke, write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -105,6 +110,8 @@ def _passage(t: int, r: int) -> Passage:
         where=where,
         heading="第三段:授课策略的变革" if t == 1 else "",
         text=PASSAGES[t],
+        title="基层党建周报" if record else "",
+        date="2020-03-05" if record else "",
     )
 
 
@@ -183,6 +190,7 @@ def make_data(k: int = 4) -> ReportData:
             sources=tuple(f"seeds/00{i}_news.txt" for i in (0, 4, 1, 2, 3)),
             mixes=mixes,
             total=5,
+            names=("社区防控一线", "复工复产观察", "停课不停学", "党员先锋", "就业稳定"),
         ),
         strips=Strips(
             (
@@ -194,6 +202,7 @@ def make_data(k: int = 4) -> ReportData:
                         Block(1, None, "001-0005", "001-0005"),
                         Block(4, 2, "001-0006", "001-0009"),
                     ),
+                    "停课不停学",
                 ),
             ),
             3,
@@ -246,7 +255,7 @@ def make_data(k: int = 4) -> ReportData:
         ),
         search=(
             *(SearchEntry(t, f"seeds/00{t}_news.txt:{12 + t}", f"doc{t}", PASSAGES[t]) for t in range(k)),
-            SearchEntry(0, "seeds/000_news.txt:40", "doc9", PLANTED),
+            SearchEntry(0, "posts.jsonl:40:2", "doc9", PLANTED, "药店见闻", "2020-02-01"),
         ),
         labels=None,
         training_notes=("mean topic stability across seeds: 0.762",),
@@ -363,11 +372,11 @@ def test_label_terms_prefer_relevance_and_frex() -> None:
     assert "FREX" not in card1 and "top terms</b>学校 教学 学生" in card1
 
 
-def test_term_chart_is_svg_bars_scaled_to_the_top_term() -> None:
-    chart = _card(render_html(make_data()), 1).split("<svg", 1)[1].split("</svg>")[0]
-    assert 'class="bar" x="0" y="0" width="100.00%"' in chart
-    assert 'width="50.00%"' in chart  # the second term has half the top weight
-    assert ">学校</text>" in chart and ">0.080</text>" in chart
+def test_term_chart_is_bars_scaled_to_the_top_term() -> None:
+    chart = _card(render_html(make_data()), 1).split('<div class="rowbars"', 1)[1].split("</figure>")[0]
+    assert '<span class="fill" style="width:100.00%"></span><span class="t">学校</span>' in chart
+    assert 'style="width:50.00%"' in chart  # the second term has half the top weight
+    assert '<span class="v">8.0%</span>' in chart  # its probability, as a percent
 
 
 def test_passages_highlight_terms_and_cite_source_lines() -> None:
@@ -470,7 +479,7 @@ def test_long_documents_show_as_strips_of_their_segments() -> None:
 
 def test_missing_numbers_show_as_not_available() -> None:
     page = render_html(topic(make_data(), 0, coherence=None))
-    assert "<dt>coherence</dt><dd>n/a</dd>" in _card(page, 0)
+    assert "<dt>coherence (NPMI)</dt><dd>n/a</dd>" in _card(page, 0)
     assert not re.search(r"\bnan\b", page, re.I)
 
 
@@ -494,7 +503,8 @@ def test_heat_map_shows_its_rows_and_says_how_many_it_leaves_out() -> None:
     assert "The 5 documents that carry each topic most, of 300 (295 left out)" in heat
     small = render_html(data).split('<section id="documents">')[1].split("</section>")[0]
     assert "left out" not in small and "5 documents, grouped" in small
-    assert re.findall(r"<tr><th title=[^>]*>([^<]+)</th>", small) == list(docs.doc_ids)
+    assert re.findall(r"<tr><th title=[^>]*>([^<]+)</th>", small) == list(docs.names)
+    assert '<th title="停课不停学 · 001_news · seeds/001_news.txt">停课不停学</th>' in small
 
 
 def test_sweep_plots_each_metric_with_the_chosen_k() -> None:
@@ -561,6 +571,134 @@ def test_dropped_topic_keeps_its_card_but_leaves_the_charts() -> None:
     prevalence = page.split('<section id="prevalence">')[1].split("</section>")[0]
     assert "#topic-3" not in prevalence and "#topic-2" in prevalence
     assert 'data-topic="3"' not in page.split('<section id="intertopic">')[1].split("</section>")[0]
+
+
+LONG = re.compile(r"\d\.\d{5,}")  # a number printed with more than 4 decimals
+
+
+def _long_floats(data: ReportData) -> ReportData:
+    """``data`` with every number a float of full precision, as a real run computes them."""
+    odd = 1 / 7 / 1000  # 0.000142857142857…: no number stays short after adding it
+    topics = tuple(
+        dataclasses.replace(
+            t,
+            prevalence=t.prevalence + odd,
+            coherence=None if t.coherence is None else t.coherence + odd,
+            stability=None if t.stability is None else t.stability + odd,
+            diagnostics={
+                "token_share": 0.11858664854397623,
+                "coherence": 0.0812345678912,
+                "exclusivity": 0.62345678912,
+                "effective_words": 135.02728965303535,
+                "document_entropy": 0.8036159143324301,
+                "stability": 0.9123456789,
+            },
+            terms=tuple(Term(x.term, x.score + odd) for x in t.terms),
+            relevance=tuple(Term(x.term, x.score + odd) for x in t.relevance),
+            frex=tuple(Term(x.term, x.score + odd) for x in t.frex),
+            passages=tuple(dataclasses.replace(p, weight=p.weight + odd) for p in t.passages),
+        )
+        for t in data.topics
+    )
+    docs, sweep, over = data.documents, data.sweep, data.over_time
+    assert docs is not None and sweep is not None and over is not None
+    points = tuple(
+        dataclasses.replace(p, metrics={k: None if v is None else v + odd for k, v in p.metrics.items()})
+        for p in sweep.points
+    )
+    shifts = tuple(
+        dataclasses.replace(s, rose=tuple(Term(x.term, x.score + odd) for x in s.rose)) for s in over.topics
+    )
+    return dataclasses.replace(
+        data,
+        topics=topics,
+        documents=dataclasses.replace(docs, mixes=docs.mixes * (1 - odd)),
+        sweep=dataclasses.replace(sweep, points=points),
+        over_time=dataclasses.replace(over, topics=shifts),
+        timings={k: v + odd for k, v in data.timings.items()},
+        labels=LabelScores("label", {"nmi": 0.3123456789, "ari": 0.2, "purity": 0.5}, {"nmi": 0.1, "ari": 0.2,
+                           "purity": 0.75555555}),
+    )  # fmt: skip
+
+
+def _visible(page: str) -> str:
+    """What a reader can see: the text, and the tooltips and labels of the elements."""
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    tips = re.findall(r'(?:title|aria-label|placeholder)="([^"]*)"', body)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body) + " " + " ".join(tips))
+
+
+def test_no_number_on_the_page_has_more_than_four_decimals() -> None:
+    data = _long_floats(make_data())
+    page = render_html(data)
+    assert LONG.findall(_visible(page)) == []
+    assert LONG.search(_visible(page.replace("135", "135.02728965303535")))  # the check is not blind
+    assert "0.11858664854397623" not in page and "135.0272" not in page
+
+
+def test_topic_card_names_its_measures_and_leaves_out_the_repeated_token_share() -> None:
+    card = _card(render_html(_long_floats(make_data())), 0)
+    metrics = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", card))
+    assert metrics == {
+        "prevalence": "34.0%",
+        "coherence (NPMI)": "0.081",
+        "stability": "0.91",
+        "exclusivity": "0.62",
+        "effective words": "135",
+        "spread": "0.80",
+        "top topic of": "1,200 units",
+    }
+    assert "token_share" not in card and "effective_words" not in card and "11.9%" not in card
+
+
+def test_passages_cite_the_document_title_and_date() -> None:
+    card = _card(render_html(make_data()), 2)
+    assert "<footer><cite>基层党建周报</cite> · 2020-03-05 · <code>posts.jsonl:12:3–5</code>" in card
+    assert "topic share 95.0%" in card
+    plain = _card(render_html(make_data()), 0)  # no title or date: the file and line alone
+    assert "<footer><code>seeds/000_news.txt:12</code> · topic share 95.0%</footer>" in plain
+
+
+def test_strips_show_document_names() -> None:
+    strips = render_html(make_data()).split('<section id="segments">')[1].split("</section>")[0]
+    assert '<span class="strip-name" title="停课不停学 · 001_news">停课不停学</span>' in strips
+    assert "9 units" in strips
+
+
+def test_search_placeholder_is_a_word_the_passages_hold() -> None:
+    data = make_data()
+    page = render_html(data)
+    word = re.search(r'id="search-box"[^>]*placeholder="([^"]+)"', page)
+    assert word is not None
+    assert any(word.group(1) in s.text for s in data.search)
+    assert word.group(1) in [x.term for x in data.topics[0].terms]  # the largest topic's
+    assert "in the 5 passages this page holds" in page and "<code>units.jsonl</code>" in page
+
+
+def test_long_date_series_chart_coarser_periods_and_say_so() -> None:
+    data = make_data()
+    months = [f"{y}-{m:02d}" for y in range(2010, 2024) for m in range(1, 13)]
+    rng = np.random.default_rng(1)
+    n = len(months) * 3
+    mass = rng.dirichlet(np.ones(4), size=n) * 20
+    fine = analysis.bootstrap_prevalence(
+        "date", months, np.repeat(np.arange(len(months)), 3), mass, np.ones(n), 20, 1
+    )
+    years = sorted({m[:4] for m in months})
+    coarse = analysis.bootstrap_prevalence(
+        "date", years, np.repeat(np.arange(len(years)), 36), mass, np.ones(n), 20, 1
+    )
+    page = render_html(dataclasses.replace(
+        data, prevalence=dataclasses.replace(fine, period="month"),
+        prevalence_chart=dataclasses.replace(coarse, period="year"),
+    ))  # fmt: skip
+    periods = page.split('<section id="periods">')[1].split("</section>")[0]
+    assert "share of the tokens in each year (prevalence.csv has each of the 168 months)" in periods
+    first = periods.split("<svg")[1].split("</svg>")[0]
+    assert first.count("<circle") == 14  # a point a year, not a month
+    labels = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', first)
+    assert "0%" in labels and all(x.endswith("%") or x.isdigit() for x in labels)
+    assert {x for x in labels if x.isdigit()} <= set(years)
 
 
 def test_render_is_pure() -> None:
@@ -859,11 +997,23 @@ def test_browser_search_box_finds_a_planted_passage(browser: Any, tmp_path: Path
     assert [h.find_element(By.TAG_NAME, "p").text for h in hits] == [PLANTED]
     assert hits[0].get_attribute("data-topic") == "0"
     assert hits[0].find_element(By.TAG_NAME, "mark").text == "口罩"
-    assert browser.find_element(By.ID, "search-count").text == "1 passage"
+    assert browser.find_element(By.ID, "search-count").text == (
+        "1 of the 5 passages this page holds contains “口罩”; the rest of the corpus is in units.jsonl"
+    )
     assert "Topic 0" in browser.find_element(By.CSS_SELECTOR, "#search-hits h4").text
+    assert hits[0].find_element(By.TAG_NAME, "footer").text == "药店见闻 · 2020-02-01 · posts.jsonl:40:2"
     box.clear()
     box.send_keys("志愿者")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#search-hits blockquote")) == 1
+    box.clear()
+    box.send_keys("药店见闻")  # a document's name finds its passages too
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#search-hits blockquote")) == 1
+    box.clear()
+    box.send_keys("疫苗")  # not on the page: the count says where else to look
+    assert browser.find_elements(By.CSS_SELECTOR, "#search-hits blockquote") == []
+    assert browser.find_element(By.ID, "search-count").text.startswith(
+        "0 of the 5 passages this page holds contain “疫苗”; the rest of the corpus is in units.jsonl"
+    )
     assert _problems(browser) == ([], [])
 
 
@@ -880,9 +1030,10 @@ def test_long_series_draw_a_line_without_a_dot_per_point() -> None:
     from pipeline.reporting.charts import MAX_DOTS, line_chart
 
     xs = [float(i) for i in range(MAX_DOTS + 1)]
-    long = line_chart([(x, x % 7) for x in xs], xs, [str(x) for x in xs], band=[(x, 0.0, 8.0) for x in xs])
+    axis = partial(category_axis, [str(x) for x in xs])
+    long = line_chart([(x, x % 7) for x in xs], axis, band=[(x, 0.0, 8.0) for x in xs])
     assert "<circle" not in long and 'class="line"' in long and 'class="band"' in long
-    short = line_chart([(x, x % 7) for x in xs[:-1]], xs[:-1], [str(x) for x in xs[:-1]])
+    short = line_chart([(x, x % 7) for x in xs[:-1]], axis)
     assert short.count("<circle") == MAX_DOTS
 
 
@@ -894,4 +1045,115 @@ def test_heat_map_leaves_shares_under_half_a_percent_blank() -> None:
     mixes[0] = [0.996, 0.004, 0.0, 0.0]
     heat = render_html(dataclasses.replace(data, documents=dataclasses.replace(docs, mixes=mixes)))
     first = heat.split('<section id="documents">')[1].split("<tr><th title")[1].split("</tr>")[0]
-    assert first.count("<td></td>") == 3 and "topic 0: 0.996" in first
+    assert first.count("<td></td>") == 3 and "topic 0: 99.6%" in first and ">100</td>" in first
+
+
+# -- a dated corpus of thousands of documents, through the whole pipeline ----------------------
+
+DATED_DOCS = 2400
+
+
+def _dated_corpus(path: Path) -> list[str]:
+    """2,400 short titled news items, one every three days from 2004 to 2023: each a few
+    paragraphs of the planted words of TERMS, one to three themes a document. Returns the
+    titles."""
+    rng = np.random.default_rng(11)
+    titles, lines = [], []
+    for i in range(DATED_DOCS):
+        day = np.datetime64("2004-01-01") + np.timedelta64(3 * i, "D")
+        themes = rng.integers(0, len(TERMS), size=rng.integers(1, 4))
+        paragraphs = []
+        for t in themes:
+            words = rng.choice(TERMS[t], size=rng.integers(8, 15))
+            paragraphs.append("，".join("".join(words[j : j + 2]) for j in range(0, len(words), 2)) + "。")
+        titles.append(f"第{i + 1}期 {TERMS[themes[0]][i % 10]}简报")
+        record = {"id": f"n{i:05d}", "date": str(day), "title": titles[-1], "text": "\n".join(paragraphs)}
+        lines.append(json.dumps(record, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return titles
+
+
+@pytest.fixture(scope="module")
+def dated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The report of a run on the dated corpus (monthly prevalence over 20 years), and its titles."""
+    folder = tmp_path_factory.mktemp("dated")
+    titles = _dated_corpus(folder / "news.jsonl")
+    config = write_config(
+        folder,
+        input={"paths": [str(folder / "news.jsonl")], "id_field": "id", "meta_fields": ["date", "title"]},
+        model={"num_topics": 4, "passes": 5},
+        report={"prevalence_field": "date", "prevalence_period": "month"},
+        executor={"workers": 1},
+    )
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    return folder / "runs" / "seeds", titles
+
+
+# Every pair of <text> elements of one <svg> whose boxes, as the browser laid them out, overlap.
+OVERLAPS = """
+var out = [];
+document.querySelectorAll("svg").forEach(function (svg, k) {
+  var boxes = [].map.call(svg.querySelectorAll("text"), function (t) {
+    var r = t.getBoundingClientRect();
+    return [t.textContent, r.left, r.top, r.right, r.bottom];
+  });
+  for (var i = 0; i < boxes.length; i++) for (var j = i + 1; j < boxes.length; j++) {
+    var a = boxes[i], b = boxes[j];
+    if (a[1] < b[3] && b[1] < a[3] && a[2] < b[4] && b[2] < a[4]) out.push(k + ": " + a[0] + " / " + b[0]);
+  }
+});
+return out;
+"""
+
+
+def test_browser_overlap_check_is_not_blind(browser: Any, tmp_path: Path) -> None:
+    page = render_html(make_data()).replace(
+        "</main>",
+        '<svg width="200" height="40"><text x="10" y="20">2019</text>'
+        '<text x="20" y="22">2020</text></svg></main>',
+    )
+    _open(browser, tmp_path, page)
+    assert browser.execute_script(OVERLAPS) == [
+        f"{len(browser.find_elements('tag name', 'svg')) - 1}: 2019 / 2020"
+    ]
+
+
+def test_browser_dated_report_reads_at_every_width(
+    browser: Any, tmp_path: Path, dated_run: tuple[Path, list[str]]
+) -> None:
+    """No two labels of a chart overlap on a laptop or a phone; documents show by title;
+    twenty years of months chart as years; the strips span a phone's width."""
+    from selenium.webdriver.common.by import By
+
+    run, titles = dated_run
+    page = (run / "report.html").read_text(encoding="utf-8")
+    months = (run / "prevalence.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert (months[0][:7], months[-1][:7]) == ("2004-01", "2023-09")  # the csv keeps every month
+    assert f"share of the tokens in each year (prevalence.csv has each of the {len(months)} months)" in page
+    browser.get((run / "report.html").as_uri())
+    try:
+        for width in (1280, 390):
+            browser.set_window_size(width, 1000)
+            assert browser.execute_script("return window.innerWidth") == width
+            charts = browser.find_elements(By.CSS_SELECTOR, "svg")
+            assert len(charts) >= 5 and sum(len(c.find_elements(By.TAG_NAME, "text")) for c in charts) >= 30
+            assert browser.execute_script(OVERLAPS) == [], width
+            assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        text = browser.execute_script("return document.body.innerText")
+        assert sum(title in text for title in titles) >= 20
+        assert "n00001" not in text  # documents by name, not by id
+        # on a phone the name stands above its strip, which spans the width
+        rows = browser.find_elements(By.CSS_SELECTOR, ".strip-row")
+        assert rows
+        for row in rows[:10]:
+            name = row.find_element(By.CLASS_NAME, "strip-name").rect
+            strip = row.find_element(By.CLASS_NAME, "strip").rect
+            assert strip["width"] >= 0.8 * 390 - 40 and name["y"] + name["height"] <= strip["y"] + 1
+        shot = tmp_path / "phone.png"
+        rows[0].screenshot(str(shot))
+        pixels = _png_pixels(shot)
+        assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20  # drawn, not blank
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert _problems(browser)[0] == []

@@ -7,7 +7,8 @@ import pytest
 
 from pipeline import measures
 from pipeline.reporting import analysis
-from pipeline.reporting.build import HEATMAP_DOCS, _documents, _Units
+from pipeline.reporting.build import HEATMAP_DOCS, _documents, _Units, document_name
+from pipeline.reporting.summary import date_text
 
 
 def test_bootstrap_interval_contains_the_estimate_and_is_reproducible() -> None:
@@ -123,7 +124,10 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
     tokens = np.full(n, 10.0)
     tokens[3] = 0  # no tokens: never shown
     mix[3] = [1, 0, 0, 0]
-    units = _Units(np.arange(n), [f"d{i}" for i in range(n)], [f"s{i}" for i in range(n)], None, None, [], {})
+    ids = [f"d{i}" for i in range(n)]
+    units = _Units(
+        np.arange(n), ids, [f"s{i}" for i in range(n)], [f"名{i}" for i in range(n)], None, None, [], {}
+    )
     rows = _documents(units, mix * tokens[:, None], tokens, [0, 1, 2, 3])
     assert rows is not None
     assert len(rows.doc_ids) == HEATMAP_DOCS and rows.total == n
@@ -133,6 +137,7 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
         assert f"d{best}" in rows.doc_ids
     dominant = rows.mixes.argmax(axis=1)
     assert (np.diff(dominant) >= 0).all()  # grouped by dominant topic
+    assert rows.names == tuple(f"名{d[1:]}" for d in rows.doc_ids)  # each row's name beside its id
 
 
 def test_a_chosen_term_s_holders_are_the_topics_listed_or_lit() -> None:
@@ -150,3 +155,46 @@ def test_a_chosen_term_s_holders_are_the_topics_listed_or_lit() -> None:
     # what the page carries grows with the topics' candidates and holders, not topics x terms
     carried = sum(map(len, ex.candidates)) + sum(map(len, ex.holders))
     assert carried < ex.phi.size / 3
+
+
+TEXT = "中国网络电视台消息(新闻联播)：本台消息，国务院新闻办公室今天举行发布会。"
+
+
+@pytest.mark.parametrize(
+    ("unit", "name"),
+    [
+        (
+            {"title": "国务院新闻办举行发布会", "heading": "一、概况", "meta": {"title": "旧标题"}},
+            "国务院新闻办举行发布会",
+        ),
+        ({"heading": "一、概况", "meta": {"title": "【关注】 菜价\n上涨"}}, "【关注】 菜价 上涨"),  # one line
+        ({"heading": "一、概况", "meta": {}}, "一、概况"),
+        (
+            {"title": "", "heading": "", "meta": {"title": "  "}},
+            "中国网络电视台消息(新闻联播)…",
+        ),  # 16 characters
+        ({"heading": "", "meta": {}, "text": "短讯"}, "短讯"),
+    ],
+)
+def test_a_document_is_named_by_its_title_else_heading_else_its_first_words(
+    unit: dict[str, object], name: str
+) -> None:
+    assert document_name({"text": TEXT, **unit}) == name
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("20120702", "2012-07-02"),
+        ("2012/7/2", "2012-07-02"),
+        ("2012-7", "2012-07"),
+        (20120702, "2012-07-02"),
+        ("2012", "2012"),
+        ("2012-13-01", "2012-13-01"),  # not a date: as it is
+        ("2012年7月2日", "2012年7月2日"),
+        ("经济", "经济"),
+        (None, ""),
+    ],
+)
+def test_dates_are_cited_as_iso_dates_when_they_are_dates(value: object, text: str) -> None:
+    assert date_text(value) == text

@@ -7,6 +7,7 @@ that can be quoted only. Every number on the page is computed here, once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pipeline import __version__, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.labels import Labels, match_labels
-from pipeline.reporting import analysis
+from pipeline.reporting import analysis, axes
 from pipeline.reporting import summary as S
 from pipeline.reporting.data import (
     Block,
@@ -53,6 +54,8 @@ SPAN_TERMS = 8
 TRACKED_TERMS = 200  # a topic's terms followed over time: its most probable ones
 RESAMPLES = 200  # bootstrap resamples of the documents for prevalence intervals
 BLOCK = 2000  # units per block when counting terms over time
+CHART_PERIODS = 40  # a dated chart of more periods draws coarser ones (prevalence.csv keeps all)
+NAME_CHARS = 16  # a document without a title is named by the start of its text
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _Units:
     doc: np.ndarray  # document index of each unit
     doc_ids: list[str]
     sources: list[str]
+    names: list[str]  # per document: what the page calls it (document_name)
     labels: list[str] | None
     periods: np.ndarray | None  # period index of each unit
     period_names: list[str]
@@ -137,7 +141,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
                 diagnostics={key: _finite(v[c]) for key, v in diag.items()},
                 rank1_units=int(acc.rank1[c]),
                 flags=tuple(flags[c]),
-                passages=tuple(_passage(units, i, w, cfg.excerpt_chars) for w, i in reps[c]),
+                passages=tuple(_passage(config, units, i, w) for w, i in reps[c]),
                 merged=tuple(m for m in members.get(t, (t,)) if m != t),
                 dropped=bool(dropped[c]),
             )
@@ -147,12 +151,9 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
     similarity = measures.js_similarity(phi[shown], phi[shown])  # the map's and the hierarchy's
     doc_mass = _group_mass(units.doc, len(units.doc_ids), mixes, lengths)
     doc_tokens = np.bincount(units.doc, weights=lengths, minlength=len(units.doc_ids))
-    over_time = None
-    prevalence_view = None
-    if units.periods is not None:
-        prevalence_view = _prevalence(config, units, mixes, lengths, shown)
-        if cfg.prevalence_period != "category" and len(units.period_names) > 1:
-            over_time = _over_time(config, store, units, mixes, phi, shown, shown_ids, id2token, progress)
+    prevalence_view, prevalence_chart, over_time = _by_period(
+        config, store, units, mixes, lengths, phi, shown, shown_ids, id2token, progress
+    )
     data = ReportData(
         run=config.run.name,
         generated_by=f"pipeline {__version__}",
@@ -171,7 +172,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         topics=tuple(topics),
         topic_map=_topic_map(similarity, shown_ids, config.run.seed),
         documents=_documents(units, doc_mass, doc_tokens, shown),
-        strips=_strips(store),
+        strips=_strips(store, dict(zip(units.doc_ids, units.names, strict=True))),
         sweep=_sweep(store, training),
         prevalence=prevalence_view,
         over_time=over_time,
@@ -191,6 +192,8 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
                 S.citation(units.quoted[i]),
                 units.doc_ids[units.doc[i]],
                 S.excerpt(units.quoted[i]["text"], SEARCH_CHARS),
+                units.names[units.doc[i]],
+                _date(config, units.quoted[i]),
             )
             for c in shown
             for _, i in search[c]
@@ -199,6 +202,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
         training_notes=_training_notes(training),
         vanished_labels=tuple(labels.vanished),
         curation=cur.record(),
+        prevalence_chart=prevalence_chart,
     )
     return data, labels
 
@@ -249,6 +253,7 @@ def _read_units(config: Config, store: RunStore, n: int, quoted: set[int]) -> _U
     doc = np.zeros(n, dtype=np.int64)
     doc_ids: list[str] = []
     sources: list[str] = []
+    names: list[str] = []
     labels: list[str] | None = [] if label_field else None
     periods = np.zeros(n, dtype=np.int64) if field else None
     period_index: dict[str, int] = {}
@@ -257,6 +262,7 @@ def _read_units(config: Config, store: RunStore, n: int, quoted: set[int]) -> _U
         if not doc_ids or doc_ids[-1] != unit["doc_id"]:
             doc_ids.append(unit["doc_id"])
             sources.append(unit["source"])
+            names.append(document_name(unit))
         doc[i] = len(doc_ids) - 1
         if labels is not None:
             labels.append(str(unit["meta"].get(label_field, "")))
@@ -265,16 +271,36 @@ def _read_units(config: Config, store: RunStore, n: int, quoted: set[int]) -> _U
             periods[i] = period_index.setdefault(p, len(period_index))
         if i in quoted:
             kept[i] = unit
-    names = sorted(period_index)
+    period_names = sorted(period_index)
     if periods is not None:  # period indices in sorted order, so periods read left to right
-        order = np.array([period_index[p] for p in names])
+        order = np.array([period_index[p] for p in period_names])
         remap = np.empty(len(order), dtype=np.int64)
         remap[order] = np.arange(len(order))
         periods = remap[periods] if len(order) else periods
-    return _Units(doc, doc_ids, sources, labels, periods, names, kept)
+    return _Units(doc, doc_ids, sources, names, labels, periods, period_names, kept)
 
 
-def _passage(units: _Units, i: int, weight: float, chars: int) -> Passage:
+def document_name(unit: dict[str, Any]) -> str:
+    """What the page calls a document, from its first unit: the title segment gives it
+    (``title``), else a ``title`` meta field, else its first heading, else the start of
+    its text."""
+    for name in (unit.get("title"), unit.get("meta", {}).get("title"), unit.get("heading")):
+        if name is not None and str(name).strip():
+            return " ".join(str(name).split())
+    return S.excerpt(" ".join(unit["text"].split()), NAME_CHARS)
+
+
+def _date(config: Config, unit: dict[str, Any]) -> str:
+    """A unit's date for its citation: the prevalence field when it holds dates, else a
+    meta field named date; "" when neither is there."""
+    cfg = config.report
+    dated = cfg.prevalence_field if cfg.prevalence_field and cfg.prevalence_period != "category" else None
+    meta = unit.get("meta", {})
+    value = meta.get(dated) if dated else None
+    return S.date_text(value if value not in (None, "") else meta.get("date"))
+
+
+def _passage(config: Config, units: _Units, i: int, weight: float) -> Passage:
     u = units.quoted[i]
     return Passage(
         unit_id=u["unit_id"],
@@ -285,7 +311,9 @@ def _passage(units: _Units, i: int, weight: float, chars: int) -> Passage:
         line_end=u["line_end"],
         where=S.citation(u),
         heading=u.get("heading") or "",
-        text=S.excerpt(u["text"], chars),
+        text=S.excerpt(u["text"], config.report.excerpt_chars),
+        title=units.names[units.doc[i]],
+        date=_date(config, u),
     )
 
 
@@ -334,24 +362,79 @@ def _documents(units: _Units, mass: np.ndarray, tokens: np.ndarray, shown: list[
         sources=tuple(units.sources[d] for d in chosen),
         mixes=rows[order],
         total=len(units.doc_ids),
+        names=tuple(units.names[d] for d in chosen),
     )
 
 
+def _by_period(
+    config: Config,
+    store: RunStore,
+    units: _Units,
+    mixes: np.ndarray,
+    lengths: np.ndarray,
+    phi: np.ndarray,
+    shown: list[int],
+    shown_ids: list[int],
+    id2token: dict[int, str],
+    progress: Progress,
+) -> tuple[Prevalence | None, Prevalence | None, OverTime | None]:
+    """With report.prevalence_field: prevalence per period, the same over the coarser
+    periods a long dated chart draws, and (dates only) how the topics' terms changed."""
+    if units.periods is None:
+        return None, None, None
+    view = _prevalence(config, units, mixes, lengths, shown)
+    chart = _prevalence_chart(config, units, mixes, lengths, shown)
+    over_time = None
+    if config.report.prevalence_period != "category" and len(units.period_names) > 1:
+        over_time = _over_time(config, store, units, mixes, phi, shown, shown_ids, id2token, progress)
+    return view, chart, over_time
+
+
 def _prevalence(
-    config: Config, units: _Units, mixes: np.ndarray, lengths: np.ndarray, shown: list[int]
+    config: Config,
+    units: _Units,
+    mixes: np.ndarray,
+    lengths: np.ndarray,
+    shown: list[int],
+    periods: np.ndarray | None = None,
+    names: list[str] | None = None,
+    period: str | None = None,
 ) -> Prevalence:
-    assert units.periods is not None
-    key = units.doc * max(1, len(units.period_names)) + units.periods  # one group: a document in a period
+    """Topic shares per period, with their bootstrap intervals: per the config's periods,
+    or per ``names``, with ``periods`` giving each unit's index into them."""
+    periods = units.periods if periods is None else periods
+    names = units.period_names if names is None else names
+    assert periods is not None
+    key = units.doc * max(1, len(names)) + periods  # one group: a document in a period
     groups, group_of = np.unique(key, return_inverse=True)
-    return analysis.bootstrap_prevalence(
+    prev = analysis.bootstrap_prevalence(
         str(config.report.prevalence_field),
-        units.period_names,
-        groups % max(1, len(units.period_names)),
+        names,
+        groups % max(1, len(names)),
         _group_mass(group_of, len(groups), mixes, lengths, shown),
         np.bincount(group_of, minlength=len(groups)),
         RESAMPLES,
         config.run.seed,
     )
+    return dataclasses.replace(prev, period=period or config.report.prevalence_period)
+
+
+def _prevalence_chart(
+    config: Config, units: _Units, mixes: np.ndarray, lengths: np.ndarray, shown: list[int]
+) -> Prevalence | None:
+    """The same shares over coarser periods when a dated series is too long to read
+    (month, quarter or year: the finest with at most CHART_PERIODS in its span); None
+    when the configured periods are few enough."""
+    if units.periods is None or config.report.prevalence_period == "category":
+        return None
+    coarse = axes.coarser(units.period_names, CHART_PERIODS)
+    if coarse is None:
+        return None
+    grain, of_period = coarse
+    names = sorted(set(of_period))
+    index = {n: i for i, n in enumerate(names)}
+    remap = np.array([index[n] for n in of_period], dtype=np.int64)
+    return _prevalence(config, units, mixes, lengths, shown, remap[units.periods], names, grain)
 
 
 def _over_time(
@@ -404,7 +487,7 @@ def _topic_map(similarity: np.ndarray, ids: list[int], seed: int) -> dict[int, t
     return {t: (float(x), float(y)) for t, (x, y) in zip(ids, coords, strict=True)}
 
 
-def _strips(store: RunStore) -> Strips | None:
+def _strips(store: RunStore, names: dict[str, str]) -> Strips | None:
     docs, multi = S.segment_strips(store.read_csv("segments.csv"), STRIP_DOCS)
     if not docs:
         return None
@@ -414,6 +497,7 @@ def _strips(store: RunStore) -> Strips | None:
                 d["doc_id"],
                 d["units"],
                 tuple(Block(s["units"], s["topic"], s["first_unit"], s["last_unit"]) for s in d["segments"]),
+                names.get(d["doc_id"], ""),
             )
             for d in docs
         ),

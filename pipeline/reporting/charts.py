@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from pipeline.reporting.summary import excerpt
+from pipeline.reporting import axes
 
 MAX_DOTS = 60  # points drawn as dots in a line chart
 
@@ -32,52 +32,36 @@ class Bar:
 
 
 def row_bars(rows: Sequence[Bar], label: str) -> Markup:
-    """Horizontal bars with the label drawn over each bar.
+    """Horizontal bars with the label over each bar and the value at its right end.
 
-    Widths are percentages and there is no viewBox, so the chart fills any column width
-    while the text stays at its CSS size: no shrinking to unreadable type on a phone.
-    """
-    h, gap = 22, 4
-    parts = [
-        f'<svg class="rowbars" width="100%" height="{len(rows) * (h + gap)}" role="img" '
-        f'aria-label="{escape(label)}">'
-    ]
-    for i, r in enumerate(rows):
-        y = i * (h + gap)
+    HTML, not SVG: the label is cut with an ellipsis where the value begins, so at any
+    width, a phone's included, neither runs into the other."""
+    parts = [f'<div class="rowbars" role="list" aria-label="{escape(label)}">']
+    for r in rows:
         width = max(0.0, min(1.0, r.fraction)) * 100
-        row = (
-            f"<title>{escape(r.tip)}</title>"
-            f'<rect class="track" x="0" y="{y}" width="100%" height="{h}" rx="3"/>'
-            f'<rect class="bar" x="0" y="{y}" width="{width:.2f}%" height="{h}" rx="3"/>'
-            f'<text x="6" y="{y + 15}">{escape(r.text)}</text>'
-            f'<text class="val" x="100%" dx="-6" y="{y + 15}" text-anchor="end">{escape(r.value)}</text>'
+        inner = (
+            f'<span class="fill" style="width:{width:.2f}%"></span>'
+            f'<span class="t">{escape(r.text)}</span><span class="v">{escape(r.value)}</span>'
         )
-        parts.append(f'<a href="{escape(r.href)}">{row}</a>' if r.href else f"<g>{row}</g>")
-    parts.append("</svg>")
+        tip = f' title="{escape(r.tip)}"' if r.tip else ""
+        if r.href:
+            parts.append(f'<a class="rb" role="listitem" href="{escape(r.href)}"{tip}>{inner}</a>')
+        else:
+            parts.append(f'<div class="rb" role="listitem"{tip}>{inner}</div>')
+    parts.append("</div>")
     return Markup("".join(parts))
 
 
-def _scale(lo: float, hi: float, a: float, b: float) -> Callable[[float], float]:
-    span = hi - lo
-    if span <= 0:
-        return lambda v: (a + b) / 2
-    return lambda v: a + (v - lo) / span * (b - a)
-
-
-def tick(v: float) -> str:
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    return f"{v:.3f}" if a < 1 else f"{v:.2f}"
+XAxis = Callable[[float, float, float, float], axes.Axis]  # (plot start, plot end, width, font) -> axis
+W, H, TOP, BOTTOM, RIGHT = 300, 156, 10, 28, 12  # the line chart's viewBox and margins
+TICK_FONT = 11  # svg .tick in report.css
 
 
 def line_chart(
     points: Sequence[tuple[float, float]],
-    xs: Sequence[float],
-    xlabels: Sequence[str],
+    x_axis: XAxis,
     *,
+    percent: bool = False,
     marker: float | None = None,
     y_range: tuple[float, float] | None = None,
     area: bool = False,
@@ -87,58 +71,55 @@ def line_chart(
     """A small line chart of the mean y at each x, in a fixed viewBox.
 
     ``points`` may repeat an x (one model per seed): each is drawn as a faint dot around
-    the mean. ``band`` is (x, low, high): an interval drawn as a shaded band.
+    the mean. ``band`` is (x, low, high): an interval drawn as a shaded band. The y axis
+    ticks at d3's nice numbers (percents of shares when ``percent``); ``x_axis`` places
+    the x ticks in the width left beside the y labels, so that no two labels overlap.
     """
-    w, h, left, right, top, bottom = 300, 150, 46, 22, 10, 24
     ys = [y for _, y in points] + [v for _, lo, hi in band for v in (lo, hi)]
     lo, hi = y_range or (min(ys), max(ys))
     if hi - lo < 1e-12:  # a flat series still needs a y scale
         d = abs(lo) * 0.1 or 0.5
         lo, hi = lo - d, hi + d
-    pad = 0.06 * (hi - lo) if y_range is None else 0.0
-    lo, hi = lo - pad, hi + pad
-    sx = _scale(min(xs), max(xs), left, w - right)
-    sy = _scale(lo, hi, h - bottom, top)
-    parts = [
-        f'<svg viewBox="0 0 {w} {h}" width="100%" role="img">',
-        f'<line class="axis" x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}"/>',
-        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}"/>',
-    ]
-    for v in (lo, (lo + hi) / 2, hi):
-        y = sy(v) + 4
+    y = axes.linear(lo, hi, H - BOTTOM, TOP, TICK_FONT, percent=percent, most=5)
+    left = max([axes.text_width(s, TICK_FONT) for _, s in y.ticks] + [18.0]) + 8
+    x = x_axis(left, W - RIGHT, W, TICK_FONT)
+    sx, sy = x.scale(left, W - RIGHT), y.scale(H - BOTTOM, TOP)
+    parts = [f'<svg viewBox="0 0 {W} {H}" width="100%" role="img">']
+    for v, text in y.ticks:
         parts.append(
-            f'<text class="tick" x="{left - 4}" y="{y:.1f}" text-anchor="end">{escape(tick(v))}</text>'
+            f'<line class="grid" x1="{left}" y1="{sy(v):.1f}" x2="{W - RIGHT}" y2="{sy(v):.1f}"/>'
+            f'<text class="tick" x="{left - 4:.1f}" y="{sy(v) + 4:.1f}" '
+            f'text-anchor="end">{escape(text)}</text>'
         )
-    step = max(1, math.ceil(len(xs) / 8))  # thin the x labels when there are many periods or Ks
-    for i, (x, text) in enumerate(zip(xs, xlabels, strict=True)):
-        if i % step == 0 or i == len(xs) - 1:
-            short = excerpt(text, 10)
-            parts.append(
-                f'<text class="tick" x="{sx(x):.1f}" y="{h - 6}" text-anchor="middle">{escape(short)}</text>'
-            )
+    parts.append(f'<line class="axis" x1="{left}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}"/>')
+    for (v, _), (centre, text) in zip(x.ticks, axes.label_centres(x.ticks, sx, TICK_FONT, W), strict=True):
+        parts.append(
+            f'<line class="axis" x1="{sx(v):.1f}" y1="{H - BOTTOM}" x2="{sx(v):.1f}" y2="{H - BOTTOM + 4}"/>'
+            f'<text class="tick" x="{centre:.1f}" y="{H - 6}" text-anchor="middle">{escape(text)}</text>'
+        )
     if marker is not None:
         parts.append(
-            f'<line class="guide" x1="{sx(marker):.1f}" y1="{top}" x2="{sx(marker):.1f}" y2="{h - bottom}"/>'
+            f'<line class="guide" x1="{sx(marker):.1f}" y1="{TOP}" x2="{sx(marker):.1f}" y2="{H - BOTTOM}"/>'
         )
     if band:
-        upper = " ".join(f"{sx(x):.1f},{sy(b):.1f}" for x, _, b in band)
-        lower = " ".join(f"{sx(x):.1f},{sy(a):.1f}" for x, a, _ in reversed(band))
+        upper = " ".join(f"{sx(bx):.1f},{sy(b):.1f}" for bx, _, b in band)
+        lower = " ".join(f"{sx(bx):.1f},{sy(a):.1f}" for bx, a, _ in reversed(band))
         parts.append(f'<polygon class="band" points="{upper} {lower}"/>')
     by_x: dict[float, list[float]] = {}
-    for x, y in points:
-        by_x.setdefault(x, []).append(y)
-    line = [(x, sum(v) / len(v)) for x, v in sorted(by_x.items())]
-    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in line)
+    for px, py in points:
+        by_x.setdefault(px, []).append(py)
+    line = [(px, sum(v) / len(v)) for px, v in sorted(by_x.items())]
+    path = " ".join(f"{sx(px):.1f},{sy(py):.1f}" for px, py in line)
     if area:
-        base = f"{sx(line[-1][0]):.1f},{sy(lo):.1f} {sx(line[0][0]):.1f},{sy(lo):.1f}"
+        base = f"{sx(line[-1][0]):.1f},{sy(y.lo):.1f} {sx(line[0][0]):.1f},{sy(y.lo):.1f}"
         parts.append(f'<polygon class="area" points="{path} {base}"/>')
     parts.append(f'<polyline class="line" points="{path}"/>')
     cls = "seed" if len(points) > len(by_x) else "dot"
     # Past a few dozen points a dot each (with its tooltip) weighs more than it tells: the
     # line stays, and the numbers are in the CSV beside the report.
-    for x, y in points if len(points) <= MAX_DOTS else ():
-        title = f"<title>{escape(tip(x, y))}</title>" if tip else ""
-        parts.append(f'<circle class="{cls}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3">{title}</circle>')
+    for px, py in points if len(points) <= MAX_DOTS else ():
+        title = f"<title>{escape(tip(px, py))}</title>" if tip else ""
+        parts.append(f'<circle class="{cls}" cx="{sx(px):.1f}" cy="{sy(py):.1f}" r="3">{title}</circle>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -157,6 +138,7 @@ def topic_map(bubbles: Sequence[Bubble], size: int = 420) -> Markup:
 
     One scale for both axes: the map shows distances, so it must not be stretched. The
     smallest circle keeps a floor so that a topic of almost no weight stays clickable.
+    Circles may overlap; their numbers may not (``place_labels``).
     """
     rmax = size * 0.11
     top = max((b.prevalence for b in bubbles), default=0.0) or 1.0
@@ -166,22 +148,56 @@ def topic_map(bubbles: Sequence[Bubble], size: int = 420) -> Markup:
     inner = size - 2 * (rmax + 8)
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
     mid = size / 2
+    centre = {b.topic: (mid + (b.x - cx) / span * inner, mid - (b.y - cy) / span * inner) for b in bubbles}
+    # Largest first so that small topics are drawn on top and stay clickable.
+    order = sorted(bubbles, key=lambda b: -radius[b.topic])
+    spots = place_labels([(centre[b.topic], radius[b.topic], str(b.topic)) for b in order], BUBBLE_FONT, size)
     out = [
         f'<svg viewBox="0 0 {size} {size}" width="100%" role="img" aria-label="Intertopic distance map">'
         f'<line class="axis" x1="0" y1="{mid}" x2="{size}" y2="{mid}"/>'
         f'<line class="axis" x1="{mid}" y1="0" x2="{mid}" y2="{size}"/>'
     ]
-    # Largest first so that small topics are drawn on top and stay clickable.
-    for b in sorted(bubbles, key=lambda b: -radius[b.topic]):
-        px = mid + (b.x - cx) / span * inner
-        py = mid - (b.y - cy) / span * inner
+    for b, (lx, ly) in zip(order, spots, strict=True):
+        px, py = centre[b.topic]
         out.append(
             f'<a href="#topic-{b.topic}" data-topic="{b.topic}"><title>{escape(b.tip)}</title>'
             f'<circle class="bubble" cx="{px:.1f}" cy="{py:.1f}" r="{radius[b.topic]:.1f}"/>'
-            f'<text class="bubble-id" x="{px:.1f}" y="{py + 5:.1f}" text-anchor="middle">{b.topic}</text></a>'
+            f'<text class="bubble-id" x="{lx:.1f}" y="{ly + BUBBLE_FONT * 0.35:.1f}" '
+            f'text-anchor="middle">{b.topic}</text></a>'
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+BUBBLE_FONT = 14  # svg .bubble-id in report.css
+
+
+def place_labels(
+    items: Sequence[tuple[tuple[float, float], float, str]], font: float, size: float
+) -> list[tuple[float, float]]:
+    """Where to centre each label (a circle's centre, its radius, its text) so that no two
+    overlap: at the centre when it is free, else the nearest free spot on rings around
+    it, in order. Greedy, first come first served, inside the square of side ``size``."""
+    placed: list[tuple[float, float, float, float]] = []  # half-width, half-height boxes
+    out = []
+    for (x, y), r, text in items:
+        hw, hh = axes.text_width(text, font) / 2 + 1, font * 0.75
+        spots = [(x, y)] + [
+            (x + d * math.cos(a), y + d * math.sin(a))
+            for d in (hh * 1.6, max(r * 0.6, hh * 2.4), r + hh, r + 3 * hh)
+            for a in (k * math.pi / 4 for k in (6, 2, 0, 4, 7, 5, 1, 3))  # above, below, sides
+        ]
+        free = [
+            (sx, sy)
+            for sx, sy in spots
+            if hw <= sx <= size - hw
+            and hh <= sy <= size - hh
+            and all(abs(sx - px) >= hw + pw or abs(sy - py) >= hh + ph for px, py, pw, ph in placed)
+        ]
+        sx, sy = free[0] if free else (x, y)
+        placed.append((sx, sy, hw, hh))
+        out.append((sx, sy))
+    return out
 
 
 def dendrogram(
@@ -192,30 +208,52 @@ def dendrogram(
 ) -> Markup:
     """scipy's dendrogram drawn sideways: leaves top to bottom, merge distance to the right.
 
-    scipy places leaf i at 5 + 10 i on its axis; each link is four points (icoord, dcoord).
+    The names are HTML beside the tree (cut with an ellipsis, never shrunk) and the tree is
+    drawn in percentages of the width left, so it fills any column, a phone's too. The
+    distance axis starts a little below the first merge, not at 0: topics are all far
+    apart, and from 0 every merge would crowd into the right fifth. scipy places leaf i at
+    5 + 10 i on its axis; each link is four points (icoord, dcoord).
     """
-    row, label_w, w = 22, 240, 640
+    row = 22
     n = len(leaves)
-    h = n * row + 24
-    sx = _scale(0.0, height or 1.0, label_w, w - 12)
+    merges = [d for _, dcoord in links for d in dcoord if d > 0] or [height or 1.0]
+    first, last = min(merges), max(height, max(merges))
+    start = max(0.0, first - 0.15 * (last - first or last))
+    axis = axes.linear(start, last, 0.0, DENDRO_AXIS_PX, TICK_FONT, width=DENDRO_AXIS_PX, most=5)
+    lo, hi = axis.lo, axis.hi
+    hi = hi if hi > lo else lo + 1.0
+
+    def sx(v: float) -> float:
+        return (max(v, lo) - lo) / (hi - lo) * 100
 
     def sy(v: float) -> float:
         return (v - 5) / 10 * row + row / 2
 
-    out = [f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Topic hierarchy">']
-    for i, t in enumerate(leaves):
-        text = f"{t} · {labels.get(t, '')}"
-        short = excerpt(text, 24)
-        out.append(
-            f'<a href="#topic-{t}"><text x="{label_w - 8}" y="{sy(5 + 10 * i) + 4:.1f}" '
-            f'text-anchor="end">{escape(short)}</text></a>'
-        )
+    names = "".join(
+        f'<li><a href="#topic-{t}" title="{t} · {escape(labels.get(t, ""))}">'
+        f"{t} · {escape(labels.get(t, ''))}</a></li>"
+        for t in leaves
+    )
+    lines = []
     for icoord, dcoord in links:
-        pts = " ".join(f"{sx(d):.1f},{sy(ic):.1f}" for ic, d in zip(icoord, dcoord, strict=True))
-        out.append(f'<polyline class="link" points="{pts}"/>')
-    base = n * row + 4
-    for v in (0.0, (height or 1.0) / 2, height or 1.0):
-        out.append(f'<text class="tick" x="{sx(v):.1f}" y="{base + 14}" text-anchor="middle">{v:.2f}</text>')
-    out.append(f'<line class="axis" x1="{label_w}" y1="{base}" x2="{w - 12}" y2="{base}"/>')
-    out.append("</svg>")
-    return Markup("".join(out))
+        (i0, i1, i2, i3), (d0, d1, d2, d3) = icoord, dcoord
+        segments = ((d0, i0, d1, i1), (d1, i1, d2, i2), (d2, i2, d3, i3))  # across, down, back
+        lines.append(
+            '<g class="link">'
+            + "".join(
+                f'<line x1="{sx(a):.2f}%" y1="{sy(b):.1f}" x2="{sx(c):.2f}%" y2="{sy(d):.1f}"/>'
+                for a, b, c, d in segments
+            )
+            + "</g>"
+        )
+    ticks = "".join(
+        f'<span style="left:{sx(v):.2f}%">{escape(text)}</span>' for v, text in axis.ticks if lo <= v <= hi
+    )
+    return Markup(
+        f'<div class="dendro"><ol class="dendro-names">{names}</ol><div class="dendro-plot">'
+        f'<svg width="100%" height="{n * row}" role="img" aria-label="Topic hierarchy">{"".join(lines)}</svg>'
+        f'<div class="dendro-axis">{ticks}</div></div></div>'
+    )
+
+
+DENDRO_AXIS_PX = 220  # the narrowest the tree's column gets (a phone): its ticks fit there

@@ -31,6 +31,8 @@ class Passage:
     where: str  # file:line–line (see summary.citation)
     heading: str
     text: str  # an excerpt of report.excerpt_chars characters
+    title: str = ""  # the document's display name (see build.document_name)
+    date: str = ""  # the unit's date, YYYY-MM-DD when it is one, or ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class DocumentRows:
     sources: tuple[str, ...]
     mixes: np.ndarray  # (rows, topics), in the order of ReportData.topics
     total: int
+    names: tuple[str, ...] = ()  # display names, beside doc_ids; () shows the ids
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Strip:
     doc_id: str
     units: int
     blocks: tuple[Block, ...]
+    name: str = ""  # the document's display name; "" shows the id
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class Prevalence:
     low: np.ndarray  # 2.5th percentile of the bootstrap
     high: np.ndarray  # 97.5th percentile
     resamples: int
+    period: str = ""  # day, month, quarter, year or category: what one of ``periods`` is
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,8 @@ class SearchEntry:
     where: str
     doc_id: str
     text: str
+    title: str = ""
+    date: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,7 +242,7 @@ class ReportData:
     documents: DocumentRows | None
     strips: Strips | None
     sweep: Sweep | None
-    prevalence: Prevalence | None
+    prevalence: Prevalence | None  # per report.prevalence_period, as prevalence.csv has it
     over_time: OverTime | None
     relations: Relations | None
     explorer: Explorer | None
@@ -244,6 +251,8 @@ class ReportData:
     training_notes: tuple[str, ...]  # mean stability, warnings
     vanished_labels: tuple[str, ...]
     curation: dict[str, Any] = field(default_factory=dict)
+    # what the chart draws when the periods are too many to read: coarser periods, same data
+    prevalence_chart: Prevalence | None = None
 
     @property
     def shown(self) -> tuple[Topic, ...]:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import math
 import re
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from pipeline.reporting import charts
+from pipeline.reporting import axes, charts
 from pipeline.reporting.analysis import LISTED
-from pipeline.reporting.data import Explorer, ReportData, Topic
+from pipeline.reporting.data import Explorer, Prevalence, ReportData, Topic
 from pipeline.reporting.summary import excerpt
 
 LABEL_TERMS = 10
@@ -45,11 +45,40 @@ SWEEP_METRICS = [
 ]
 
 
+# A topic card's measures beyond prevalence, coherence and stability: (label, significant
+# digits, what it means). token_share is left out: it is the prevalence again.
+DIAGNOSTICS = {
+    "exclusivity": (
+        "exclusivity",
+        2,
+        "share of its top terms' probability this topic holds rather than others",
+    ),
+    "effective_words": ("effective words", 3, "how many words the topic spreads over: 1 / Σ p(word)²"),
+    "document_entropy": ("spread", 2, "entropy of the topic over the units, 0 to 1: 1 is evenly everywhere"),
+}
+HIDDEN = {"token_share", "coherence", "stability"}  # shown under their own labels, or repeated
+COHERENCE_HINT = "NPMI of the top terms in the same units, -1 to 1: higher is more coherent"
+STABILITY_HINT = "similarity to its match in models of other seeds or data, 0 to 1"
+
+
 # -- formatting ------------------------------------------------------------------------------
 
 
 def num(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def sig(x: float | None, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant digits, thousands grouped, never in exponent form
+    above 0.001 and never with more than 4 decimals."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(x)))
+    if magnitude < -3:
+        return f"{x:.{digits - 1}e}"
+    return f"{x:,.{min(4, max(0, digits - 1 - magnitude))}f}"
 
 
 def count(n: int) -> str:
@@ -107,7 +136,10 @@ def _term_bars(t: Topic) -> Markup:
     weights = t.terms[:CHART_TERMS]
     top = max((x.score for x in weights), default=0.0) or 1.0
     bars = [
-        charts.Bar(x.term, x.score / top, f"{x.score:.3f}", None, f"{x.term}: {x.score:.4f}") for x in weights
+        charts.Bar(
+            x.term, x.score / top, pct(x.score), None, f"{x.term}: {pct(x.score)} of the topic's tokens"
+        )
+        for x in weights
     ]
     return charts.row_bars(bars, f"Term probabilities of topic {t.id}")
 
@@ -117,38 +149,52 @@ def _sweep_figures(data: ReportData) -> list[tuple[str, str, Markup]]:
     if sweep is None:
         return []
     ks = sorted({float(p.k) for p in sweep.points})
+
+    def k_axis(a: float, b: float, width: float, size: float) -> axes.Axis:
+        return axes.linear(ks[0], ks[-1], a, b, size, width=width, integer=True, extend=False, most=len(ks))
+
     out = []
     for key, title, hint in SWEEP_METRICS:
         points = [(float(p.k), v) for p in sweep.points if (v := p.metrics.get(key)) is not None]
         if points:
             chart = charts.line_chart(
                 points,
-                ks,
-                [f"{k:g}" for k in ks],
+                k_axis,
                 marker=None if sweep.chosen_k is None else float(sweep.chosen_k),
-                tip=lambda x, y: f"K={x:g}: {y:.4g}",
+                tip=lambda x, y: f"K={x:g}: {sig(y, 3)}",
             )
             out.append((title, hint, chart))
     return out
 
 
+def _period_axis(prev: Prevalence) -> tuple[list[float], charts.XAxis]:
+    """Each period's place on the x axis and the axis: a time line when the periods are
+    dates (so a missing month leaves a gap), else the categories in order."""
+    grain = axes.grain_of(prev.periods)
+    dates = [axes.period_date(p) for p in prev.periods]
+    if grain is None or any(d is None for d in dates):
+        return [float(i) for i in range(len(prev.periods))], partial(axes.category_axis, list(prev.periods))
+    known = [d for d in dates if d is not None]
+    return [axes.year_position(d) for d in known], partial(axes.time_axis, known, grain)
+
+
 def _period_figures(data: ReportData) -> list[tuple[Topic, Markup]]:
-    prev = data.prevalence
+    prev = data.prevalence_chart or data.prevalence
     if prev is None:
         return []
-    xs = [float(i) for i in range(len(prev.periods))]
+    xs, x_axis = _period_axis(prev)
+    name = dict(zip(xs, prev.periods, strict=True))
     hi = float(prev.high.max()) if prev.high.size else 1.0  # one scale: panels compare at a glance
-    shown = data.shown
     out = []
-    for c, t in enumerate(shown):
+    for c, t in enumerate(data.shown):
         band = [(x, float(prev.low[i, c]), float(prev.high[i, c])) for i, x in enumerate(xs)]
         chart = charts.line_chart(
             [(x, float(prev.share[i, c])) for i, x in enumerate(xs)],
-            xs,
-            list(prev.periods),
+            x_axis,
+            percent=True,
             y_range=(0.0, hi or 1.0),
             band=band if len(xs) > 1 else (),
-            tip=lambda x, y: f"{prev.periods[int(x)]}: {100 * y:.1f}%",
+            tip=lambda x, y: f"{name[x]}: {pct(y)}",
         )
         out.append((t, chart))
     return out
@@ -164,6 +210,35 @@ def _map(data: ReportData) -> Markup | None:
         for t in data.shown
     ]
     return charts.topic_map(bubbles)
+
+
+def _metrics(t: Topic) -> list[tuple[str, str, str]]:
+    """A topic card's measures as (label, value, what it means), every number formatted."""
+    rows = [
+        ("prevalence", pct(t.prevalence), "share of the corpus tokens"),
+        ("coherence (NPMI)", sig(t.coherence), COHERENCE_HINT),
+    ]
+    if t.stability is not None:
+        rows.append(("stability", sig(t.stability), STABILITY_HINT))
+    for key, value in t.diagnostics.items():
+        if key in HIDDEN:
+            continue
+        label, digits, hint = DIAGNOSTICS.get(key, (key.replace("_", " "), 2, ""))
+        rows.append((label, sig(value, digits), hint))
+    rows.append(
+        ("top topic of", f"{t.rank1_units:,} units", "units in which this topic has the largest share")
+    )
+    return rows
+
+
+def _search_placeholder(data: ReportData) -> str:
+    """A word the page's passages hold: the largest topic's first term found in them."""
+    texts = [s.text for s in data.search]
+    for t in sorted(data.shown, key=lambda t: (-t.prevalence, t.id)):
+        for term in (*t.terms, *t.label_terms):
+            if any(term.term in x for x in texts):
+                return term.term
+    return ""
 
 
 def _explorer_json(ex: Explorer, topics: tuple[Topic, ...]) -> dict[str, Any]:
@@ -224,6 +299,7 @@ def _environment() -> Environment:
     env.filters.update(
         count=count,
         num=num,
+        sig=sig,
         pct=pct,
         seconds=seconds,
         clip=excerpt,
@@ -270,7 +346,13 @@ def render_html(data: ReportData) -> str:
             script=_static("report.js"),
             explorer=None if ex is None else _explorer_json(ex, shown),
             explorer_rows=None if ex is None or not shown else _explorer_rows(ex, 0),
-            search=[{"t": s.topic, "w": s.where, "d": s.doc_id, "x": s.text} for s in data.search],
+            search=[
+                {"t": s.topic, "w": s.where, "d": s.doc_id, "x": s.text, "n": s.title, "a": s.date}
+                for s in data.search
+            ],
+            search_hint=_search_placeholder(data),
+            metrics={t.id: _metrics(t) for t in data.topics},
+            chart_prevalence=data.prevalence_chart or data.prevalence,
             label_terms=LABEL_TERMS,
             total_seconds=sum(data.timings.values()),
         )

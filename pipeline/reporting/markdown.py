@@ -83,8 +83,9 @@ def render_markdown(data: ReportData) -> str:
         if t.passages:
             lines += ["Representative passages:", ""]
         for p in t.passages:
-            heading = f" · {p.heading}" if p.heading else ""
-            lines += [f"> {p.text}", ">", f"> — `{p.where}`{heading} (weight {p.weight:.2f})", ""]
+            cited = [p.title, p.date, f"`{p.where}`", p.heading if p.heading != p.title else ""]
+            source = " · ".join(c for c in cited if c)
+            lines += [f"> {p.text}", ">", f"> — {source} (weight {p.weight:.2f})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -45,6 +45,19 @@ def period_of(value: Any, period: str, field: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
+def date_text(value: Any) -> str:
+    """A meta value as a date to cite: 20120702 and 2012/7/2 read 2012-07-02, 2012-7 reads
+    2012-07; anything that is not a date stays as it is; None is ""."""
+    text = "" if value is None else str(value).strip()
+    m = _DATE.match(text)
+    if not m or m.end() != len(text.rstrip()) or not m.group(2):
+        return text
+    year, month, day = m.groups()
+    if not 1 <= int(month) <= 12 or (day and not 1 <= int(day) <= 31):
+        return text
+    return f"{year}-{int(month):02d}" + (f"-{int(day):02d}" if day else "")
+
+
 def topic_map(distance: np.ndarray, seed: int) -> np.ndarray:
     """2-D coordinates for topics from their distances (metric MDS, as in LDAvis)."""
     k = distance.shape[0]

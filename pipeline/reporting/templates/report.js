@@ -127,6 +127,7 @@
       p.appendChild(document.createTextNode(text.slice(at)));
       return p;
     };
+    var held = passages.length;
     var search = function () {
       var q = box.value.trim();
       hits.textContent = "";
@@ -134,13 +135,17 @@
       var groups = {}, order = [], n = 0, seen = {};
       passages.forEach(function (s) {
         var key = s.w + "\u0000" + s.t;
-        if (seen[key] || (s.x.indexOf(q) < 0 && s.d.indexOf(q) < 0)) return;
+        if (seen[key] || (s.x.indexOf(q) < 0 && s.d.indexOf(q) < 0 && (s.n || "").indexOf(q) < 0)) return;
         seen[key] = true;
         if (!groups[s.t]) { groups[s.t] = []; order.push(s.t); }
         groups[s.t].push(s);
         n += 1;
       });
-      count.textContent = n + " passage" + (n === 1 ? "" : "s");
+      // The page holds a few passages per topic, not the corpus: say so, above all when
+      // nothing is found, so that "0" is not read as "the corpus never says it".
+      count.textContent = n.toLocaleString("en") + " of the " + held.toLocaleString("en") +
+        " passages this page holds " + (n === 1 ? "contains" : "contain") + " \u201c" + q +
+        "\u201d; the rest of the corpus is in units.jsonl";
       order.forEach(function (t) {
         var card = document.querySelector("#topic-" + t + " h3");
         var head = el("h4");
@@ -153,7 +158,11 @@
           var quote = el("blockquote");
           quote.dataset.topic = t;
           quote.appendChild(marked(s.x, q));
-          quote.appendChild(el("footer", null, s.w + " · " + s.d));
+          var foot = el("footer");
+          if (s.n) foot.appendChild(el("cite", null, s.n));
+          foot.appendChild(document.createTextNode((s.n ? " \u00b7 " : "") + (s.a ? s.a + " \u00b7 " : "")));
+          foot.appendChild(el("code", null, s.w));
+          quote.appendChild(foot);
           hits.appendChild(quote);
         });
       });
