@@ -132,13 +132,21 @@ class RunConfig(Section):
         return v
 
 
+InputFormat = Literal["auto", "txt", "csv", "jsonl"]
+
+
 class InputConfig(Section):
     paths: list[str] = Field(["../seeds"], min_length=1, description="Input files, folders or glob patterns.")
-    format: Literal["auto", "txt", "csv", "jsonl"] = Field(
-        "auto", description="Input format; auto picks by file extension."
+    format: InputFormat = Field("auto", description="Input format; auto picks by file extension.")
+    text_field: str = Field(
+        "text", description="Column or key holding the text (csv, jsonl): a string, or a list of paragraphs."
     )
-    text_field: str = Field("text", description="Column or key holding the text (csv, jsonl).")
     id_field: str | None = Field(None, description="Column or key holding a document id (csv, jsonl).")
+    title_field: str | None = Field(
+        None,
+        description="Column or key holding each document's display name (csv, jsonl); "
+        "none: its first title or heading line, else the start of its text.",
+    )
     meta_fields: list[str] = Field([], description="Columns or keys carried into every output row.")
     encoding: Annotated[str, AfterValidator(_text_encoding)] = Field(
         "auto", description="Text encoding (a Python codec name), or auto to detect it per file."

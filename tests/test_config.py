@@ -363,3 +363,8 @@ def test_valid_values_of_every_form_still_load(tmp_path: Path) -> None:
     assert (cfg.model.passes, cfg.model.alpha, cfg.segment.furniture) == (5, 1.0, False)
     # The engines tell a number from a name with isinstance(alpha, float): an int must not stay one.
     assert isinstance(cfg.model.alpha, float)
+
+
+def test_title_field_needs_not_be_a_meta_field(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, "input:\n  title_field: title\n  meta_fields: [date]\n"))
+    assert (cfg.input.title_field, cfg.input.meta_fields) == ("title", ["date"])
