@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -56,14 +57,39 @@ class Document:
     title: str | None = None  # its input.title_field; None: segment names it
 
 
-def list_inputs(config: Config) -> list[InputFile]:
-    """Every input file, in a stable order; raises InputError for paths that yield nothing."""
+@dataclass(frozen=True)
+class _PathsFrom:
+    """Where input paths were given, as errors about them say."""
+
+    check: str  # where to look
+    fix: str  # what to change
+    relative: str  # what a relative path is relative to
+
+
+CONFIG_PATHS = _PathsFrom(
+    "check input.paths", "fix input.paths", "input.paths is relative to the config file"
+)
+ARGUMENT_PATHS = _PathsFrom(
+    "check the paths given on the command line",
+    "give another path",
+    "paths on the command line are relative to the working directory",
+)
+
+
+def list_inputs(config: Config, paths: list[str] | None = None) -> list[InputFile]:
+    """Every input file, in a stable order; raises InputError for paths that yield nothing.
+
+    ``paths`` given on the command line replace ``input.paths``: they are relative to
+    the working directory, and errors name them as arguments, not as a setting.
+    """
     files: list[InputFile] = []
     seen: set[Path] = set()
     fmt = config.input.format
-    for spec in config.input.paths:
+    origin = CONFIG_PATHS if paths is None else ARGUMENT_PATHS
+    for spec in config.input.paths if paths is None else paths:
+        target = config.resolve(spec) if paths is None else Path(os.path.abspath(Path(spec).expanduser()))
         try:
-            found = _found(spec, config.resolve(spec), fmt)
+            found = _found(spec, target, fmt, origin)
         except OSError as exc:
             raise _unreadable(spec, exc) from exc
         for p, source in found:
@@ -75,8 +101,8 @@ def list_inputs(config: Config) -> list[InputFile]:
     return files
 
 
-def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
-    """The files one entry of ``input.paths`` names, with the names shown for them."""
+def _found(spec: str, target: Path, fmt: str, origin: _PathsFrom) -> list[tuple[Path, str]]:
+    """The files one input path names, with the names shown for them."""
     found: list[tuple[Path, str]] = []
     if glob.has_magic(spec):
         base = _glob_base(target)
@@ -85,7 +111,7 @@ def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
             if p.is_file():
                 found.append((p, f"{base.name}/{p.relative_to(base).as_posix()}"))
         if not found:
-            raise InputError(f"{spec}: no files match this pattern (check input.paths)")
+            raise InputError(f"{spec}: no files match this pattern ({origin.check})")
     elif target.is_dir():
         for p in sorted(target.rglob("*")):
             wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
@@ -93,11 +119,11 @@ def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
                 found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
         if not found:
             kinds = ", ".join(sorted(EXTENSIONS))
-            raise InputError(f"{spec}: folder has no input files ({kinds}); add files or fix input.paths")
+            raise InputError(f"{spec}: folder has no input files ({kinds}); add files or {origin.fix}")
     elif target.is_file():
         found.append((target, target.name))
     else:
-        raise InputError(f"{spec}: no such file or folder (input.paths is relative to the config file)")
+        raise InputError(f"{spec}: no such file or folder ({origin.relative})")
     return found
 
 
@@ -724,3 +750,17 @@ def read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
             )
         entries.append((word, freq, pos))
     return entries
+
+
+def validate_inputs(config: Config) -> list[InputFile]:
+    """Check what a run would find wrong with its inputs before any work: every input
+    path gives files that can be opened, and every user dictionary and stopword file is
+    readable and well formed. The input files, as ``list_inputs`` gives them."""
+    files = list_inputs(config)
+    for f in files:
+        _read(f.path, f.source, 0, 1)
+    for path in config.tokenize.userdict:
+        read_userdict(config.resolve(path))
+    for path in config.tokenize.stopwords:
+        read_word_list(config.resolve(path))
+    return files

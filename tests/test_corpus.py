@@ -884,3 +884,101 @@ def test_a_record_without_the_title_field_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_all(config_for(str(path), title_field="title"))
     assert str(info.value) == "rows.jsonl:2: no field 'title' named in input.title_field"
+
+
+# -- paths given on the command line, and checking inputs before a run ------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "missing.txt",
+            "missing.txt: no such file or folder "
+            "(paths on the command line are relative to the working directory)",
+        ),
+        (
+            "empty",
+            "empty: folder has no input files (.csv, .jsonl, .md, .text, .txt); "
+            "add files or give another path",
+        ),
+        ("*.csv", "*.csv: no files match this pattern (check the paths given on the command line)"),
+    ],
+)
+def test_paths_given_as_arguments_are_named_as_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    elsewhere = tmp_path / "config_folder"
+    elsewhere.mkdir()
+    (elsewhere / "missing.txt").write_text(LEFT, encoding="utf-8")  # beside the config: not looked at
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        corpus.list_inputs(config_for("unused", base=elsewhere), [spec])
+    assert str(info.value) == message
+
+
+def test_paths_given_as_arguments_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "new.txt").write_text(LEFT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    files = corpus.list_inputs(config_for("unused", base=tmp_path / "elsewhere"), ["new.txt"])
+    assert [(f.path, f.source, f.format) for f in files] == [(tmp_path / "new.txt", "new.txt", "txt")]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"paths": ["nowhere"]},
+            "nowhere: no such file or folder (input.paths is relative to the config file)",
+        ),
+        (
+            {"stopwords": ["stop.txt"]},
+            "{base}/stop.txt: stopword file not found (paths are relative to the config file)",
+        ),
+        (
+            {"userdict": ["dict.txt"]},
+            "{base}/dict.txt: user dictionary file not found (paths are relative to the config file)",
+        ),
+        (
+            {"userdict": ["bad_dict.txt"]},
+            "{base}/bad_dict.txt:2: expected 'word [freq] [pos]', got '疫情 1 n extra' "
+            "(freq is a whole number, pos a tag such as n or v)",
+        ),
+        (
+            {"stopwords": ["gbk_stop.txt"]},
+            "{base}/gbk_stop.txt:1: stopword file is not UTF-8 (save it as UTF-8)",
+        ),
+        ({"stopwords": ["good_stop.txt"], "userdict": ["good_dict.txt"]}, None),
+    ],
+)
+def test_validate_inputs_finds_what_a_run_would_stop_on(
+    tmp_path: Path, settings: dict[str, list[str]], message: str | None
+) -> None:
+    (tmp_path / "a.txt").write_text(LEFT, encoding="utf-8")
+    (tmp_path / "bad_dict.txt").write_text("防控\n疫情 1 n extra\n", encoding="utf-8")
+    (tmp_path / "gbk_stop.txt").write_bytes("疫情\n".encode("gbk"))
+    (tmp_path / "good_stop.txt").write_text("的\n", encoding="utf-8")
+    (tmp_path / "good_dict.txt").write_text("疫情防控 5 n\n", encoding="utf-8")
+    data = {
+        "input": {"paths": settings.get("paths", ["a.txt"])},
+        "tokenize": {k: v for k, v in settings.items() if k != "paths"},
+    }
+    cfg = Config.model_validate(data)
+    cfg._base_dir = tmp_path
+    if message is None:
+        assert [f.source for f in corpus.validate_inputs(cfg)] == ["a.txt"]
+        return
+    with pytest.raises(InputError) as info:
+        corpus.validate_inputs(cfg)
+    assert str(info.value) == message.format(base=tmp_path)
+
+
+@pytest.mark.usefixtures("locked")
+def test_validate_inputs_opens_every_input_file(tmp_path: Path) -> None:
+    (tmp_path / "locked.txt").write_text(LEFT, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        corpus.validate_inputs(config_for(str(tmp_path / "locked.txt")))
+    assert str(info.value) == "locked.txt: cannot read (Permission denied); check its permissions"
