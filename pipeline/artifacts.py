@@ -70,11 +70,18 @@ def is_run_folder(folder: Path) -> bool:
 class RunStore:
     """Named artifacts inside one run folder."""
 
-    def __init__(self, run_dir: Path, marker: str = MARKER, staged: bool = False) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        marker: str = MARKER,
+        staged: bool = False,
+        named_by: str = "run.name or run.output_dir",
+    ) -> None:
         # Normalised, so that "runs/.." is judged as the folder it names, even before
         # "runs" exists.
         self.run_dir = Path(os.path.normpath(run_dir))
         self.marker = marker
+        self.named_by = named_by  # what the user changes to choose another folder
         self.staged = staged
         self.staging = self.run_dir / STAGING
 
@@ -114,16 +121,22 @@ class RunStore:
                     raise StoreError(
                         f"{self.run_dir}: this folder holds files the pipeline did not write "
                         f"({', '.join(others[:3])}{', …' if len(others) > 3 else ''}), so it cannot be a "
-                        "run folder; choose another run.name or run.output_dir, or an empty folder"
+                        f"run folder; choose another {self.named_by}, or an empty folder"
                     )
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if not os.access(self.run_dir, os.W_OK):
-                raise StoreError(f"{self.run_dir}: run folder is not writable (check its permissions)")
+                raise StoreError(
+                    f"{self.run_dir}: run folder is not writable (check its permissions, "
+                    f"or choose another {self.named_by})"
+                )
             (self.run_dir / self.marker).write_text(
                 "This folder was made by pipeline: it writes and cleans the files in it.\n", encoding="utf-8"
             )
         except OSError as exc:
-            raise StoreError(f"{self.run_dir}: cannot create the run folder ({_reason(exc)})") from exc
+            reason = _reason(exc)
+            raise StoreError(
+                f"{self.run_dir}: cannot create the run folder ({reason}); choose another {self.named_by}"
+            ) from exc
 
     @contextlib.contextmanager
     def write_path(self, name: str, directory: bool = False) -> Iterator[Path]:

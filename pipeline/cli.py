@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 
 from pipeline import display
-from pipeline.config import load_config
+from pipeline.config import InputFormat, load_config
 from pipeline.console import ConsoleReporter
+from pipeline.corpus import validate_inputs
 from pipeline.errors import PipelineError, unexpected
 from pipeline.infer import infer as run_infer
 from pipeline.runner import run_pipeline, status
@@ -121,15 +122,18 @@ def stages(config: ConfigArg = DEFAULT_CONFIG, set_: SetOpt = None, verbose: Ver
 
 @app.command()
 def validate(config: ConfigArg = DEFAULT_CONFIG, set_: SetOpt = None, verbose: VerboseOpt = False) -> None:
-    """Check a config and print every resolved setting.
+    """Check a config and its input paths, user dictionaries and stopword files; print
+    every resolved setting.
 
     Example: pipeline validate configs/default.yaml --set model.num_topics=12
     """
     with _errors(verbose):
         cfg = load_config(config, set_ or [])
+        files = validate_inputs(cfg)
         resolved: dict[str, Any] = cfg.resolved()
         # Plain text, not rich's markup: the output stays YAML.
-        typer.echo(f"# {config}: valid\n# run folder: {cfg.run_dir}")
+        shown = f"{len(files)} input file{'' if len(files) == 1 else 's'}"
+        typer.echo(f"# {config}: valid; {shown}\n# run folder: {cfg.run_dir}")
         typer.echo(display.as_yaml(resolved, display.console().width))
 
 
@@ -175,21 +179,31 @@ def compare(
     display.emit(out, display.comparison(out, result))
 
 
+FormatOpt = Annotated[
+    InputFormat,
+    typer.Option("--format", help="Format of the new files; auto picks by each file's extension."),
+]
+
+
 @app.command()
 def infer(
     run: Annotated[Path, typer.Argument(help="The run folder (or config) whose model to apply.")],
     paths: Annotated[list[str], typer.Argument(help="New input files, folders or globs.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output folder [default: RUN/infer].")] = None,
+    fmt: FormatOpt = "auto",
     verbose: VerboseOpt = False,
 ) -> None:
     """Apply a trained run to new texts; writes assignments.csv and documents.csv.
+
+    New files are read by their own format (txt, csv, jsonl by extension, or --format),
+    whatever the run was trained on.
 
     Example: pipeline infer runs/seeds new_texts/ --out runs/seeds/new
     """
     with _errors(verbose):
         r = open_run(run)
         target = out or r.store.run_dir / "infer"
-        stats = run_infer(r, paths, target)
+        stats = run_infer(r, paths, target, fmt)
     typer.echo(
         f"{stats['documents']} documents, {stats['units']} units; {stats['oov_tokens']} of "
         f"{stats['tokens']} tokens ({100 * stats['oov_share']:.1f}%) not in the run's vocabulary; "

@@ -132,13 +132,21 @@ class RunConfig(Section):
         return v
 
 
+InputFormat = Literal["auto", "txt", "csv", "jsonl"]
+
+
 class InputConfig(Section):
     paths: list[str] = Field(["../seeds"], min_length=1, description="Input files, folders or glob patterns.")
-    format: Literal["auto", "txt", "csv", "jsonl"] = Field(
-        "auto", description="Input format; auto picks by file extension."
+    format: InputFormat = Field("auto", description="Input format; auto picks by file extension.")
+    text_field: str = Field(
+        "text", description="Column or key holding the text (csv, jsonl): a string, or a list of paragraphs."
     )
-    text_field: str = Field("text", description="Column or key holding the text (csv, jsonl).")
     id_field: str | None = Field(None, description="Column or key holding a document id (csv, jsonl).")
+    title_field: str | None = Field(
+        None,
+        description="Column or key holding each document's display name (csv, jsonl); "
+        "none: its first title or heading line, else the start of its text.",
+    )
     meta_fields: list[str] = Field([], description="Columns or keys carried into every output row.")
     encoding: Annotated[str, AfterValidator(_text_encoding)] = Field(
         "auto", description="Text encoding (a Python codec name), or auto to detect it per file."
@@ -378,11 +386,17 @@ def drop_retired(raw: dict[str, Any]) -> list[str]:
     return found
 
 
+# Where a setting is: ("model", "num_topics"), ("segment", "furniture_patterns", 2).
+Loc = tuple[int | str, ...]
+Problem = tuple[Loc, str]  # a setting and what is wrong with it
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read, override and validate a config: the only place configuration is checked.
 
     ``overrides`` are ``key.path=value`` strings; values are parsed as YAML scalars.
-    Every problem found is reported, one line each, in one ``ConfigError``.
+    Every problem found is reported, one line each, in one ``ConfigError``, naming
+    where the bad value came from: the file, or the ``--set`` that gave it.
     """
     raw: dict[str, Any] = {}
     source = "<defaults>"
@@ -394,16 +408,19 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise ConfigError(f"{source}: config file not found (give the path to a YAML file)")
         base_dir = cfg_path.resolve().parent
         raw = _read_yaml(cfg_path, source)
+    given: dict[Loc, str] = {}  # the settings --set gave, and the --set that gave each
     for item in overrides:
-        _apply_override(raw, item)
+        loc = _apply_override(raw, item)
+        # A value set twice, or inside a mapping set later, comes from the last --set.
+        given = {k: v for k, v in given.items() if k[: len(loc)] != loc}
+        given[loc] = item
+    retired = (
+        "no longer a setting and is ignored: executor.workers sets the worker processes "
+        "of every stage, training included (remove it)"
+    )
     for key in drop_retired(raw):
-        log.warning(
-            "%s: %s is no longer a setting and is ignored: executor.workers sets the worker processes "
-            "of every stage, training included (remove it)",
-            source,
-            key,
-        )
-    problems: list[str] = []
+        log.warning("%s", _where(tuple(key.split(".")), retired, source, given))
+    problems: list[Problem] = []
     cause: ValidationError | None = None
     try:
         config: Config | None = Config.model_validate(raw)
@@ -418,10 +435,27 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         config.report if config else _section(raw, "report", ReportConfig),
     )
     if problems or config is None:
-        raise ConfigError("\n".join(f"{source}: {p}" for p in problems)) from cause
+        lines = [_where(loc, what, source, given) for loc, what in problems]
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from cause
     config._base_dir = base_dir
     config._source = source
     return config
+
+
+def _where(loc: Loc, what: str, source: str, given: dict[Loc, str]) -> str:
+    """One problem as a line that starts with where the value came from:
+    ``--set model.num_topic=5: unknown setting``, ``config.yaml: model.passes: ...``."""
+    setting = f"{_dotted(loc)}: " if loc else ""
+    # The --set that gave this setting or a mapping around it; else those that gave
+    # settings inside it (a rule on a whole section); else the file.
+    around = [k for k in given if loc[: len(k)] == k]
+    inside = [given[k] for k in given if k[: len(loc)] == loc]
+    if around:
+        key = max(around, key=len)
+        return f"--set {given[key]}: {'' if key == loc else setting}{what}"
+    if inside and loc:
+        return f"{', '.join(f'--set {item}' for item in inside)}: {setting}{what}"
+    return f"{source}: {setting}{what}"
 
 
 def _section(raw: dict[str, Any], name: str, model: type[S]) -> S | None:
@@ -433,21 +467,19 @@ def _section(raw: dict[str, Any], name: str, model: type[S]) -> S | None:
 
 def _cross_section(
     inp: InputConfig | None, model: ModelConfig | None, report: ReportConfig | None
-) -> list[str]:
+) -> list[Problem]:
     """Rules that tie settings in different sections together."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if inp is not None:
         # Only input.meta_fields are carried into the units: any other field is empty there.
-        named = {"input.label_field": inp.label_field}
+        named: dict[Loc, str | None] = {("input", "label_field"): inp.label_field}
         if report is not None:
-            named["report.prevalence_field"] = report.prevalence_field
+            named["report", "prevalence_field"] = report.prevalence_field
         missing = {key: f for key, f in named.items() if f is not None and f not in inp.meta_fields}
         fixed = ", ".join(dict.fromkeys([*inp.meta_fields, *missing.values()]))
         for key, f in missing.items():
-            problems.append(
-                f"{key}: invalid value {f!r} (not one of input.meta_fields; "
-                f"add it to input.meta_fields: [{fixed}])"
-            )
+            fix = f"add it to input.meta_fields: [{fixed}]"
+            problems.append((key, f"invalid value {f!r} (not one of input.meta_fields; {fix})"))
     return problems
 
 
@@ -522,7 +554,8 @@ def _read_yaml(path: Path, source: str) -> dict[str, Any]:
     return data
 
 
-def _apply_override(raw: dict[str, Any], item: str) -> None:
+def _apply_override(raw: dict[str, Any], item: str) -> Loc:
+    """Set the value an override gives; where it is."""
     key, sep, value = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {item!r}: expected key.path=value, e.g. --set model.num_topics=5")
@@ -539,6 +572,7 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
             node[part] = child
         node = child
     node[parts[-1]] = parsed
+    return tuple(parts)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -596,17 +630,17 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
-    """One line for every problem: unknown keys first, as a misspelt key explains the rest."""
+def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+    """Every problem: unknown keys first, as a misspelt key explains the rest."""
     names = _all_field_names()
 
-    def real(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    def real(loc: Loc) -> Loc:
         # Unions add the member tried to the location (e.g. '<range>'); keep only real keys.
         return tuple(p for p in loc if isinstance(p, int) or p in names)
 
-    unknown: list[str] = []
-    suggested: set[tuple[int | str, ...]] = set()
-    others: list[tuple[tuple[int | str, ...], ErrorDetails]] = []
+    unknown: list[Problem] = []
+    suggested: set[Loc] = set()
+    others: list[tuple[Loc, ErrorDetails]] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         if err["type"] != "extra_forbidden":
@@ -618,17 +652,17 @@ def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
         if close:
             suggested.add((*parent, close[0]))
         hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-        unknown.append(f"{_dotted((*parent, loc[-1]))}: unknown setting ({hint})")
-    lines = list(unknown)
+        unknown.append(((*parent, loc[-1]), f"unknown setting ({hint})"))
+    problems = list(unknown)
     for loc, err in others:
         if err["type"] == "missing" and loc in suggested:
             continue  # the misspelt key already says which one is meant
-        lines.append(_describe(err, loc, raw))
-    return list(dict.fromkeys(lines))
+        problems.append((loc, _describe(err, loc, raw)))
+    return problems
 
 
-def _describe(err: ErrorDetails, loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
-    """One problem: the key, the value, and what is allowed."""
+def _describe(err: ErrorDetails, loc: Loc, raw: dict[str, Any]) -> str:
+    """What is wrong with one setting: the value, and what is allowed."""
     value = _lookup(raw, loc)
     msg = err["msg"]
     if err["type"] == "literal_error":
@@ -641,5 +675,5 @@ def _describe(err: ErrorDetails, loc: tuple[int | str, ...], raw: dict[str, Any]
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if value is None and err["type"] == "missing":
-        return f"{_dotted(loc)}: required setting is missing"
-    return f"{_dotted(loc)}: invalid value {_shown(value)} ({msg})"
+        return "required setting is missing"
+    return f"invalid value {_shown(value)} ({msg})"

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -53,16 +54,42 @@ class Document:
     encoding: str = "utf-8"
     bad_bytes: int = 0
     record_line: int | None = None  # a csv/jsonl record: the file line it starts at
+    title: str | None = None  # its input.title_field; None: segment names it
 
 
-def list_inputs(config: Config) -> list[InputFile]:
-    """Every input file, in a stable order; raises InputError for paths that yield nothing."""
+@dataclass(frozen=True)
+class _PathsFrom:
+    """Where input paths were given, as errors about them say."""
+
+    check: str  # where to look
+    fix: str  # what to change
+    relative: str  # what a relative path is relative to
+
+
+CONFIG_PATHS = _PathsFrom(
+    "check input.paths", "fix input.paths", "input.paths is relative to the config file"
+)
+ARGUMENT_PATHS = _PathsFrom(
+    "check the paths given on the command line",
+    "give another path",
+    "paths on the command line are relative to the working directory",
+)
+
+
+def list_inputs(config: Config, paths: list[str] | None = None) -> list[InputFile]:
+    """Every input file, in a stable order; raises InputError for paths that yield nothing.
+
+    ``paths`` given on the command line replace ``input.paths``: they are relative to
+    the working directory, and errors name them as arguments, not as a setting.
+    """
     files: list[InputFile] = []
     seen: set[Path] = set()
     fmt = config.input.format
-    for spec in config.input.paths:
+    origin = CONFIG_PATHS if paths is None else ARGUMENT_PATHS
+    for spec in config.input.paths if paths is None else paths:
+        target = config.resolve(spec) if paths is None else Path(os.path.abspath(Path(spec).expanduser()))
         try:
-            found = _found(spec, config.resolve(spec), fmt)
+            found = _found(spec, target, fmt, origin)
         except OSError as exc:
             raise _unreadable(spec, exc) from exc
         for p, source in found:
@@ -74,8 +101,8 @@ def list_inputs(config: Config) -> list[InputFile]:
     return files
 
 
-def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
-    """The files one entry of ``input.paths`` names, with the names shown for them."""
+def _found(spec: str, target: Path, fmt: str, origin: _PathsFrom) -> list[tuple[Path, str]]:
+    """The files one input path names, with the names shown for them."""
     found: list[tuple[Path, str]] = []
     if glob.has_magic(spec):
         base = _glob_base(target)
@@ -84,7 +111,7 @@ def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
             if p.is_file():
                 found.append((p, f"{base.name}/{p.relative_to(base).as_posix()}"))
         if not found:
-            raise InputError(f"{spec}: no files match this pattern (check input.paths)")
+            raise InputError(f"{spec}: no files match this pattern ({origin.check})")
     elif target.is_dir():
         for p in sorted(target.rglob("*")):
             wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
@@ -92,11 +119,11 @@ def _found(spec: str, target: Path, fmt: str) -> list[tuple[Path, str]]:
                 found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
         if not found:
             kinds = ", ".join(sorted(EXTENSIONS))
-            raise InputError(f"{spec}: folder has no input files ({kinds}); add files or fix input.paths")
+            raise InputError(f"{spec}: folder has no input files ({kinds}); add files or {origin.fix}")
     elif target.is_file():
         found.append((target, target.name))
     else:
-        raise InputError(f"{spec}: no such file or folder (input.paths is relative to the config file)")
+        raise InputError(f"{spec}: no such file or folder ({origin.relative})")
     return found
 
 
@@ -137,17 +164,24 @@ def fingerprint(path: Path, source: str | None = None) -> str:
 
 
 def read_documents(
-    config: Config, files: list[InputFile] | None = None, dedupe: bool = True
+    config: Config,
+    files: list[InputFile] | None = None,
+    dedupe: bool = True,
+    counts: ReadCounts | None = None,
 ) -> Iterator[Document]:
     """Stream documents from every input file: one per txt file, one per csv/jsonl row.
 
     A document id seen before gets a suffix (``id~2``); ``dedupe=False`` leaves that to
     the caller, which partitioned reading needs. Undecodable bytes are counted on the
-    first document of their file. Empty files, and csv/jsonl records whose text is not
-    a string, give no documents and are named in a warning.
+    first document of their file. A text field that is a list of strings is the
+    record's paragraphs, one a line. Empty files, and csv/jsonl records whose text is
+    not text (null, an object, a list of anything but strings), give no documents and
+    are named in a warning; ``counts`` adds up the documents and those records, so a
+    caller that gets no text can say why (``ReadCounts.nothing_read``).
     """
     dedup = IdDeduper()
     empty: list[str] = []
+    counts = counts if counts is not None else ReadCounts()
     for whole in files if files is not None else list_inputs(config):
         notes = _Notes()
         for f in file_blocks(whole, config.input.encoding):
@@ -166,8 +200,10 @@ def read_documents(
                     doc.doc_id = dedup(doc.doc_id)
                 doc.encoding, doc.bad_bytes = encoding, bad
                 bad = 0
+                counts.documents += 1
                 yield doc
         notes.warn(whole.source, config.input.text_field)
+        counts.add(whole.source, notes)
     if empty:
         n = len(empty)
         shown = ", ".join(empty[:EMPTY_NAMED]) + (f" and {n - EMPTY_NAMED} more" if n > EMPTY_NAMED else "")
@@ -185,25 +221,43 @@ def read_documents(
 EMPTY_NAMED = 10  # empty files named in the warning; the rest are counted
 
 
+TEXT_FIX = "put the text in a string or a list of strings, or set input.text_field to the field that holds it"
+
+
+def _records(n: int) -> str:
+    return f"{n} record{'' if n == 1 else 's'}"
+
+
+def _why_skipped(skipped: dict[str, int]) -> str:
+    """'null', or 'null (2 records), an object (1 record)': why records were set aside."""
+    if len(skipped) == 1:
+        return next(iter(skipped))
+    return ", ".join(f"{why} ({_records(n)})" for why, n in skipped.items())
+
+
 @dataclass
 class _Notes:
-    """What reading one csv/jsonl file set aside or mended, as the file lines of its
-    records: one warning for each kind, however many records."""
+    """What reading one csv/jsonl file set aside or mended, and the file line of the
+    first such record: one warning for each kind, however many records."""
 
-    skipped: list[int] = field(default_factory=list)  # text null, a list or an object
+    skipped: dict[str, int] = field(default_factory=dict)  # why the text is not text -> records
+    first_skipped: int = 0  # the line of the first record set aside
     surrogates: list[int] = field(default_factory=list)  # half a surrogate pair, replaced
+
+    def skip(self, why: str, lineno: int) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + 1
+        self.first_skipped = self.first_skipped or lineno
 
     def warn(self, source: str, text_field: str) -> None:
         if self.skipped:
-            n = len(self.skipped)
             log.warning(
-                "%s: skipped %d record%s whose %r is null, a list or an object, first at line %d; "
-                "put the text in a string or set input.text_field to the field that holds it",
+                "%s: skipped %s whose %r is %s, first at line %d; %s",
                 source,
-                n,
-                "" if n == 1 else "s",
+                _records(sum(self.skipped.values())),
                 text_field,
-                self.skipped[0],
+                _why_skipped(self.skipped),
+                self.first_skipped,
+                TEXT_FIX,
             )
         if self.surrogates:
             n = len(self.surrogates)
@@ -216,6 +270,42 @@ class _Notes:
                 " holds" if n == 1 else "s hold",
                 self.surrogates[0],
             )
+
+
+@dataclass
+class ReadCounts:
+    """What reading gave over all its files: documents, and the records set aside
+    because their text is not text, by why. Partitions' counts add up (``merge``)."""
+
+    documents: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    first_skipped: str = ""  # file:line of the first record set aside
+
+    def add(self, source: str, notes: _Notes) -> None:
+        for why, n in notes.skipped.items():
+            self.skipped[why] = self.skipped.get(why, 0) + n
+        if notes.skipped and not self.first_skipped:
+            self.first_skipped = f"{source}:{notes.first_skipped}"
+
+    def merge(self, other: ReadCounts) -> None:
+        self.documents += other.documents
+        for why, n in other.skipped.items():
+            self.skipped[why] = self.skipped.get(why, 0) + n
+        self.first_skipped = self.first_skipped or other.first_skipped
+
+    def nothing_read(self, text_field: str) -> InputError | None:
+        """Why the inputs gave no documents, when every record was set aside."""
+        if self.documents or not self.skipped:
+            return None
+        n = sum(self.skipped.values())
+        if len(self.skipped) == 1:
+            what = f"every record's {text_field!r} is {_why_skipped(self.skipped)} ({_records(n)})"
+        else:
+            what = f"no record's {text_field!r} is text: it is {_why_skipped(self.skipped)}"
+        return InputError(
+            f"{self.first_skipped}: {what}; set input.text_field to a field that holds a string "
+            "or a list of strings"
+        )
 
 
 def _read_text(f: InputFile, configured: str) -> tuple[str, str, int]:
@@ -463,9 +553,39 @@ def _txt_document(f: InputFile, text: str) -> Document:
     return Document(doc_id=Path(f.source).stem, source=f.source, lines=lines)
 
 
-def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config) -> Document | None:
-    """The document of one csv/jsonl record, or None when its text is not text (null, a
-    list or an object): the caller counts those."""
+PLURALS = {str: "strings", dict: "objects", list: "lists", bool: "booleans", int: "numbers", float: "numbers"}
+
+
+def _not_text(value: Any) -> str | None:
+    """Why a record's text value is no text ('null', 'an object', 'a list of objects'),
+    or None when it is: a string, a number, a boolean, or a list of strings."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        kinds = list(dict.fromkeys(PLURALS.get(type(v), "nulls") for v in value))
+        return None if kinds in ([], ["strings"]) else f"a list of {' and '.join(kinds)}"
+    return None
+
+
+def _scalar_text(value: str | int | float | bool) -> str:
+    # A number is text too (a code, a year); a boolean keeps its JSON spelling.
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def _title(value: Any) -> str | None:
+    """A title field's value as one line; None when there is none (null, empty, a list)."""
+    if value is None or isinstance(value, list | dict):
+        return None
+    return " ".join(_scalar_text(value).split()) or None
+
+
+def _row_document(
+    f: InputFile, row: dict[str, Any], lineno: int, config: Config, notes: _Notes
+) -> Document | None:
+    """The document of one csv/jsonl record, or None when its text is not text (null, an
+    object, a list of anything but strings): counted in ``notes``."""
     where = f"{f.source}:{lineno}"
     field_ = config.input.text_field
     if field_ not in row:
@@ -474,18 +594,22 @@ def _row_document(f: InputFile, row: dict[str, Any], lineno: int, config: Config
     missing = [m for m in config.input.meta_fields if m not in row]
     if missing:
         raise InputError(f"{where}: no field {missing[0]!r} named in input.meta_fields")
-    idf = config.input.id_field
-    if idf and idf not in row:
-        raise InputError(f"{where}: no field {idf!r} named in input.id_field")
+    for setting, name in (("id_field", config.input.id_field), ("title_field", config.input.title_field)):
+        if name and name not in row:
+            raise InputError(f"{where}: no field {name!r} named in input.{setting}")
     value = row[field_]
-    if value is None or isinstance(value, list | dict):
+    why = _not_text(value)
+    if why is not None:
+        notes.skip(why, lineno)
         return None
-    # A number is text too (a code, a year); a boolean keeps its JSON spelling.
-    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) else str(value)
+    # A list of strings is the record's paragraphs: one line each, as if joined by "\n".
+    text = "\n".join(value) if isinstance(value, list) else _scalar_text(value)
+    idf = config.input.id_field
     doc_id = str(row[idf]) if idf else f"{Path(f.source).stem}:{lineno}"
     meta = {m: row[m] for m in config.input.meta_fields}
     lines = list(enumerate(_lines(text), start=1))
-    return Document(doc_id, f.source, lines, meta, record_line=lineno)
+    title = _title(row[config.input.title_field]) if config.input.title_field else None
+    return Document(doc_id, f.source, lines, meta, record_line=lineno, title=title)
 
 
 # A line of a csv file with its line end, ended as _lines ends lines: csv.reader is fed
@@ -520,10 +644,8 @@ def _csv_documents(f: InputFile, text: str, config: Config, notes: _Notes) -> It
             if header is None:
                 header = row
                 continue
-            doc = _row_document(f, dict(zip(header, row, strict=False)), start, config)
-            if doc is None:
-                notes.skipped.append(start)
-            else:
+            doc = _row_document(f, dict(zip(header, row, strict=False)), start, config, notes)
+            if doc is not None:
                 yield doc
     except csv.Error as exc:
         raise InputError(f"{f.source}:{lines.taken}: malformed CSV ({exc})") from exc
@@ -556,10 +678,8 @@ def _jsonl_documents(
             if mended != row:
                 notes.surrogates.append(lineno)
                 row = mended
-        doc = _row_document(f, row, lineno, config)
-        if doc is None:
-            notes.skipped.append(lineno)
-        else:
+        doc = _row_document(f, row, lineno, config, notes)
+        if doc is not None:
             yield doc
 
 
@@ -630,3 +750,17 @@ def read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
             )
         entries.append((word, freq, pos))
     return entries
+
+
+def validate_inputs(config: Config) -> list[InputFile]:
+    """Check what a run would find wrong with its inputs before any work: every input
+    path gives files that can be opened, and every user dictionary and stopword file is
+    readable and well formed. The input files, as ``list_inputs`` gives them."""
+    files = list_inputs(config)
+    for f in files:
+        _read(f.path, f.source, 0, 1)
+    for path in config.tokenize.userdict:
+        read_userdict(config.resolve(path))
+    for path in config.tokenize.stopwords:
+        read_word_list(config.resolve(path))
+    return files

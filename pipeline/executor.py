@@ -196,7 +196,7 @@ class LocalExecutor:
             return
         pool = _ForkPool(self.workers, fn, shared)
         try:
-            done: dict[int, R] = {}
+            done: dict[int, tuple[bool, Any]] = {}
             sent = taken = 0
             for part in partitions:
                 pool.tasks.put((sent, part))
@@ -211,17 +211,22 @@ class LocalExecutor:
             pool.close()
 
     @staticmethod
-    def _next(pool: _ForkPool, done: dict[int, Any], n: int, on_event: Callable[[Any], None] | None) -> Any:
+    def _next(
+        pool: _ForkPool, done: dict[int, tuple[bool, Any]], n: int, on_event: Callable[[Any], None] | None
+    ) -> Any:
+        # A failure is raised in its partition's turn, as one process would: the error
+        # names the first bad record of the input, not the one a worker reached first.
         while n not in done:
             got, ok, value = pool.result()
             if ok is None:  # an event from a partition under way
                 if on_event is not None:
                     on_event(value)
                 continue
-            if not ok:
-                raise value
-            done[got] = value
-        return done.pop(n)
+            done[got] = ok, value
+        ok, value = done.pop(n)
+        if not ok:
+            raise value
+        return value
 
 
 class DaskExecutor:

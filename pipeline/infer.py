@@ -2,7 +2,9 @@
 
 Library side of ``pipeline infer``. Writes ``assignments.csv`` and ``documents.csv``
 in the run's format, curated as the run's own were (``Run.curation``), and ``infer.json``
-with how many tokens were out of vocabulary.
+with how many tokens were out of vocabulary. New files are read by their own format
+(their extension, or the one asked for), not the run's: a run trained on jsonl can be
+applied to .txt files.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from pipeline import corpus
 from pipeline.artifacts import INFER_MARKER, RunStore, is_run_folder
+from pipeline.config import InputFormat
 from pipeline.errors import InputError, StoreError
 from pipeline.runs import Run
 from pipeline.stages.assign import write_assignments
@@ -23,20 +26,24 @@ from pipeline.stages.segment import segment_documents
 from pipeline.stages.tokenize import Tokenizer
 
 
-def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
-    """Topic distributions for the texts at ``paths`` under the model of ``run``."""
+def infer(run: Run, paths: list[str], out_dir: Path, fmt: InputFormat = "auto") -> dict[str, Any]:
+    """Topic distributions for the texts at ``paths`` (relative to the working directory)
+    under the model of ``run``; ``fmt`` is their format, auto by each file's extension."""
     if is_run_folder(out_dir):
         raise StoreError(
             f"{out_dir}: --out is a run folder, and its assignments.csv and documents.csv would be "
             "replaced; choose another folder (default: RUN/infer)"
         )
     config = run.config()
+    config.input.format = fmt
+    files = corpus.list_inputs(config, paths)
     config.input.paths = [str(Path(p).resolve()) for p in paths]
     model = run.store.load_model()
     dct = run.store.load_dictionary()
     tokenizer = Tokenizer(config)
     stats: dict[str, Any] = {"documents": 0, "units": 0, "tokens": 0, "oov_tokens": 0}
-    docs = corpus.read_documents(config)
+    read = corpus.ReadCounts()
+    docs = corpus.read_documents(config, files, counts=read)
 
     def units() -> Iterator[tuple[dict[str, Any], list[tuple[int, int]]]]:
         for unit, _ in segment_documents(docs, config.segment):
@@ -62,12 +69,15 @@ def infer(run: Run, paths: list[str], out_dir: Path) -> dict[str, Any]:
             yield unit, theta, n_tok
         if stats["tokens"] == stats["oov_tokens"]:
             # Raised inside the stream, so no output file is written.
+            nothing = read.nothing_read(config.input.text_field)
+            if nothing is not None:
+                raise nothing
             raise InputError(
                 f"{', '.join(paths)}: no usable text ({stats['units']} units, none with a word of the "
                 "run's vocabulary); check the paths, and that the texts are like the run's"
             )
 
-    store = RunStore(out_dir, marker=INFER_MARKER)
+    store = RunStore(out_dir, marker=INFER_MARKER, named_by="--out")
     counts = write_assignments(store, rows(), run.curation(model.num_topics), config.input.meta_fields)
     stats["documents"] = counts["documents"]
     stats["oov_share"] = round(stats["oov_tokens"] / stats["tokens"], 4) if stats["tokens"] else 0.0

@@ -121,13 +121,23 @@ def test_validate_prints_resolved_values(tmp_path: Path) -> None:
     assert f"output_dir: {tmp_path / 'runs'}" in result.stdout
 
 
+SEED_TITLE = "《“灯塔大课堂”第十一课——榜样讲党课》学习心得"  # the title line of seeds/000_…
+TEXT_FIX = "set input.text_field to a field that holds a string or a list of strings"
+
+
 def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]]:
-    """Each bad input: (CLI arguments after 'run CONFIG', exact error message)."""
+    """Each bad input: (CLI arguments after 'run CONFIG', exact error message; one that
+    ends in '…' is the start of it)."""
     empty = tmp_path / "empty"
     binary = tmp_path / "blob.txt"
+    objects = tmp_path / "objects.jsonl"
     if create:
         empty.mkdir()
         binary.write_bytes(b"\x00\x01\x02 binary \x00" * 20)
+        objects.write_text(
+            "".join(json.dumps({"id": i, "paragraphs": [{"text": "正文"}]}) + "\n" for i in range(2)),
+            encoding="utf-8",
+        )
     return {
         "missing path": (
             ["--set", "input.paths=[nowhere]"],
@@ -144,56 +154,77 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
         ),
         "unknown key": (
             ["--set", "model.num_topic=5"],
-            "{config}: model.num_topic: unknown setting (did you mean 'num_topics'?)",
+            "--set model.num_topic=5: unknown setting (did you mean 'num_topics'?)",
         ),
         "wrong type": (
             ["--set", "model.passes=lots"],
-            "{config}: model.passes: invalid value 'lots' (Input should be a valid integer, "
+            "--set model.passes=lots: invalid value 'lots' (Input should be a valid integer, "
             "unable to parse string as an integer)",
         ),
         "out of range": (
             ["--set", "dictionary.no_above=0"],
-            "{config}: dictionary.no_above: invalid value 0 (Input should be greater than 0)",
+            "--set dictionary.no_above=0: invalid value 0 (Input should be greater than 0)",
         ),
         "too many topics": (
             ["--set", "model.num_topics=500"],
             "model.num_topics: 500 topics for 132 units with tokens; use at most 132 "
             "(e.g. --set model.num_topics=10)",
         ),
-        "all tokens filtered": (["--set", "tokenize.min_len=60"], "every token was filtered out ("),
+        "all tokens filtered": (["--set", "tokenize.min_len=60"], "every token was filtered out (…"),
         "alpha not above 0": (
             ["--set", "model.alpha=-1"],
-            "{config}: model.alpha: invalid value -1 (Input should be greater than 0)",
+            "--set model.alpha=-1: invalid value -1 (Input should be greater than 0)",
         ),
         "eta zero with tomotopy": (
             ["--set", "model.engine=tomotopy", "--set", "model.eta=0"],
-            "{config}: model.eta: invalid value 0 (Input should be greater than 0)",
+            "--set model.eta=0: invalid value 0 (Input should be greater than 0)",
         ),
         "a boolean for a number": (
             ["--set", "model.passes=true"],
-            "{config}: model.passes: invalid value true (a number is needed here, not true or false)",
+            "--set model.passes=true: invalid value true (a number is needed here, not true or false)",
         ),
         "misspelt range key": (
             ["--set", "model.num_topics={min: 4, mx: 12}"],
-            "{config}: model.num_topics.mx: unknown setting (did you mean 'max'?)",
+            "--set model.num_topics={min: 4, mx: 12}: model.num_topics.mx: unknown setting "
+            "(did you mean 'max'?)",
         ),
         "label field not a meta field": (
             ["--set", "input.label_field=label"],
-            "{config}: input.label_field: invalid value 'label' (not one of input.meta_fields; "
+            "--set input.label_field=label: invalid value 'label' (not one of input.meta_fields; "
             "add it to input.meta_fields: [label])",
         ),
         "prevalence field not a meta field": (
             ["--set", "report.prevalence_field=month"],
-            "{config}: report.prevalence_field: invalid value 'month' (not one of input.meta_fields; "
+            "--set report.prevalence_field=month: invalid value 'month' (not one of input.meta_fields; "
             "add it to input.meta_fields: [month])",
         ),
         "run name leaves the output folder": (
             ["--set", "run.name=.."],
-            "{config}: run.name: invalid value '..' (one plain folder name is needed",
+            "--set run.name=..: invalid value '..' (one plain folder name is needed: letters, digits, "
+            "'_', '-' and '.', not starting with '.')",
         ),
         "dictionary empty": (
             ["--set", "dictionary.no_below=1000"],
-            "every token was filtered out by the dictionary (",
+            "every token was filtered out by the dictionary (…",
+        ),
+        "every record's text a list of objects": (
+            ["--set", f"input.paths=[{objects}]", "--set", "input.text_field=paragraphs"],
+            f"objects.jsonl:1: every record's 'paragraphs' is a list of objects (2 records); {TEXT_FIX}",
+        ),
+        "text field missing from the first record": (
+            ["--set", f"input.paths=[{objects}]", "--set", "input.text_field=txt"],
+            "objects.jsonl:1: no field 'txt' (fields: id, paragraphs); set input.text_field",
+        ),
+        "title field missing from the first record": (
+            [
+                "--set",
+                f"input.paths=[{objects}]",
+                "--set",
+                "input.text_field=paragraphs",
+                "--set",
+                "input.title_field=title",
+            ],
+            "objects.jsonl:1: no field 'title' named in input.title_field",
         ),
     }
 
@@ -204,7 +235,6 @@ def test_bad_input_gives_one_line_error_and_keeps_earlier_outputs(
 ) -> None:
     config, run_dir = run_copy
     args, message = _bad(tmp_path)[case]
-    message = message.format(config=config)
     before = snapshot(run_dir, [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "vocab.tsv", "report.md"])
     result = invoke("run", config, *args)
     assert result.exit_code == 2
@@ -212,10 +242,108 @@ def test_bad_input_gives_one_line_error_and_keeps_earlier_outputs(
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
     assert errors == [result.stderr.splitlines()[-1]]
     assert "Traceback" not in result.stderr
-    assert message in errors[0]
+    if message.endswith("…"):
+        assert errors[0].startswith("Error: " + message[:-1])
+    else:
+        assert errors[0] == "Error: " + message
     after = snapshot(run_dir, list(before))
     assert after == before
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(TEMPORARY)]
+
+
+def _bad_command(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]]:
+    """Bad input to the commands that check or apply a run: (arguments, with {config}
+    and {run} for the seeds run's config and folder; the exact error message)."""
+    others, blocker, objects = tmp_path / "others", tmp_path / "blocker.txt", tmp_path / "objects.jsonl"
+    bad_dict = tmp_path / "dict.txt"
+    if create:
+        others.mkdir()
+        (others / "notes.txt").write_text("不是输出", encoding="utf-8")
+        blocker.write_text("一个文件", encoding="utf-8")
+        objects.write_text(json.dumps({"text": [{"text": "正文"}]}) + "\n", encoding="utf-8")
+        bad_dict.write_text("疫情防控 many n\n", encoding="utf-8")
+    return {
+        "validate: missing input path": (
+            ["validate", "{config}", "--set", "input.paths=[nowhere]"],
+            "nowhere: no such file or folder (input.paths is relative to the config file)",
+        ),
+        "validate: missing stopword file": (
+            ["validate", "{config}", "--set", "tokenize.stopwords=[nope.txt]"],
+            f"{tmp_path}/nope.txt: stopword file not found (paths are relative to the config file)",
+        ),
+        "validate: malformed user dictionary": (
+            ["validate", "{config}", "--set", f"tokenize.userdict=[{bad_dict}]"],
+            f"{bad_dict}:1: expected 'word [freq] [pos]', got '疫情防控 many n' "
+            "(freq is a whole number, pos a tag such as n or v)",
+        ),
+        "validate: a --set typo": (
+            ["validate", "{config}", "--set", "model.num_topic=5"],
+            "--set model.num_topic=5: unknown setting (did you mean 'num_topics'?)",
+        ),
+        "infer: missing path": (
+            ["infer", "{run}", "missing.txt"],
+            "missing.txt: no such file or folder "
+            "(paths on the command line are relative to the working directory)",
+        ),
+        "infer: --out holds other files": (
+            ["infer", "{run}", str(SEEDS), "--out", str(others)],
+            f"{others}: this folder holds files the pipeline did not write (notes.txt), so it cannot be a "
+            "run folder; choose another --out, or an empty folder",
+        ),
+        "infer: --out inside a file": (
+            ["infer", "{run}", str(SEEDS), "--out", str(blocker / "new")],
+            f"{blocker / 'new'}: cannot create the run folder (Not a directory); choose another --out",
+        ),
+        "infer: records without text": (
+            ["infer", "{run}", str(objects)],
+            f"objects.jsonl:1: every record's 'text' is a list of objects (1 record); {TEXT_FIX}",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_command(Path("/nonexistent"), create=False)))
+def test_bad_input_to_validate_and_infer_gives_one_line_error(
+    run_copy: tuple[Path, Path], tmp_path: Path, case: str
+) -> None:
+    config, run_dir = run_copy
+    args, message = _bad_command(tmp_path)[case]
+    result = invoke(*(a.replace("{config}", str(config)).replace("{run}", str(run_dir)) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {message}\n"
+    assert not (run_dir / "infer" / "documents.csv").exists()
+
+
+def test_infer_reads_new_files_by_their_own_format(tmp_path: Path) -> None:
+    """A run trained on jsonl records applies to .txt files, by extension or --format."""
+    records = tmp_path / "seeds.jsonl"
+    with records.open("w", encoding="utf-8") as fh:
+        for path in sorted(SEEDS.iterdir()):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            fh.write(json.dumps({"id": path.stem, "paragraphs": lines}, ensure_ascii=False) + "\n")
+    config = write_config(
+        tmp_path,
+        input={
+            "paths": [str(records)],
+            "format": "jsonl",
+            "text_field": "paragraphs",
+            "id_field": "id",
+            "title_field": "id",
+        },
+        model={"passes": 2},
+    )
+    assert invoke("run", config).exit_code == 0
+    run_dir = tmp_path / "runs" / "seeds"
+    new = tmp_path / "new.txt"
+    new.write_text((SEEDS / "000_1a0ce78baffdf577.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    for args in ([], ["--format", "txt"]):
+        result = invoke("infer", run_dir, new, "--out", tmp_path / "inferred", *args)
+        assert result.exit_code == 0, result.stderr
+        with (tmp_path / "inferred" / "documents.csv").open(encoding="utf-8") as fh:
+            (row,) = csv.DictReader(fh)
+        assert (row["doc_id"], row["source"], row["title"]) == ("new", "new.txt", SEED_TITLE)
+    # Read as the run's own format, the text file is no jsonl.
+    result = invoke("infer", run_dir, new, "--format", "jsonl")
+    assert result.stderr == "Error: new.txt:1: invalid JSON (Expecting value); one object a line\n"
 
 
 def test_invalid_yaml_error_names_line_and_column(tmp_path: Path) -> None:

@@ -169,12 +169,92 @@ def test_invalid_yaml_names_file_line_and_column(tmp_path: Path) -> None:
 def test_overrides_are_typed_and_checked() -> None:
     cfg = load_config(DEFAULT_YAML, ["model.num_topics=5", "model.alpha=0.1", "run.name=other"])
     assert (cfg.model.num_topics, cfg.model.alpha, cfg.run.name) == (5, 0.1, "other")
-    with pytest.raises(
-        ConfigError, match=r"model.num_topcs: unknown setting \(did you mean 'num_topics'\?\)"
-    ):
-        load_config(DEFAULT_YAML, ["model.num_topcs=5"])
     with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         load_config(DEFAULT_YAML, ["model.num_topics"])
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "lines"),
+    [
+        # A problem is named where its value came from: the --set that gave it, or the file.
+        (
+            "",
+            ["model.num_topic=5"],
+            ["--set model.num_topic=5: unknown setting (did you mean 'num_topics'?)"],
+        ),
+        (
+            "model:\n  passes: 3\n",
+            ["model.passes=lots"],
+            [
+                "--set model.passes=lots: invalid value 'lots' "
+                "(Input should be a valid integer, unable to parse string as an integer)"
+            ],
+        ),
+        (
+            "model:\n  passes: 0\n",
+            ["model.alpha=0.1"],
+            ["{path}: model.passes: invalid value 0 (Input should be greater than or equal to 1)"],
+        ),
+        # A --set of a mapping is named with the key inside it that is wrong.
+        (
+            "",
+            ["model.num_topics={min: 4, mx: 12}"],
+            [
+                "--set model.num_topics={min: 4, mx: 12}: model.num_topics.mx: unknown setting "
+                "(did you mean 'max'?)"
+            ],
+        ),
+        # The last --set of a setting gave it.
+        (
+            "",
+            ["model.passes=0", "model.passes=lots"],
+            [
+                "--set model.passes=lots: invalid value 'lots' "
+                "(Input should be a valid integer, unable to parse string as an integer)"
+            ],
+        ),
+        (
+            "",
+            ["model.passes=lots", "model={passes: 0}"],
+            [
+                "--set model={passes: 0}: model.passes: invalid value 0 "
+                "(Input should be greater than or equal to 1)"
+            ],
+        ),
+        # A rule on a whole section names the --set inside it.
+        (
+            "segment:\n  max_chars: 100\n",
+            ["segment.min_chars=200"],
+            [
+                "--set segment.min_chars=200: segment: invalid value {'max_chars': 100, 'min_chars': 200} "
+                "(min_chars (200) must be below max_chars (100))"
+            ],
+        ),
+        (
+            "input:\n  meta_fields: [date]\n",
+            ["input.label_field=label"],
+            [
+                "--set input.label_field=label: invalid value 'label' (not one of input.meta_fields; "
+                "add it to input.meta_fields: [date, label])"
+            ],
+        ),
+        (
+            "model:\n  pases: 1\n",
+            ["dictionary.no_above=0"],
+            [
+                "{path}: model.pases: unknown setting (did you mean 'passes'?)",
+                "--set dictionary.no_above=0: invalid value 0 (Input should be greater than 0)",
+            ],
+        ),
+    ],
+)
+def test_problems_name_the_set_or_the_file_that_gave_the_value(
+    tmp_path: Path, text: str, overrides: list[str], lines: list[str]
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides)
+    assert str(err.value).splitlines() == [line.replace("{path}", str(path)) for line in lines]
 
 
 def test_duplicate_keys_name_file_line_and_key(tmp_path: Path) -> None:
@@ -199,13 +279,17 @@ def test_the_same_key_in_different_mappings_is_no_duplicate(tmp_path: Path) -> N
 def test_retired_worker_settings_still_load_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = _write(tmp_path, "model:\n  workers: 2\n  sweep_workers: 2\ntokenize:\n  workers: 2\n")
-    cfg = load_config(path, ["model.passes=3"])
+    path = _write(tmp_path, "model:\n  workers: 2\n  sweep_workers: 2\n")
+    cfg = load_config(path, ["model.passes=3", "tokenize.workers=2"])
     assert cfg.model.passes == 3 and cfg.executor.workers == 0
-    assert [r.getMessage() for r in caplog.records] == [
-        f"{path}: {key} is no longer a setting and is ignored: executor.workers sets the worker "
+    retired = (
+        "no longer a setting and is ignored: executor.workers sets the worker "
         "processes of every stage, training included (remove it)"
-        for key in ("tokenize.workers", "model.workers", "model.sweep_workers")
+    )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"--set tokenize.workers=2: {retired}",
+        f"{path}: model.workers: {retired}",
+        f"{path}: model.sweep_workers: {retired}",
     ]
 
 
@@ -279,3 +363,8 @@ def test_valid_values_of_every_form_still_load(tmp_path: Path) -> None:
     assert (cfg.model.passes, cfg.model.alpha, cfg.segment.furniture) == (5, 1.0, False)
     # The engines tell a number from a name with isinstance(alpha, float): an int must not stay one.
     assert isinstance(cfg.model.alpha, float)
+
+
+def test_title_field_needs_not_be_a_meta_field(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, "input:\n  title_field: title\n  meta_fields: [date]\n"))
+    assert (cfg.input.title_field, cfg.input.meta_fields) == ("title", ["date"])

@@ -548,11 +548,12 @@ def test_jsonl_records_whose_text_is_not_text_are_skipped_and_counted(
         '{"id": "a", "text": "第一条记录"}',
         '{"id": "b", "text": null}',
         '{"id": "c", "text": 2020}',
-        '{"id": "d", "text": ["列表", "不是正文"]}',
+        '{"id": "d", "text": ["列表", 2]}',
         '{"id": "e", "text": {"正文": "对象"}}',
         '{"id": "f", "text": true}',
         '{"id": "g", "text": ""}',
         '{"id": "h", "text": "最后一条"}',
+        '{"id": "i", "text": null}',
     ]
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -566,8 +567,9 @@ def test_jsonl_records_whose_text_is_not_text_are_skipped_and_counted(
         ("h", 8, [(1, "最后一条")]),
     ]
     assert [r.getMessage() for r in caplog.records] == [
-        "rows.jsonl: skipped 3 records whose 'text' is null, a list or an object, first at line 2; "
-        "put the text in a string or set input.text_field to the field that holds it"
+        "rows.jsonl: skipped 4 records whose 'text' is null (2 records), a list of strings and numbers "
+        "(1 record), an object (1 record), first at line 2; put the text in a string or a list of strings, "
+        "or set input.text_field to the field that holds it"
     ]
 
 
@@ -580,8 +582,8 @@ def test_one_record_without_text_is_named_in_the_singular(
         docs = read_all(config_for(str(path), text_field="body"))
     assert [d.lines for d in docs] == [[(1, "正文")]]
     assert [r.getMessage() for r in caplog.records] == [
-        "rows.jsonl: skipped 1 record whose 'body' is null, a list or an object, first at line 2; "
-        "put the text in a string or set input.text_field to the field that holds it"
+        "rows.jsonl: skipped 1 record whose 'body' is null, first at line 2; "
+        "put the text in a string or a list of strings, or set input.text_field to the field that holds it"
     ]
 
 
@@ -757,3 +759,226 @@ def test_unlistable_folder_is_an_input_error(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(InputError) as info:
         corpus.list_inputs(config_for("corpus", base=tmp_path))
     assert str(info.value) == "corpus: cannot read (Permission denied); check its permissions"
+
+
+# -- a text field that is a list: the record's paragraphs -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "lines"),
+    [
+        pytest.param([LEFT, RIGHT], [(1, LEFT), (2, RIGHT)], id="one-line-each"),
+        pytest.param([LEFT, "", RIGHT], [(1, LEFT), (2, ""), (3, RIGHT)], id="an-empty-paragraph"),
+        pytest.param(
+            [f"{LEFT}\n{RIGHT}", LEFT], [(1, LEFT), (2, RIGHT), (3, LEFT)], id="a-paragraph-of-lines"
+        ),
+        pytest.param([], [(1, "")], id="no-paragraphs"),
+    ],
+)
+def test_a_list_of_strings_reads_as_its_strings_joined_by_line_ends(
+    tmp_path: Path, paragraphs: list[str], lines: list[tuple[int, str]]
+) -> None:
+    listed, joined = tmp_path / "listed.jsonl", tmp_path / "joined.jsonl"
+    listed.write_text(
+        json.dumps({"id": "a", "text": paragraphs}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    joined.write_text(json.dumps({"id": "a", "text": "\n".join(paragraphs)}) + "\n", encoding="utf-8")
+    (a,) = read_all(config_for(str(listed), id_field="id"))
+    (b,) = read_all(config_for(str(joined), id_field="id"))
+    assert a.lines == b.lines == lines
+
+
+TEXT_FIX = "set input.text_field to a field that holds a string or a list of strings"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            [[{"t": LEFT}], [{"t": RIGHT}]],
+            f"rows.jsonl:1: every record's 'text' is a list of objects (2 records); {TEXT_FIX}",
+        ),
+        ([None], f"rows.jsonl:1: every record's 'text' is null (1 record); {TEXT_FIX}"),
+        ([{"t": LEFT}], f"rows.jsonl:1: every record's 'text' is an object (1 record); {TEXT_FIX}"),
+        ([[1, 2]], f"rows.jsonl:1: every record's 'text' is a list of numbers (1 record); {TEXT_FIX}"),
+        (
+            [[None, [LEFT]]],
+            f"rows.jsonl:1: every record's 'text' is a list of nulls and lists (1 record); {TEXT_FIX}",
+        ),
+        (
+            [[LEFT, {"t": RIGHT}]],
+            f"rows.jsonl:1: every record's 'text' is a list of strings and objects (1 record); {TEXT_FIX}",
+        ),
+        (
+            [None, {"t": LEFT}, None],
+            "rows.jsonl:1: no record's 'text' is text: it is null (2 records), an object (1 record); "
+            f"{TEXT_FIX}",
+        ),
+        ([None, LEFT], None),  # one record with text: the others are only warned about
+        ([[], None], None),  # an empty list is a record without paragraphs, not a wrong field
+    ],
+)
+def test_when_no_record_has_text_the_counts_say_why(
+    tmp_path: Path, values: list[Any], message: str | None
+) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        "".join(json.dumps({"text": v}, ensure_ascii=False) + "\n" for v in values), encoding="utf-8"
+    )
+    counts = corpus.ReadCounts()
+    docs = list(corpus.read_documents(config_for(str(path)), counts=counts))
+    assert counts.documents == len(docs)
+    error = counts.nothing_read("text")
+    assert (str(error) if error else None) == message
+
+
+def test_counts_of_partitions_add_up_to_those_of_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    rows = [{"text": None if i % 3 else [{"t": i}]} for i in range(60)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = config_for(str(path))
+    whole = corpus.ReadCounts()
+    list(corpus.read_documents(cfg, counts=whole))
+    merged = corpus.ReadCounts()
+    for block in corpus.jsonl_blocks(corpus.list_inputs(cfg)[0], 200):
+        part = corpus.ReadCounts()
+        list(corpus.read_documents(cfg, [block], dedupe=False, counts=part))
+        merged.merge(part)
+    assert merged == whole
+    assert whole.skipped == {"a list of objects": 20, "null": 40}
+    assert whole.first_skipped == "rows.jsonl:1"
+
+
+# -- input.title_field: each document's display name -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "title"),
+    [
+        ("新闻联播", "新闻联播"),
+        ("  两行的\n标题 ", "两行的 标题"),  # one line, as a display name
+        (2020, "2020"),
+        (None, None),  # segment names it
+        ("", None),
+        (["不是", "标题"], None),
+    ],
+)
+def test_title_field_gives_each_record_its_title(tmp_path: Path, value: Any, title: str | None) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"text": LEFT, "name": value}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (doc,) = read_all(config_for(str(path), title_field="name"))
+    assert doc.title == title
+    assert doc.meta == {}  # carried as the title, not as a meta field
+
+
+def test_title_field_of_a_csv_row_and_a_txt_file(tmp_path: Path) -> None:
+    (tmp_path / "rows.csv").write_text(f"title,text\n标题甲,{LEFT}\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text(LEFT, encoding="utf-8")
+    docs = read_all(config_for("rows.csv", "a.txt", base=tmp_path, title_field="title"))
+    assert [(d.source, d.title) for d in docs] == [("rows.csv", "标题甲"), ("a.txt", None)]
+
+
+def test_a_record_without_the_title_field_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(f'{{"text": "{LEFT}", "title": "甲"}}\n{{"text": "{RIGHT}"}}\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_all(config_for(str(path), title_field="title"))
+    assert str(info.value) == "rows.jsonl:2: no field 'title' named in input.title_field"
+
+
+# -- paths given on the command line, and checking inputs before a run ------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "missing.txt",
+            "missing.txt: no such file or folder "
+            "(paths on the command line are relative to the working directory)",
+        ),
+        (
+            "empty",
+            "empty: folder has no input files (.csv, .jsonl, .md, .text, .txt); "
+            "add files or give another path",
+        ),
+        ("*.csv", "*.csv: no files match this pattern (check the paths given on the command line)"),
+    ],
+)
+def test_paths_given_as_arguments_are_named_as_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    elsewhere = tmp_path / "config_folder"
+    elsewhere.mkdir()
+    (elsewhere / "missing.txt").write_text(LEFT, encoding="utf-8")  # beside the config: not looked at
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        corpus.list_inputs(config_for("unused", base=elsewhere), [spec])
+    assert str(info.value) == message
+
+
+def test_paths_given_as_arguments_are_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "new.txt").write_text(LEFT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    files = corpus.list_inputs(config_for("unused", base=tmp_path / "elsewhere"), ["new.txt"])
+    assert [(f.path, f.source, f.format) for f in files] == [(tmp_path / "new.txt", "new.txt", "txt")]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"paths": ["nowhere"]},
+            "nowhere: no such file or folder (input.paths is relative to the config file)",
+        ),
+        (
+            {"stopwords": ["stop.txt"]},
+            "{base}/stop.txt: stopword file not found (paths are relative to the config file)",
+        ),
+        (
+            {"userdict": ["dict.txt"]},
+            "{base}/dict.txt: user dictionary file not found (paths are relative to the config file)",
+        ),
+        (
+            {"userdict": ["bad_dict.txt"]},
+            "{base}/bad_dict.txt:2: expected 'word [freq] [pos]', got '疫情 1 n extra' "
+            "(freq is a whole number, pos a tag such as n or v)",
+        ),
+        (
+            {"stopwords": ["gbk_stop.txt"]},
+            "{base}/gbk_stop.txt:1: stopword file is not UTF-8 (save it as UTF-8)",
+        ),
+        ({"stopwords": ["good_stop.txt"], "userdict": ["good_dict.txt"]}, None),
+    ],
+)
+def test_validate_inputs_finds_what_a_run_would_stop_on(
+    tmp_path: Path, settings: dict[str, list[str]], message: str | None
+) -> None:
+    (tmp_path / "a.txt").write_text(LEFT, encoding="utf-8")
+    (tmp_path / "bad_dict.txt").write_text("防控\n疫情 1 n extra\n", encoding="utf-8")
+    (tmp_path / "gbk_stop.txt").write_bytes("疫情\n".encode("gbk"))
+    (tmp_path / "good_stop.txt").write_text("的\n", encoding="utf-8")
+    (tmp_path / "good_dict.txt").write_text("疫情防控 5 n\n", encoding="utf-8")
+    data = {
+        "input": {"paths": settings.get("paths", ["a.txt"])},
+        "tokenize": {k: v for k, v in settings.items() if k != "paths"},
+    }
+    cfg = Config.model_validate(data)
+    cfg._base_dir = tmp_path
+    if message is None:
+        assert [f.source for f in corpus.validate_inputs(cfg)] == ["a.txt"]
+        return
+    with pytest.raises(InputError) as info:
+        corpus.validate_inputs(cfg)
+    assert str(info.value) == message.format(base=tmp_path)
+
+
+@pytest.mark.usefixtures("locked")
+def test_validate_inputs_opens_every_input_file(tmp_path: Path) -> None:
+    (tmp_path / "locked.txt").write_text(LEFT, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        corpus.validate_inputs(config_for(str(tmp_path / "locked.txt")))
+    assert str(info.value) == "locked.txt: cannot read (Permission denied); check its permissions"

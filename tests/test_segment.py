@@ -7,6 +7,7 @@ blank lines, sentence-end spaces and hard wraps.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,7 @@ def test_unit_fields_ids_and_meta() -> None:
     assert all(u["doc_id"] == "doc7" and u["source"] == "folder/doc7.csv" for u in units)
     assert all(u["meta"] == {"city": "武汉"} for u in units)
     assert [(u["line_start"], u["line_end"]) for u in units] == [(5, 5), (5, 5)]
+    assert [u["title"] for u in units] == [P1[:16] + "…"] * 2
 
 
 # -- long units are split at sentence ends --------------------------------------------
@@ -578,3 +580,93 @@ def test_sentences_that_merely_start_alike_are_not_parallel_headings() -> None:
     ]
     _units, removed = segment(lines)
     assert [kind for _s, _n, kind, _t in removed] == ["title"]
+
+
+# -- every unit carries its document's title ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "given", "title"),
+    [
+        pytest.param([TITLE, P1, P2], None, TITLE, id="its-title-line"),
+        pytest.param([TITLE, P1, P2], "新闻联播 标题", "新闻联播 标题", id="the-title-field-first"),
+        pytest.param([TITLE, "一、加强组织领导", P1], None, TITLE, id="the-title-before-a-heading"),
+        pytest.param(
+            ["一、加强组织领导", P1, "二、落实责任", P2], None, "一、加强组织领导", id="a-heading-first"
+        ),
+        pytest.param([P1, P2], None, P1[:16] + "…", id="else-the-start-of-its-text"),
+        pytest.param([P1, "二、落实责任", P2], None, P1[:16] + "…", id="not-a-section-heading"),
+        pytest.param([P1, P2, "(视频编辑：张贝龙 文字编辑：温凤浩)"], None, P1[:16] + "…", id="not-a-byline"),
+        pytest.param(["全体党员都做到了这一点"], None, "全体党员都做到了这一点", id="a-short-text-whole"),
+    ],
+)
+def test_units_carry_their_document_s_title(lines: list[str], given: str | None, title: str) -> None:
+    doc = document(lines)
+    doc.title = given
+    units = [u for u, _ in segment_documents([doc], DEFAULT) if u]
+    assert units and all(u["title"] == title for u in units)
+
+
+# -- a text field that is a list of paragraphs ---------------------------------------------
+
+BYLINE = "(视频编辑：张贝龙 文字编辑：温凤浩)"
+# Records as news archives hold them: a list of paragraphs, with titles, headings, short
+# paragraphs to merge, a paragraph to split, hard-wrapped lines, furniture and a byline.
+RECORDS = [
+    {"id": "r1", "title": "古巴领导人将访华", "paragraphs": [P1, SHORT, P2, BYLINE]},
+    {"id": "r2", "title": "保障房更宜居", "paragraphs": [TITLE, *WRAP, P3]},
+    {
+        "id": "r3",
+        "title": "防控心得",
+        "paragraphs": ["一、加强组织领导", LONG + LONG, "二、落实责任", P3, SHORT],
+    },
+    {"id": "r4", "title": "", "paragraphs": ["手机阅读", P2, "查看全文", P1]},
+    {"id": "r5", "title": "只有一段", "paragraphs": [P3]},
+]
+
+
+def test_a_list_of_paragraphs_gives_the_units_of_the_paragraphs_joined_by_line_ends(tmp_path: Path) -> None:
+    listed, joined = tmp_path / "listed.jsonl", tmp_path / "joined.jsonl"
+    listed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8")
+    joined.write_text(
+        "".join(
+            json.dumps({**r, "paragraphs": "\n".join(r["paragraphs"])}, ensure_ascii=False) + "\n"
+            for r in RECORDS
+        ),
+        encoding="utf-8",
+    )
+
+    def segmented(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
+        cfg = load_config(None, [f"input.paths=[{path}]", "input.text_field=paragraphs", "input.id_field=id"])
+        cfg.input.title_field = "title"
+        units, removed = [], []
+        for unit, gone in segment_documents(corpus.read_documents(cfg), cfg.segment):
+            removed += [row[1:] for row in gone]  # all but the file's name
+            if unit:
+                units.append({k: v for k, v in unit.items() if k != "source"})
+        return units, removed
+
+    units, removed = segmented(listed)
+    assert (units, removed) == segmented(joined)
+    # Lines are paragraphs: wrapped ones re-flow, short ones merge, a long one is split.
+    assert [(u["unit_id"], u["text_line_start"], u["text_line_end"], u["heading"]) for u in units] == [
+        ("r1-0001", 1, 1, ""),
+        ("r1-0002", 2, 3, ""),
+        ("r2-0001", 2, 4, TITLE),
+        ("r2-0002", 5, 5, TITLE),
+        ("r3-0001", 2, 2, "一、加强组织领导"),
+        ("r3-0002", 2, 2, "一、加强组织领导"),
+        ("r3-0003", 4, 5, "二、落实责任"),
+        ("r4-0001", 2, 2, ""),
+        ("r4-0002", 4, 4, ""),
+        ("r5-0001", 1, 1, ""),
+    ]
+    # Titled by the title field, else by the start of the text.
+    assert list(dict.fromkeys((u["doc_id"], u["title"]) for u in units)) == [
+        ("r1", "古巴领导人将访华"),
+        ("r2", "保障房更宜居"),
+        ("r3", "防控心得"),
+        ("r4", P2[:16] + "…"),
+        ("r5", "只有一段"),
+    ]
+    assert {kind for _, kind, _, _ in removed} == {"furniture", "title", "heading"}

@@ -6,17 +6,21 @@ import csv
 import json
 import random
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pipeline import corpus
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, load_config
+from pipeline.errors import InputError
 from pipeline.executor import LocalExecutor
 from pipeline.runner import Reporter, run_pipeline
 from pipeline.stages import STAGES, Stage
 from pipeline.stages import dictionary as dictionary_stage
+from pipeline.stages import segment as segment_stage
 
 from .conftest import write_config
 
@@ -235,6 +239,68 @@ def test_segments_cover_every_document_in_reading_order(seeds_run: Path) -> None
         assert covered == [i for i, u in enumerate(units) if u["doc_id"] == doc]
     assert any(int(s["units"]) > 1 for s in segments)
     assert len(segments) > len(docs)  # the seeds' long articles change topic inside
+
+
+SEED_TITLES = {
+    "000_1a0ce78baffdf577": "《“灯塔大课堂”第十一课——榜样讲党课》学习心得",
+    "001_bdd1ff1313eac9c1": "学校党员疫情防控心得体会总结(模板9篇)",
+    "002_09ae522cb23edad1": "2020战疫一线党旗红不忘初心观后感心得一:",
+    "003_966c684f5685b6ac": "3月1日,是第二批市直机关抗疫工…",  # no title; its headings name sections
+    "004_efd4f2d932c58f11": "2022我是接班人防疫专题课看见春天观后感(2)",
+}
+
+
+def test_units_documents_and_segments_carry_each_document_s_title(seeds_run: Path) -> None:
+    units = [json.loads(line) for line in (seeds_run / "units.jsonl").open(encoding="utf-8")]
+    assert {u["doc_id"]: u["title"] for u in units} == SEED_TITLES
+    assert all(u["title"] == SEED_TITLES[u["doc_id"]] for u in units)
+    for name, columns in (
+        ("documents.csv", ["doc_id", "source", "title"]),
+        ("segments.csv", ["doc_id", "title"]),
+    ):
+        with (seeds_run / name).open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert list(rows[0])[: len(columns)] == columns
+        assert all(r["title"] == SEED_TITLES[r["doc_id"]] for r in rows), name
+
+
+def _segment_in_partitions(tmp_path: Path, rows: list[dict[str, object]], **input_opts: object) -> None:
+    """The segment stage on a jsonl file of ``rows`` cut into blocks, on two worker processes."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(write_config(tmp_path, input={"paths": [str(path)], **input_opts}))
+    segment_stage.run(config, RunStore(config.run_dir), Reporter(), LocalExecutor(2))
+
+
+def test_partitioned_segment_names_the_first_bad_record_even_when_a_later_block_fails_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{"id": i, "body": "疫情防控是一场大考，检验着干部的政治品质和能力作风。"} for i in range(200)]
+    monkeypatch.setattr(corpus, "READ_BLOCK", 2000)
+    real = segment_stage.segment_partition
+
+    def first_block_slow(files: list[corpus.InputFile], config: Config) -> object:
+        if files[0].first_line == 1:
+            time.sleep(1.0)  # the second block fails first
+        return real(files, config)
+
+    monkeypatch.setattr(segment_stage, "segment_partition", first_block_slow)
+    with pytest.raises(InputError) as info:
+        _segment_in_partitions(tmp_path, rows, text_field="txt")
+    assert str(info.value) == "rows.jsonl:1: no field 'txt' (fields: body, id); set input.text_field"
+
+
+def test_partitioned_segment_says_why_no_record_has_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{"id": i, "paragraphs": [{"text": "疫情防控是一场大考。"}]} for i in range(200)]
+    monkeypatch.setattr(corpus, "READ_BLOCK", 2000)
+    with pytest.raises(InputError) as info:
+        _segment_in_partitions(tmp_path, rows, text_field="paragraphs")
+    assert str(info.value) == (
+        "rows.jsonl:1: every record's 'paragraphs' is a list of objects (200 records); "
+        "set input.text_field to a field that holds a string or a list of strings"
+    )
 
 
 def test_report_agrees_with_the_other_outputs(seeds_run: Path) -> None:

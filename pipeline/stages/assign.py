@@ -81,7 +81,7 @@ def segment_topic(segment: tiling.Segment, curation: Curation) -> int | None:
 
 UNIT_PLACE = ("unit_id", "line_start", "line_end", "text_line_start", "text_line_end")
 SEGMENT_COLUMNS = [
-    "doc_id", "segment", "first_unit", "last_unit", "units",
+    "doc_id", "title", "segment", "first_unit", "last_unit", "units",
     "line_start", "line_end", "text_line_start", "text_line_end", "dominant_topic", "weight",
 ]  # fmt: skip
 
@@ -137,7 +137,8 @@ def write_assignments(
             ],
         ) as unit_out,
         store.open_csv(
-            "documents.csv", ["doc_id", "source", "n_units", "dominant_topic", *topic_cols, *meta_fields]
+            "documents.csv",
+            ["doc_id", "source", "title", "n_units", "dominant_topic", *topic_cols, *meta_fields],
         ) as doc_out,
         store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
@@ -148,7 +149,8 @@ def write_assignments(
             mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
             top = int(curation.dominant(mix)[0]) if total else ""
-            doc_out.writerow([d.first["doc_id"], d.first["source"], len(d.units), top, *rounded(mix), *meta])
+            doc_id, title = d.first["doc_id"], d.first["title"]
+            doc_out.writerow([doc_id, d.first["source"], title, len(d.units), top, *rounded(mix), *meta])
             segments = tiling.topic_tiling(thetas, tokens)
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
@@ -157,7 +159,7 @@ def write_assignments(
                     unit_out.writerow([*row[:4], number, "" if dominant is None else dominant, *row[4:]])
                 segment_out.writerow(
                     [
-                        d.first["doc_id"], number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
+                        doc_id, title, number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
                         a["line_start"], b["line_end"], a.get("text_line_start"), b.get("text_line_end"),
                         "" if dominant is None else dominant,
                         "" if dominant is None else f"{seg.mix[column[dominant]]:.{DIGITS}f}",

@@ -387,6 +387,27 @@ def visible_chars(text: str) -> int:
     return sum(map(len, text.split()))  # str.split drops exactly the characters isspace() names
 
 
+TITLE_CHARS = 16  # characters of a document's text that name it when nothing else does
+
+
+def document_title(
+    doc: corpus.Document, removed: list[tuple[str, int, str, str]], units: list[Paragraph]
+) -> str:
+    """A document's display name: its input.title_field, else its first title or heading
+    line before its text, else the start of its text. A heading after the text has begun
+    names a section or is a byline ((视频编辑：…)), not the document."""
+    if doc.title:
+        return doc.title
+    start = units[0].line_start if units else float("inf")
+    lines = [
+        text for _, line, kind, text in removed if kind == "title" or (kind == "heading" and line < start)
+    ]
+    if lines:
+        return lines[0]
+    text = " ".join(units[0].text.split()) if units else ""
+    return text if len(text) <= TITLE_CHARS else text[:TITLE_CHARS] + "…"
+
+
 def segment_document(
     doc: corpus.Document,
     cfg: SegmentConfig,
@@ -394,9 +415,11 @@ def segment_document(
     simplify: Callable[[str], str] | None,
 ) -> Segmented:
     """Units of one document. A csv/jsonl record keeps its file line in ``line_start``
-    and ``line_end``, and the lines inside its text in ``text_line_start``/``_end``."""
+    and ``line_end``, and the lines inside its text in ``text_line_start``/``_end``.
+    Every unit carries its document's ``title`` (``document_title``)."""
     removed: list[tuple[str, int, str, str]] = []
     paras = to_units(paragraphs(doc, cfg, furniture, removed, simplify), cfg)
+    title = document_title(doc, removed, paras)
     record = doc.record_line
     units = []
     for n, p in enumerate(paras, start=1):
@@ -404,6 +427,7 @@ def segment_document(
             "unit_id": f"{doc.doc_id}-{n:04d}",
             "doc_id": doc.doc_id,
             "source": doc.source,
+            "title": title,
             "line_start": p.line_start if record is None else record,
             "line_end": p.line_end if record is None else record,
         }
@@ -436,27 +460,33 @@ def segment_documents(
             yield {}, seg.removed
 
 
-def _documents(config: Config, files: list[corpus.InputFile], dedupe: bool = True) -> Iterator[Segmented]:
-    """Each document segmented, streamed one at a time."""
+def _documents(
+    config: Config, files: list[corpus.InputFile], read: corpus.ReadCounts, dedupe: bool = True
+) -> Iterator[Segmented]:
+    """Each document segmented, streamed one at a time; what reading gave added to ``read``."""
     furniture = compile_furniture(config.segment)
     simplify = simplifier(config.segment)
-    for doc in corpus.read_documents(config, files, dedupe=dedupe):
+    for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read):
         yield segment_document(doc, config.segment, furniture, simplify)
 
 
-def segment_partition(files: list[corpus.InputFile], config: Config) -> list[Segmented]:
+def segment_partition(
+    files: list[corpus.InputFile], config: Config
+) -> tuple[list[Segmented], corpus.ReadCounts]:
     """One partition, on a worker; ids are made unique by the caller, which sees them all."""
-    return list(_documents(config, files, dedupe=False))
+    read = corpus.ReadCounts()
+    return list(_documents(config, files, read, dedupe=False)), read
 
 
 def _partitioned_documents(
-    config: Config, files: list[corpus.InputFile], ex: Executor
+    config: Config, files: list[corpus.InputFile], ex: Executor, read: corpus.ReadCounts
 ) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
     unique here, in order. A partition is one file, or one block of a large jsonl file."""
     partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     dedup = corpus.IdDeduper()
-    for result in ex.map(segment_partition, partitions, config):
+    for result, counts in ex.map(segment_partition, partitions, config):
+        read.merge(counts)
         for seg in result:
             doc_id = dedup(seg.doc_id)
             if doc_id != seg.doc_id:
@@ -524,12 +554,17 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
     coverage = Coverage()
+    read = corpus.ReadCounts()
 
     # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
     with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
 
         def units() -> Iterator[dict[str, Any]]:
-            docs = _partitioned_documents(config, files, ex) if ex.parallel else _documents(config, files)
+            docs = (
+                _partitioned_documents(config, files, ex, read)
+                if ex.parallel
+                else _documents(config, files, read)
+            )
             for seg in progress.track(docs, None, "", "documents"):
                 counts["documents"] += 1
                 counts["removed_lines"] += len(seg.removed)
@@ -542,7 +577,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                     yield unit
             if counts["units"] == 0:
                 # Raised inside the stream so both writes are abandoned and old outputs stay.
-                raise InputError(
+                raise read.nothing_read(config.input.text_field) or InputError(
                     f"{', '.join(config.input.paths)}: no text left after segmentation "
                     "(are the files empty, or is every line furniture?)"
                 )
