@@ -405,13 +405,12 @@ class RunStore:
         with self.write_path(MODEL, directory=True) as tmp_dir:
             model.save(tmp_dir)
 
-    def load_model(self) -> Any:
-        """The trained topic model (an ``engines.TopicModel``)."""
-        from pipeline.engines import load_model
-
+    def load_model(self, loader: Callable[[Path], Any]) -> Any:
+        """The trained topic model, read by ``loader`` from the model folder (the engines'
+        ``load_model``: the store knows the folder, not the engines' formats)."""
         path = self._require(MODEL)
         try:
-            return load_model(path)
+            return loader(path)
         except StoreError as exc:
             raise StoreError(f"{path}: {exc}") from exc
         except Exception as exc:

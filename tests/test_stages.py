@@ -298,11 +298,11 @@ def test_a_stage_is_fingerprinted_on_its_own_code_and_resources() -> None:
 def test_stages_open_no_file_themselves() -> None:
     """File I/O lives in the store (artifacts.py) and the input reader (corpus.py); the
     engines write their own model files into a folder the store hands them."""
-    allowed = {"artifacts.py", "corpus.py", "engines.py"}
+    allowed = {"artifacts.py", "corpus.py", "engines"}
     root = Path(__file__).parent.parent / "pipeline"
     found = []
     for path in sorted(root.rglob("*.py")):
-        if path.name in allowed:
+        if path.relative_to(root).parts[0] in allowed:
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             code = line.split("#")[0]

@@ -73,10 +73,13 @@ class _Units:
     quoted: dict[int, dict[str, Any]]
 
 
-def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[ReportData, Labels]:
-    """Everything the reports show, and the topic names to write back once they are written."""
+def report_data(
+    config: Config, store: RunStore, progress: Progress, model: Any, steps: str
+) -> tuple[ReportData, Labels]:
+    """Everything the reports show, and the topic names to write back once they are written:
+    of the trained ``model`` (an ``engines.TopicModel``), trained as ``steps`` says."""
     cfg = config.report
-    model, dct, corpus = store.load_model(), store.load_dictionary(), store.load_corpus()
+    dct, corpus = store.load_dictionary(), store.load_corpus()
     training = store.read_json(TRAINING)
     manifest = store.load_manifest().get("stages", {})
     labels = match_labels(store, model.topic_term, dct.id2token)
@@ -167,6 +170,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
             alpha=str(config.model.alpha),
             eta=str(config.model.eta),
             seed=training.get("seed", config.run.seed),
+            steps=steps,
         ),
         timings={n: float(s["seconds"]) for n, s in manifest.items() if s.get("seconds") is not None},
         topics=tuple(topics),

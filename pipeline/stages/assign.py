@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import tiling
+from pipeline import engines, tiling
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.curation import Curation
@@ -186,7 +186,7 @@ def write_assignments(
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
-    model = store.load_model()
+    model = store.load_model(engines.load_model)
     corpus = store.load_corpus()
     dictionary = store.load_dictionary()
     labels = match_labels(store, model.topic_term, dictionary.id2token, warn=False)  # the report warns
@@ -201,7 +201,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         nonlocal mass
-        if model.train_theta is None and model.engine == "gensim" and ex.parallel:
+        if model.train_theta is None and engines.get(model.engine).parallel_inference and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
