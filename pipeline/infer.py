@@ -16,9 +16,9 @@ import numpy as np
 
 from pipeline import corpus, engines
 from pipeline.artifacts import INFER_MARKER, RunStore, is_run_folder
+from pipeline.assignments import write_assignments
 from pipeline.errors import InputError, StoreError
 from pipeline.runs import Run
-from pipeline.stages.assign import write_assignments
 from pipeline.stages.segment import segment_documents
 from pipeline.stages.tokenize import Tokenizer
 

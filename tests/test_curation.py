@@ -17,10 +17,10 @@ import yaml
 
 from pipeline import engines, tiling
 from pipeline.artifacts import RunStore
+from pipeline.assignments import segment_topic
 from pipeline.curation import Curation
 from pipeline.errors import InputError
 from pipeline.labels import RESOLVED, curation_written, ensure_labels, match_labels, read_labels
-from pipeline.stages.assign import segment_topic
 
 from .conftest import DETERMINISTIC, invoke, snapshot, write_config
 

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from pipeline import __version__, measures
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import SWEEP, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.labels import Labels, match_labels
+from pipeline.progress import Progress
 from pipeline.reporting import analysis, axes
 from pipeline.reporting import summary as S
 from pipeline.reporting.data import (
@@ -41,8 +42,7 @@ from pipeline.reporting.data import (
     Term,
     Topic,
 )
-from pipeline.stages.base import Progress
-from pipeline.stages.train import SWEEP, TRAINING, coherence_texts
+from pipeline.samples import coherence_texts
 
 HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
 STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones

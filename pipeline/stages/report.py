@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline import engines
-from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.executor import Executor
 from pipeline.labels import LABELS, RESOLVED, names_written, written_entries
@@ -22,7 +22,6 @@ from pipeline.reporting.data import Topic
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
 from pipeline.stages.base import Counts, Progress, Stage
-from pipeline.stages.train import TRAINING
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:

@@ -20,18 +20,15 @@ from typing import Any
 import numpy as np
 
 from pipeline import em, engines, executor, measures
-from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, SWEEP, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.errors import ConfigError, DataError
 from pipeline.executor import Executor
-from pipeline.reporting.summary import in_stride_sample
+from pipeline.samples import coherence_texts
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
 
-TRAINING = "training.json"
-SWEEP = "sweep.csv"
-COHERENCE_SAMPLE = 20000  # units: co-occurrence statistics need texts, so large corpora are sampled
 EVAL_SAMPLE = 2000  # units whose perplexity is tracked pass by pass
 SWEEP_COLUMNS = ["k", "seed", "c_v", "c_npmi", "u_mass", "diversity", "perplexity", "stability"]
 
@@ -326,16 +323,6 @@ def evaluation_rows(nonempty: np.ndarray) -> np.ndarray:
 
 def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
-
-
-def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
-    """The texts coherence is counted over, for the sweep and the report alike: the
-    units' tokens in the dictionary, every ``n_units / COHERENCE_SAMPLE``-th unit."""
-    vocab = set(dct.token2id)
-    return [
-        [w for w in row["tokens"] if w in vocab]
-        for _, row in store.read_jsonl_where("tokens.jsonl", in_stride_sample(n_units, COHERENCE_SAMPLE))
-    ]
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
