@@ -2,7 +2,7 @@
 
 Each engine is one module of this package giving one ``ENGINE`` (``base.Engine``: its
 name, training, loading, progress steps, default priors, the starts it takes, whether its
-inference runs in parallel), and one line of ``ENGINES`` below. Both train on the
+inference runs in parallel), and one line of ``ENGINES`` below. All train on the
 bag-of-words corpus built with the gensim ``Dictionary`` and give a ``base.TopicModel``;
 nothing outside this package asks which engine it has.
 """
