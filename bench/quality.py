@@ -35,8 +35,10 @@ see the same documents over the same vocabulary; only the model differs.
   ``doc.get_topic_dist()``; terms = ``get_topic_words(i, top_n=50)``. tomotopy does not take
   empty documents, so a document with no token left is not covered.
 
-Pipeline variants (``--pipelines NAME=OVERRIDES``, repeatable; default ``pipeline`` = the default
-config and ``pipeline-tomotopy`` = ``model.engine=tomotopy model.iterations=1000``). OVERRIDES are
+Pipeline variants: one per engine named by ``--engines`` (default ``gensim,tomotopy``):
+``pipeline`` = the default config (gensim), ``pipeline-tomotopy`` = ``model.engine=tomotopy
+model.iterations=1000``, ``pipeline-sklearn`` = ``model.engine=sklearn``; and any given as
+``--pipelines NAME=OVERRIDES`` (repeatable; with ``--pipelines`` alone, no engine's). OVERRIDES are
 ``key.path=value`` items separated by whitespace (shell-style quoting; write lists without
 spaces, ``tokenize.pos=[n,v,a]``). ``--set`` overrides apply to every variant first, then the
 variant's own. The sample is written to a temporary jsonl (``id``, ``label``, ``text``), one
@@ -276,13 +278,15 @@ class StageLog:
     def stage_finished(self, result: Any) -> None:
         print(f"    pipeline {result.name}: {result.status} in {result.seconds:.1f}s", file=sys.stderr)
 
-    def track(self, items: Iterable[Any], total: int | None, description: str) -> Iterable[Any]:
+    def track(
+        self, items: Iterable[Any], total: int | None, description: str, unit: str = ""
+    ) -> Iterable[Any]:
         return items
 
-    def task(self, total: int, description: str) -> Any:
+    def task(self, total: int | None, description: str, unit: str = "", throttle: bool = True) -> Any:
         from contextlib import nullcontext
 
-        return nullcontext(lambda done: None)
+        return nullcontext(lambda done, **facts: None)
 
 
 def write_jsonl(docs: Sequence[Doc], path: Path) -> None:
@@ -442,7 +446,12 @@ PEERS: dict[str, Callable[[Sequence[Doc], int, int, Prepared], SystemOutput]] = 
     "sklearn-lda": run_sklearn_peer,
     "tomotopy-1000": run_tomotopy_peer,
 }
-DEFAULT_PIPELINES = ["pipeline=", "pipeline-tomotopy=model.engine=tomotopy model.iterations=1000"]
+ENGINE_VARIANTS = {  # --engines: each engine's pipeline variant
+    "gensim": "pipeline=",
+    "tomotopy": "pipeline-tomotopy=model.engine=tomotopy model.iterations=1000",
+    "sklearn": "pipeline-sklearn=model.engine=sklearn",
+}
+DEFAULT_ENGINES = ["gensim", "tomotopy"]
 
 
 # -- scores ---------------------------------------------------------------------------
@@ -795,9 +804,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=parse_variant,
         default=None,
         metavar="NAME=OVERRIDES",
-        help="a pipeline variant: NAME=key.path=value ... (repeatable; default: "
-        + "; ".join(DEFAULT_PIPELINES)
-        + ")",
+        help="a pipeline variant: NAME=key.path=value ... (repeatable; replaces the engines' "
+        "variants unless --engines is given)",
+    )
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="engines run as pipeline variants (see the docstring), subset of: "
+        f"{', '.join(ENGINE_VARIANTS)}, or none (default {','.join(DEFAULT_ENGINES)}; none with --pipelines)",
     )
     p.add_argument(
         "--set",
@@ -819,8 +835,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.peers) - set(PEERS))
     if unknown:
         p.error(f"unknown peer {', '.join(unknown)} (choose from {', '.join(PEERS)}, or none)")
-    if args.pipelines is None:
-        args.pipelines = [parse_variant(v) for v in DEFAULT_PIPELINES]
+    if args.engines is None:
+        args.engines = [] if args.pipelines else DEFAULT_ENGINES
+    args.engines = [n for item in args.engines for n in item.split(",") if n and n != "none"]
+    unknown = sorted(set(args.engines) - set(ENGINE_VARIANTS))
+    if unknown:
+        p.error(f"unknown engine {', '.join(unknown)} (choose from {', '.join(ENGINE_VARIANTS)}, or none)")
+    args.pipelines = [parse_variant(ENGINE_VARIANTS[n]) for n in args.engines] + (args.pipelines or [])
     seen = [n for n, _ in args.pipelines]
     if len(set(seen)) < len(seen) or set(seen) & set(PEERS):
         p.error("--pipelines: every variant needs its own name, different from the peers'")

@@ -42,6 +42,8 @@ CORPUS_INDEX = "corpus.mm.index.npy"  # each row's byte offset (gensim pickles i
 DICTIONARY_FORMAT = "pipeline-dictionary/1"
 MM_HEADER = b"%%MatrixMarket matrix coordinate real general\n"
 MODEL = "model"  # folder: the engine's files plus topic_term.npy and alpha.npy
+TRAINING = "training.json"  # how the model was trained: engine, K, seed, per-pass perplexity
+SWEEP = "sweep.csv"  # the scores of every (K, seed) model of a sweep
 MARKER = ".pipeline-run"  # a folder holding this was made by the tool: it may write and clean it
 INFER_MARKER = ".pipeline-infer"  # the same, for the outputs of `pipeline infer`
 LOCK = ".lock"
@@ -418,13 +420,12 @@ class RunStore:
         with self.write_path(MODEL, directory=True) as tmp_dir:
             model.save(tmp_dir)
 
-    def load_model(self) -> Any:
-        """The trained topic model (an ``engines.TopicModel``)."""
-        from pipeline.engines import load_model
-
+    def load_model(self, loader: Callable[[Path], Any]) -> Any:
+        """The trained topic model, read by ``loader`` from the model folder (the engines'
+        ``load_model``: the store knows the folder, not the engines' formats)."""
         path = self._require(MODEL)
         try:
-            return load_model(path)
+            return loader(path)
         except StoreError as exc:
             raise StoreError(f"{path}: {exc}") from exc
         except Exception as exc:

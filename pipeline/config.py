@@ -226,16 +226,20 @@ NumTopics = Annotated[
 
 
 class ModelConfig(Section):
-    engine: Literal["gensim", "tomotopy"] = Field(
-        "gensim", description="gensim (variational Bayes) or tomotopy (collapsed Gibbs sampling)."
+    engine: Literal["gensim", "tomotopy", "sklearn"] = Field(
+        "gensim",
+        description="gensim (variational Bayes), tomotopy (collapsed Gibbs sampling) or sklearn "
+        "(scikit-learn's batch variational Bayes).",
     )
     num_topics: NumTopics = Field(
         8, description="Number of topics K: a number, a list, or {min, max, step} to sweep."
     )
     seeds: Int = Field(1, ge=1, description="Models trained per K with seeds run.seed, run.seed+1, ...")
-    passes: Int = Field(20, ge=1, description="gensim: passes over the corpus during training.")
+    passes: Int = Field(20, ge=1, description="gensim, sklearn: passes over the corpus during training.")
     iterations: Int = Field(
-        400, ge=1, description="gensim: inference iterations per unit; tomotopy: sampling iterations."
+        400,
+        ge=1,
+        description="gensim, sklearn: inference iterations per unit; tomotopy: sampling iterations.",
     )
     alpha: Alpha = Field(
         "auto", description="Document-topic prior (alpha): symmetric, asymmetric, auto or a number above 0."

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import corpus
+from pipeline import corpus, engines
 from pipeline.artifacts import INFER_MARKER, RunStore, is_run_folder
+from pipeline.assignments import write_assignments
 from pipeline.config import InputFormat
 from pipeline.errors import InputError, StoreError
 from pipeline.runs import Run
-from pipeline.stages.assign import write_assignments
 from pipeline.stages.segment import segment_documents
 from pipeline.stages.tokenize import Tokenizer
 
@@ -38,7 +38,7 @@ def infer(run: Run, paths: list[str], out_dir: Path, fmt: InputFormat = "auto") 
     config.input.format = fmt
     files = corpus.list_inputs(config, paths)
     config.input.paths = [str(Path(p).resolve()) for p in paths]
-    model = run.store.load_model()
+    model = run.store.load_model(engines.load_model)
     dct = run.store.load_dictionary()
     tokenizer = Tokenizer(config)
     stats: dict[str, Any] = {"documents": 0, "units": 0, "tokens": 0, "oov_tokens": 0}

@@ -120,8 +120,9 @@ TEMPLATES = re.compile(r"""PackageLoader\(["'][\w.]+["'], ["']templates["']\)"""
 @cache
 def code_fingerprint(module: str) -> str:
     """A stage's own code: its module, every pipeline module it imports (directly or
-    not), the resource files they load and the templates they render. Editing the
-    report's HTML re-runs the report, not segment and tokenize."""
+    not, at module level), the resource files they load and the templates they render.
+    Editing the report's HTML re-runs the report, not segment and tokenize; a comment in
+    a module outside a stage's code leaves it up to date."""
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(_code_files(module)):
         digest.update(path.relative_to(ROOT).as_posix().encode())
@@ -144,13 +145,37 @@ def _code_files(module: str) -> set[Path]:
         files.update(ROOT / "resources" / r for r in RESOURCE.findall(source))
         if TEMPLATES.search(source):  # a module that renders templates: they are its code too
             files.update(p for p in (path.parent / "templates").iterdir() if p.is_file())
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Import):
-                todo += [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                todo.append(node.module)
-                todo += [f"{node.module}.{a.name}" for a in node.names]  # from pipeline import corpus
+        todo += _imported_names(source)
     return files
+
+
+@cache
+def _imported_names(source: str) -> tuple[str, ...]:
+    """What a module's source imports as it is imported, as names that may be modules:
+    ``from pipeline import corpus`` names both pipeline and pipeline.corpus."""
+    names: list[str] = []
+    for node in module_imports(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(names)
+
+
+def module_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports a module runs as it is imported: at its top level, in if, try and with
+    blocks and class bodies too, but not inside functions, which run when called
+    (pipeline/ imports none of its own modules there: a test keeps it so, and a stage's
+    code whole)."""
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            # Statements only: an import is one, so expressions need not be searched.
+            todo += [n for n in ast.iter_child_nodes(node) if isinstance(n, ast.stmt | ast.excepthandler)]
 
 
 def _module_path(name: str) -> Path | None:

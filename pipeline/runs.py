@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import measures
+from pipeline import engines, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, drop_retired, flatten, load_config
 from pipeline.curation import Curation
@@ -57,7 +57,8 @@ class Run:
         """The model's topic-term matrix, before curation, and its vocabulary in dictionary
         id order."""
         dct = self.store.load_dictionary()
-        return self.store.load_model().topic_term, [dct.id2token[i] for i in range(len(dct))]
+        model = self.store.load_model(engines.load_model)
+        return model.topic_term, [dct.id2token[i] for i in range(len(dct))]
 
 
 def open_run(ref: str | Path) -> Run:

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline import tiling
+from pipeline import engines, tiling
 from pipeline.artifacts import RunStore
+from pipeline.assignments import segment_topic
 from pipeline.curation import Curation
 from pipeline.errors import InputError
 from pipeline.labels import RESOLVED, curation_written, ensure_labels, match_labels, read_labels
-from pipeline.stages.assign import segment_topic
 
 from .conftest import DETERMINISTIC, invoke, snapshot, write_config
 
@@ -374,7 +374,7 @@ def test_curation_is_carried_to_new_topic_ids_and_the_next_run_is_up_to_date(
     again = invoke("run", config, "--set", "model.num_topics=7")
     assert again.stderr.count("skipped (up to date)") == 6, again.stderr
     store = RunStore(run_dir)
-    model, dct = store.load_model(), store.load_dictionary()
+    model, dct = store.load_model(engines.load_model), store.load_dictionary()
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     applied = manifest["stages"]["assign"]["details"]["curation"]
     assert match_labels(store, model.topic_term, dct.id2token).curation.record() == applied

@@ -62,7 +62,7 @@ def test_local_worker_processes_give_files_identical_to_one_process(
 ) -> None:
     # Small inference chunks and partitions, so the seeds make several assign partitions
     # and several training partitions a pass.
-    monkeypatch.setattr(engines, "CHUNK", 20)
+    monkeypatch.setattr(engines.base, "CHUNK", 20)
     monkeypatch.setattr(assign, "PARTITION", 40)
     monkeypatch.setattr(em, "PARTITION_ROWS", 30)
     names = [*DETERMINISTIC, "units.jsonl", "tokens.jsonl", "segmentation.tsv", "vocab.tsv", "training.json"]

@@ -190,6 +190,8 @@ def test_partitioned_batch_em_with_one_partition_reaches_gensims_fixed_point() -
     from gensim.models import LdaModel
 
     from pipeline import engines
+    from pipeline.engines import gensim as gensim_engine
+    from pipeline.engines import nmf
 
     rng = random.Random(5)
     docs = [
@@ -206,7 +208,7 @@ def test_partitioned_batch_em_with_one_partition_reaches_gensims_fixed_point() -
         id2word=dct, num_topics=PLANTED, passes=60, iterations=100, alpha="auto", chunksize=2000,
         update_every=0, decay=0.0, random_state=1, eval_every=None,
     )  # fmt: skip
-    engines.start_from(lda, engines.nmf_topics(corpus, len(dct), PLANTED, 1))
+    gensim_engine.start_from(lda, nmf.nmf_topics(corpus, len(dct), PLANTED, 1))
     lda.update(corpus)
     theirs = lda.get_topics()
     assert np.abs(ours.topic_term - theirs).max() < 1e-6
@@ -361,16 +363,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_nmf_start_pools_units_per_document_and_samples_large_corpora(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pipeline import engines
+    from pipeline.engines import nmf
 
     corpus = [[(0, 1)], [(1, 2)], [(0, 3)], [(2, 1)], [(1, 1), (2, 4)], [(0, 5)]]
     documents = np.array([0, 0, 1, 2, 2, 3])
-    counts, tokens = engines._start_matrix(corpus, 3, 2, documents)
+    counts, tokens = nmf._start_matrix(corpus, 3, 2, documents)
     assert tokens == 17
     np.testing.assert_array_equal(counts.toarray(), [[1, 2, 0], [3, 0, 0], [0, 1, 5], [5, 0, 0]])
-    counts, _ = engines._start_matrix(corpus, 3, 5, documents)  # fewer documents than topics: units
+    counts, _ = nmf._start_matrix(corpus, 3, 5, documents)  # fewer documents than topics: units
     assert counts.shape == (6, 3)
-    monkeypatch.setattr(engines, "START_SAMPLE", 2)  # every second document
-    counts, tokens = engines._start_matrix(corpus, 3, 2, documents)
+    monkeypatch.setattr(nmf, "START_SAMPLE", 2)  # every second document
+    counts, tokens = nmf._start_matrix(corpus, 3, 2, documents)
     assert tokens == 17
     np.testing.assert_array_equal(counts.toarray(), [[1, 2, 0], [0, 1, 5]])

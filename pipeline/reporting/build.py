@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from pipeline import __version__, measures
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import SWEEP, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.labels import Labels, match_labels
+from pipeline.progress import Progress
 from pipeline.reporting import analysis, axes
 from pipeline.reporting import summary as S
 from pipeline.reporting.data import (
@@ -41,8 +42,7 @@ from pipeline.reporting.data import (
     Term,
     Topic,
 )
-from pipeline.stages.base import Progress
-from pipeline.stages.train import SWEEP, TRAINING, coherence_texts
+from pipeline.samples import coherence_texts
 
 HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
 STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
@@ -73,10 +73,13 @@ class _Units:
     quoted: dict[int, dict[str, Any]]
 
 
-def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[ReportData, Labels]:
-    """Everything the reports show, and the topic names to write back once they are written."""
+def report_data(
+    config: Config, store: RunStore, progress: Progress, model: Any, steps: str
+) -> tuple[ReportData, Labels]:
+    """Everything the reports show, and the topic names to write back once they are written:
+    of the trained ``model`` (an ``engines.TopicModel``), trained as ``steps`` says."""
     cfg = config.report
-    model, dct, corpus = store.load_model(), store.load_dictionary(), store.load_corpus()
+    dct, corpus = store.load_dictionary(), store.load_corpus()
     training = store.read_json(TRAINING)
     manifest = store.load_manifest().get("stages", {})
     labels = match_labels(store, model.topic_term, dct.id2token)
@@ -167,6 +170,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
             alpha=str(config.model.alpha),
             eta=str(config.model.eta),
             seed=training.get("seed", config.run.seed),
+            steps=steps,
         ),
         timings={n: float(s["seconds"]) for n, s in manifest.items() if s.get("seconds") is not None},
         topics=tuple(topics),

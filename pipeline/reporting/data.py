@@ -94,6 +94,7 @@ class Model:
     alpha: str  # as configured: a name (auto, symmetric) or a number
     eta: str
     seed: int
+    steps: str = ""  # how the engine trained: "20 passes, 400 iterations, nmf start"
 
 
 @dataclass(frozen=True)

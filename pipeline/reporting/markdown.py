@@ -90,12 +90,7 @@ def render_markdown(data: ReportData) -> str:
 
 
 def _model(m: Model) -> str:
-    steps = (
-        f"{m.iterations} sampling iterations"
-        if m.engine == "tomotopy"
-        else f"{m.passes} passes, {m.iterations} iterations, {m.init} start"
-    )
-    return f"{m.engine}, {m.num_topics} topics, {steps}, alpha {m.alpha}, eta {m.eta}, seed {m.seed}"
+    return f"{m.engine}, {m.num_topics} topics, {m.steps}, alpha {m.alpha}, eta {m.eta}, seed {m.seed}"
 
 
 def _corpus(c: Corpus) -> list[str]:

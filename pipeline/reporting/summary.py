@@ -1,11 +1,10 @@
-"""Pure helpers for summaries: excerpts and citations, sampling, periods, the topic map, strips."""
+"""Pure helpers for summaries: excerpts and citations, periods, the topic map, strips."""
 
 from __future__ import annotations
 
 import heapq
-import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -17,13 +16,6 @@ _DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]?(\d{1,2}))?(?:[-/.月]?(\d{1,2}))?")
 
 def excerpt(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def in_stride_sample(total: int, limit: int) -> Callable[[int], bool]:
-    """Whether item i is in a deterministic sample of at most ``limit`` of ``total`` items:
-    every ``ceil(total/limit)``-th. Readers skip the other items unread."""
-    step = max(1, math.ceil(total / limit))
-    return lambda i: i % step == 0
 
 
 def period_of(value: Any, period: str, field: str) -> str:

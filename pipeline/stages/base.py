@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.executor import Executor
-
-T = TypeVar("T")
+from pipeline.progress import Progress
 
 Counts = dict[str, Any]
-
-
-class Progress(Protocol):
-    """How a stage reports progress on steps that can take more than a few seconds
-    (``pipeline.runner.Reporter`` says what each call shows); a stage never prints."""
-
-    def track(
-        self, items: Iterable[T], total: int | None, description: str, unit: str = ""
-    ) -> Iterator[T]: ...
-
-    def task(
-        self, total: int | None, description: str, unit: str = "", throttle: bool = True
-    ) -> AbstractContextManager[Callable[..., None]]:
-        """Work of ``total`` ``unit``; the yielded ``update(done, **facts)`` says how far it is."""
-        ...
 
 
 @dataclass(frozen=True)

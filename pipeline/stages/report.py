@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
+from pipeline import engines
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.executor import Executor
 from pipeline.labels import LABELS, RESOLVED, names_written, written_entries
@@ -21,11 +22,13 @@ from pipeline.reporting.data import Topic
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
 from pipeline.stages.base import Counts, Progress, Stage
-from pipeline.stages.train import TRAINING
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
-    data, labels = report_data(config, store, progress)
+    model = store.load_model(engines.load_model)
+    m = config.model
+    steps = engines.get(model.engine).describe(m.passes, m.iterations, m.init)
+    data, labels = report_data(config, store, progress, model, steps)
     store.write_csv("topics.csv", outputs.TOPICS_CSV, outputs.topics_csv(data))
     store.write_json("topics.json", [outputs.topic_json(t) for t in data.topics])
     if data.prevalence is not None:
@@ -37,7 +40,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     _exports(config, store, data.topics)
-    model, dct = store.load_model(), store.load_dictionary()
+    dct = store.load_dictionary()
     labels.write(store, model.topic_term, dct.id2token, {t.id: t.prevalence for t in data.topics})
     counts: Counts = {"topics": len(data.topics), "flagged": sum(1 for t in data.topics if t.flags)}
     if data.labels is not None:

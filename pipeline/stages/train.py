@@ -20,18 +20,15 @@ from typing import Any
 import numpy as np
 
 from pipeline import em, engines, executor, measures
-from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, SWEEP, TRAINING, RunStore
 from pipeline.config import Config
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.executor import Executor
-from pipeline.reporting.summary import in_stride_sample
+from pipeline.samples import coherence_texts
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
 
-TRAINING = "training.json"
-SWEEP = "sweep.csv"
-COHERENCE_SAMPLE = 20000  # units: co-occurrence statistics need texts, so large corpora are sampled
 EVAL_SAMPLE = 2000  # units whose perplexity is tracked pass by pass
 SWEEP_COLUMNS = ["k", "seed", "c_v", "c_npmi", "u_mass", "diversity", "perplexity", "stability"]
 
@@ -63,7 +60,7 @@ def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
     m = config.model
     if not m.seed_words:
         return None
-    default = 0.01 if m.engine == "tomotopy" else 1.0 / k  # each engine's own symmetric eta
+    _, default = engines.get(m.engine).symmetric_priors(k)  # each engine's own symmetric eta
     base = m.eta if isinstance(m.eta, float) else default
     strength = m.seed_strength * max(1.0, dictionary.num_pos / max(1, len(dictionary)))
     eta = np.full((k, len(dictionary)), base)
@@ -328,16 +325,6 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
 
-def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
-    """The texts coherence is counted over, for the sweep and the report alike: the
-    units' tokens in the dictionary, every ``n_units / COHERENCE_SAMPLE``-th unit."""
-    vocab = set(dct.token2id)
-    return [
-        [w for w in row["tokens"] if w in vocab]
-        for _, row in store.read_jsonl_where("tokens.jsonl", in_stride_sample(n_units, COHERENCE_SAMPLE))
-    ]
-
-
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
@@ -350,9 +337,15 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             f"model.num_topics: {k} topics for {n_units} units with tokens; "
             f"use at most {n_units} (e.g. --set model.num_topics={max(2, min(n_units, 10))})"
         )
+    engine = engines.get(config.model.engine)
+    if config.model.seed_words and not engine.seed_words:
+        raise ConfigError(
+            f"{config.source}: model.seed_words: the {engine.name} engine takes one number as its "
+            "topic-word prior, not seed words; remove model.seed_words, or choose another model.engine"
+        )
     sweeping = len(ks) > 1 or config.model.seeds > 1
-    training: dict[str, Any] = {"engine": config.model.engine}
-    nmf_start = config.model.engine == "gensim" and config.model.init == "nmf"
+    training: dict[str, Any] = {"engine": engine.name}
+    nmf_start = config.model.init == "nmf" and "nmf" in engine.starts
     documents = document_numbers(store) if nmf_start else None
     if sweeping:
         texts = coherence_texts(store, dct, len(corpus))

@@ -1,0 +1,156 @@
+"""What every engine shares: the training request, its progress and log, the trained
+model's contract (``TopicModel``) and the engine's own (``Engine``).
+
+A model gives topic-term distributions in dictionary id order, the document-topic prior,
+per-unit distributions and inference for new text. Everything downstream (assign, the
+report, the measures) uses only this contract, so it is engine-blind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.executor import Executor
+
+Bow = list[tuple[int, int]]
+CHUNK = 2000  # units inferred at a time: a unit's mix depends only on its chunk
+ENGINE_FILE = "engine.json"  # in every model folder: which engine wrote it, its seed and K
+
+
+@dataclass
+class TrainSpec:
+    """What to train: one name per concept, as in gensim (alpha, eta, passes, iterations)."""
+
+    engine: str
+    num_topics: int
+    seed: int
+    passes: int
+    iterations: int
+    alpha: str | float
+    eta: str | float
+    chunksize: int
+    update_every: int = 1
+    init: str = "nmf"  # starting topics, for the engines that take a start (Engine.starts)
+    documents: np.ndarray | None = None  # each corpus row's document number, for the nmf start
+    eta_prior: np.ndarray | None = None  # K x V, from seed words
+    eval_rows: np.ndarray | None = None  # mask over the corpus rows: units for per-pass perplexity
+    keep_mixes: bool = False  # gensim batch EM: keep every unit's mix from the last E-step
+
+
+@dataclass
+class TrainLog:
+    """What training reports: per-pass perplexity and convergence."""
+
+    perplexity: list[float] = field(default_factory=list)
+    converged_share: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "perplexity_per_pass": [round(p, 4) for p in self.perplexity],
+            "converged_share": None if self.converged_share is None else round(self.converged_share, 4),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """How far training is, told as each step ends (a pass, or a number of sampling
+    iterations: ``Engine.steps``): ``done`` of ``total`` ``unit``, and the latest
+    perplexity of the evaluation units, that of the topics after ``unit`` ``after``
+    (gensim's batch EM measures a pass's topics in the next pass's E-step)."""
+
+    unit: str  # "pass" or "iteration"
+    done: int
+    total: int
+    perplexity: float | None = None
+    after: int | None = None
+
+
+OnStep = Callable[[TrainStep], None]
+
+
+def quiet(step: TrainStep) -> None: ...
+
+
+class TopicModel:
+    """A trained model: ``topic_term`` (K x V, rows sum to 1) and ``alpha`` (K)."""
+
+    engine = "base"  # the name of the engine that trained it (Engine.name)
+    train_theta: np.ndarray | None = None  # the training units' mixes, where training gave them
+
+    def __init__(self, topic_term: np.ndarray, alpha: np.ndarray, seed: int) -> None:
+        self.topic_term = topic_term
+        self.alpha = alpha
+        self.seed = seed
+
+    @property
+    def num_topics(self) -> int:
+        return int(self.topic_term.shape[0])
+
+    def prior_distribution(self) -> np.ndarray:
+        return np.asarray(self.alpha / self.alpha.sum(), dtype=float)
+
+    def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
+        """The distribution of every training unit, in corpus order: the one training
+        gave it where the model holds those (``train_theta``), else inferred."""
+        return self.infer(corpus)
+
+    def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        """Arrays and JSON only: a model folder is data, and loading it must run no code."""
+        np.save(folder / "topic_term.npy", self.topic_term)
+        np.save(folder / "alpha.npy", self.alpha)
+        (folder / ENGINE_FILE).write_text(
+            json.dumps({"engine": self.engine, "seed": self.seed, "num_topics": self.num_topics}) + "\n",
+            encoding="utf-8",
+        )
+
+
+class Engine(Protocol):
+    """A topic-model engine: one module each, each giving one ``ENGINE``, listed in
+    ``pipeline.engines.ENGINES``. Nothing outside that package asks which engine it has:
+    it asks the engine."""
+
+    name: str  # model.engine
+    unit: str  # what training counts as it goes: "pass" or "iteration"
+    setting: str  # the model setting that sets how long it trains: "passes" or "iterations"
+    starts: tuple[str, ...]  # the model.init values it takes; it ignores the others
+    parallel_inference: bool  # its inference may be spread over the executor's processes
+    seed_words: bool  # it takes a topic-word prior matrix (model.seed_words)
+
+    def symmetric_priors(self, k: int) -> tuple[float, float]:
+        """The alpha and eta it uses for K topics when model.alpha or model.eta names a
+        prior it does not learn (and the base of the seed-word prior)."""
+        ...
+
+    def steps(self, spec: TrainSpec) -> int:
+        """How many times training tells ``on_step`` how far it is."""
+        ...
+
+    def describe(self, passes: int, iterations: int, init: str) -> str:
+        """How it trained, for the report: "20 passes, 400 iterations, nmf start"."""
+        ...
+
+    def train(
+        self, spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep
+    ) -> tuple[TopicModel, TrainLog]:
+        """One model; ``on_step`` hears how far training is, ``steps(spec)`` times."""
+        ...
+
+    def load(self, folder: Path, seed: int) -> TopicModel:
+        """The model its ``TopicModel.save`` wrote into ``folder``, read without pickle."""
+        ...
+
+
+def words(bow: Bow, id2token: dict[int, str]) -> list[str]:
+    """A bag of words as the words themselves, each as often as it is counted."""
+    return [id2token[i] for i, n in bow for _ in range(int(n))]

@@ -1,0 +1,28 @@
+"""Deterministic samples of a run's units, shared by training and the report."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.artifacts import RunStore
+
+COHERENCE_SAMPLE = 20000  # units: co-occurrence statistics need texts, so large corpora are sampled
+
+
+def in_stride_sample(total: int, limit: int) -> Callable[[int], bool]:
+    """Whether item i is in a deterministic sample of at most ``limit`` of ``total`` items:
+    every ``ceil(total/limit)``-th. Readers skip the other items unread."""
+    step = max(1, math.ceil(total / limit))
+    return lambda i: i % step == 0
+
+
+def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
+    """The texts coherence is counted over, for the sweep and the report alike: the
+    units' tokens in the dictionary, every ``n_units / COHERENCE_SAMPLE``-th unit."""
+    vocab = set(dct.token2id)
+    return [
+        [w for w in row["tokens"] if w in vocab]
+        for _, row in store.read_jsonl_where("tokens.jsonl", in_stride_sample(n_units, COHERENCE_SAMPLE))
+    ]

@@ -1,0 +1,147 @@
+"""One contract, checked over every registered engine: the same files on every run, a saved
+model that loads back to the same mixes, mixes that are distributions over K topics,
+planted topics found, progress told step by step, and a whole run through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from pipeline import engines
+from pipeline.artifacts import RunStore
+from pipeline.config import ModelConfig
+from pipeline.errors import StoreError
+from pipeline.executor import LocalExecutor
+
+from .conftest import invoke, write_config
+
+K = 3
+WORDS = [[f"t{t}w{j:02d}" for j in range(20)] for t in range(K)]
+LENGTH = {"gensim": 50, "tomotopy": 200, "sklearn": 50}  # model.iterations: seconds, not minutes
+
+
+def planted() -> tuple[object, list[list[tuple[int, int]]], list[int]]:
+    """90 units of 30 words, each drawn mostly from one of K disjoint vocabularies, and
+    one unit without words: (dictionary, bag-of-words corpus, each unit's vocabulary)."""
+    from gensim.corpora import Dictionary
+
+    rng = random.Random(3)
+    labels = [i % K for i in range(90)]
+    docs = [
+        [rng.choice(WORDS[t] if rng.random() < 0.9 else WORDS[rng.randrange(K)]) for _ in range(30)]
+        for t in labels
+    ]
+    dct = Dictionary([*docs, []])
+    return dct, [dct.doc2bow(d) for d in [*docs, []]], labels
+
+
+def spec(name: str, rows: int) -> engines.TrainSpec:
+    return engines.TrainSpec(
+        engine=name, num_topics=K, seed=1, passes=10, iterations=LENGTH[name], alpha="auto",
+        eta="symmetric", chunksize=2000, update_every=0, eval_rows=np.arange(rows) % 2 == 0, keep_mixes=True,
+    )  # fmt: skip
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_config_offers_every_registered_engine() -> None:
+    assert set(get_args(ModelConfig.model_fields["engine"].annotation)) == set(engines.ENGINES)
+    starts = set(get_args(ModelConfig.model_fields["init"].annotation))
+    for name, engine in engines.ENGINES.items():
+        assert engine.name == name
+        assert set(engine.starts) <= starts and engine.setting in ModelConfig.model_fields
+        assert engine.unit in ("pass", "iteration")
+
+
+@pytest.mark.parametrize("name", list(engines.ENGINES))
+def test_engine_contract(name: str, tmp_path: Path) -> None:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    dct, corpus, labels = planted()
+    request = spec(name, len(corpus))
+    steps: list[engines.TrainStep] = []
+    model, _ = engines.train(request, corpus, dct, LocalExecutor(1), steps.append)
+    again, _ = engines.train(request, corpus, dct, LocalExecutor(1))
+    for trained, folder in ((model, tmp_path / "a"), (again, tmp_path / "b")):
+        folder.mkdir()
+        trained.save(folder)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")  # reproducible, to the byte
+    assert json.loads((tmp_path / "a" / "engine.json").read_text(encoding="utf-8"))["engine"] == name
+
+    loaded = engines.load_model(tmp_path / "a")
+    mixes = np.array(list(model.unit_distributions(corpus)))
+    inferred = np.array(list(model.infer(corpus)))
+    np.testing.assert_array_equal(np.array(list(loaded.unit_distributions(corpus))), mixes)
+    np.testing.assert_array_equal(np.array(list(loaded.infer(corpus))), inferred)
+    np.testing.assert_array_equal(loaded.topic_term, model.topic_term)
+    for rows in (mixes, inferred):
+        assert rows.shape == (len(corpus), K) and (rows >= 0).all()
+        np.testing.assert_allclose(rows.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(model.topic_term.sum(axis=1), 1.0, atol=1e-9)
+
+    # The planted topics: units sorted by vocabulary, topics by their first word.
+    assert normalized_mutual_info_score(labels, mixes[: len(labels)].argmax(axis=1)) > 0.9
+    first = [dct[int(i)] for i in model.topic_term.argmax(axis=1)]
+    assert sorted(next(t for t in range(K) if w in WORDS[t]) for w in first) == list(range(K))
+
+    engine = engines.get(name)
+    unit, total = engines.progress_total(request)
+    assert len(steps) == engine.steps(request) and steps[-1].done == total
+    assert all(s.unit == unit == engine.unit and s.total == total for s in steps)
+    assert [s.done for s in steps] == sorted({s.done for s in steps})
+
+
+@pytest.mark.parametrize("name", list(engines.ENGINES))
+def test_engine_runs_the_pipeline_on_the_seeds(name: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = invoke("run", config, "--set", f"model.engine={name}", "--set", "model.num_topics=4")
+    assert result.exit_code == 0, result.stderr
+    run_dir = tmp_path / "runs" / "seeds"
+    with (run_dir / "assignments.csv").open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    assert [c for c in header if c.startswith("topic_")] == [f"topic_{t}" for t in range(4)]
+    training = json.loads((run_dir / "training.json").read_text(encoding="utf-8"))
+    assert training["engine"] == name and training["num_topics"] == 4
+    assert f"- {name}, 4 topics, " in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_an_engine_not_registered_is_refused_with_the_choices(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = invoke("validate", config, "--set", "model.engine=skleran")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --set model.engine=skleran: invalid value 'skleran' "
+        "(allowed: 'gensim', 'tomotopy' or 'sklearn')\n"
+    )
+
+
+def test_sklearn_refuses_seed_words(tmp_path: Path) -> None:
+    config = write_config(tmp_path, model={"engine": "sklearn", "seed_words": [["学校", "学生"]]})
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {config}: model.seed_words: the sklearn engine takes one number as its topic-word "
+        "prior, not seed words; remove model.seed_words, or choose another model.engine"
+    )
+
+
+def test_a_model_from_an_engine_this_version_lacks_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "engine.json").write_text(
+        '{"engine": "mallet", "seed": 1, "num_topics": 3}\n', encoding="utf-8"
+    )
+    with pytest.raises(StoreError) as error:
+        RunStore(tmp_path).load_model(engines.load_model)
+    assert str(error.value) == (
+        f"{folder}: written by engine 'mallet', which this version does not have (gensim, tomotopy, "
+        "sklearn); retrain with `pipeline run --from train --force`"
+    )
