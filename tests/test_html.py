@@ -39,14 +39,16 @@ from pipeline.reporting.data import (
     SearchEntry,
     Strip,
     Strips,
+    Summary,
     Sweep,
     SweepPoint,
     Term,
     TermShift,
     Topic,
 )
-from pipeline.reporting.html import EXPLORER_BARS, explorer_ranking, render_html
+from pipeline.reporting.html import render_html
 from pipeline.reporting.summary import coverage
+from pipeline.reporting.views.explorer import EXPLORER_BARS, explorer_ranking
 
 from .conftest import invoke, write_config
 
@@ -166,23 +168,33 @@ def make_data(k: int = 4) -> ReportData:
     return ReportData(
         run="seeds",
         generated_by="pipeline 0.1.0",
-        corpus=Corpus(
-            files=5,
-            documents=5,
-            units=133,
-            tokens=4241,
-            terms=839,
-            removed_lines=58,
-            removed_tokens={"stopword": 4340, "punctuation": 2873, "number": 167, "rare or too common": 2159},
-            coverage=Coverage(
-                cov["chars"],
-                {kind: cov[kind] for kind in ("units", "furniture", "title", "heading")},
-                tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
-                cov["low_count"],
+        summary=Summary(
+            corpus=Corpus(
+                files=5,
+                documents=5,
+                units=133,
+                tokens=4241,
+                terms=839,
+                removed_lines=58,
+                removed_tokens={
+                    "stopword": 4340,
+                    "punctuation": 2873,
+                    "number": 167,
+                    "rare or too common": 2159,
+                },
+                coverage=Coverage(
+                    cov["chars"],
+                    {kind: cov[kind] for kind in ("units", "furniture", "title", "heading")},
+                    tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
+                    cov["low_count"],
+                ),
             ),
+            model=Model("gensim LdaModel", k, 20, 400, "nmf", "auto", "0.01", 42),
+            timings={"segment": 0.035, "tokenize": 1.851, "dictionary": 1.68, "train": 74.2, "report": 2.1},
+            training_notes=("mean topic stability across seeds: 0.762",),
+            vanished_labels=(),
+            labels=None,
         ),
-        model=Model("gensim LdaModel", k, 20, 400, "nmf", "auto", "0.01", 42),
-        timings={"segment": 0.035, "tokenize": 1.851, "dictionary": 1.68, "train": 74.2, "report": 2.1},
         topics=tuple(topics),
         topic_map={0: (-0.12, 0.05), 1: (0.2, 0.1), 2: (-0.08, -0.15), 3: (0.05, 0.22)},
         documents=DocumentRows(
@@ -236,6 +248,7 @@ def make_data(k: int = 4) -> ReportData:
             100,
             42,
         ),
+        prevalence_chart=None,
         over_time=OverTime(
             "date",
             ("2019 – 2020", "2021 – 2022"),
@@ -257,9 +270,6 @@ def make_data(k: int = 4) -> ReportData:
             *(SearchEntry(t, f"seeds/00{t}_news.txt:{12 + t}", f"doc{t}", PASSAGES[t]) for t in range(k)),
             SearchEntry(0, "posts.jsonl:40:2", "doc9", PLANTED, "药店见闻", "2020-02-01"),
         ),
-        labels=None,
-        training_notes=("mean topic stability across seeds: 0.762",),
-        vanished_labels=(),
     )
 
 
@@ -448,7 +458,7 @@ def test_optional_sections_absent_without_their_data() -> None:
         relations=None,
         explorer=None,
         search=(),
-        training_notes=(),
+        summary=dataclasses.replace(data.summary, training_notes=()),
         topics=tuple(
             dataclasses.replace(
                 t, relevance=(), frex=(), stability=None, diagnostics={}, flags=(), note=None, name=None
@@ -615,10 +625,16 @@ def _long_floats(data: ReportData) -> ReportData:
         documents=dataclasses.replace(docs, mixes=docs.mixes * (1 - odd)),
         sweep=dataclasses.replace(sweep, points=points),
         over_time=dataclasses.replace(over, topics=shifts),
-        timings={k: v + odd for k, v in data.timings.items()},
-        labels=LabelScores("label", {"nmi": 0.3123456789, "ari": 0.2, "purity": 0.5}, {"nmi": 0.1, "ari": 0.2,
-                           "purity": 0.75555555}),
-    )  # fmt: skip
+        summary=dataclasses.replace(
+            data.summary,
+            timings={k: v + odd for k, v in data.summary.timings.items()},
+            labels=LabelScores(
+                "label",
+                {"nmi": 0.3123456789, "ari": 0.2, "purity": 0.5},
+                {"nmi": 0.1, "ari": 0.2, "purity": 0.75555555},
+            ),
+        ),
+    )
 
 
 def _visible(page: str) -> str:

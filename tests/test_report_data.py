@@ -7,8 +7,10 @@ import pytest
 
 from pipeline import measures
 from pipeline.reporting import analysis
-from pipeline.reporting.build import HEATMAP_DOCS, _documents, _Units, document_name
+from pipeline.reporting.build import document_name
+from pipeline.reporting.inputs import Units
 from pipeline.reporting.summary import date_text
+from pipeline.reporting.views import documents
 
 
 def test_bootstrap_interval_contains_the_estimate_and_is_reproducible() -> None:
@@ -125,12 +127,12 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
     tokens[3] = 0  # no tokens: never shown
     mix[3] = [1, 0, 0, 0]
     ids = [f"d{i}" for i in range(n)]
-    units = _Units(
+    units = Units(
         np.arange(n), ids, [f"s{i}" for i in range(n)], [f"名{i}" for i in range(n)], None, None, [], {}
     )
-    rows = _documents(units, mix * tokens[:, None], tokens, [0, 1, 2, 3])
+    rows = documents.rows(units, mix * tokens[:, None], tokens, [0, 1, 2, 3])
     assert rows is not None
-    assert len(rows.doc_ids) == HEATMAP_DOCS and rows.total == n
+    assert len(rows.doc_ids) == documents.HEATMAP_DOCS and rows.total == n
     assert "d3" not in rows.doc_ids
     for c in range(4):
         best = max((i for i in range(n) if tokens[i]), key=lambda i: mix[i, c])
