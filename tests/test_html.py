@@ -48,6 +48,7 @@ from pipeline.reporting.data import (
 )
 from pipeline.reporting.html import render_html
 from pipeline.reporting.summary import coverage
+from pipeline.reporting.views import VIEWS
 from pipeline.reporting.views.explorer import EXPLORER_BARS, explorer_ranking
 
 from .conftest import invoke, write_config
@@ -475,6 +476,52 @@ def test_optional_sections_absent_without_their_data() -> None:
     assert page.count('<article class="topic-card"') == 4
     assert '<span class="tid">Topic 2</span></h3>' in page  # no name: just "Topic n"
     assert page.count("<section") == 3  # summary, prevalence, topics
+
+
+def _contents_and_sections(page: str) -> tuple[list[str], list[str]]:
+    nav = page.split('<nav class="toc">')[1].split("</nav>")[0]
+    return re.findall(r'<a href="#([^"]+)">', nav), re.findall(r'<section id="([^"]+)">', page)
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        ({}, SECTIONS),
+        (
+            {"topic_map": None, "relations": None, "sweep": None, "search": ()},
+            ("summary", "prevalence", "explorer", "topics", "documents", "segments", "periods",
+             "terms-over-time"),
+        ),
+        (
+            {"explorer": None, "documents": None, "strips": None, "prevalence": None, "over_time": None},
+            ("summary", "prevalence", "intertopic", "topics", "relations", "sweep", "search"),
+        ),
+    ],
+)  # fmt: skip
+def test_the_contents_list_the_sections_shown_in_the_order_of_views(
+    changes: dict[str, Any], shown: tuple[str, ...]
+) -> None:
+    assert tuple(view.name for view in VIEWS) == SECTIONS
+    contents, sections = _contents_and_sections(render_html(dataclasses.replace(make_data(), **changes)))
+    assert tuple(contents) == tuple(sections) == shown
+
+
+def test_prevalence_and_the_map_share_one_row() -> None:
+    data = make_data()
+    for changes, inside in [({}, 2), ({"topic_map": None}, 1)]:
+        page = render_html(dataclasses.replace(data, **changes))
+        row = page.split('<div class="overview">\n')[1].split("</div>\n\n")[0]
+        assert row.startswith('<section id="prevalence">') and row.count("</section>") == inside
+    dropped = tuple(dataclasses.replace(t, dropped=True) for t in data.topics)
+    bare = render_html(dataclasses.replace(data, topics=dropped, topic_map=None, explorer=None))
+    assert 'class="overview"' not in bare  # neither shown: no empty row
+
+
+def test_every_partial_belongs_to_one_view() -> None:
+    folder = Path(__file__).parent.parent / "pipeline" / "reporting" / "templates" / "views"
+    partials = [view.partial for view in VIEWS]
+    assert len(set(partials)) == len(partials)
+    assert sorted(partials) == sorted(f"views/{p.name}" for p in folder.iterdir())
 
 
 def test_long_documents_show_as_strips_of_their_segments() -> None:
