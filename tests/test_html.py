@@ -9,11 +9,13 @@ and through chromedriver (selenium) to move the λ slider, choose a term and sea
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import html
 import json
 import re
 import struct
 import subprocess
+import tomllib
 import zlib
 from functools import partial
 from html.parser import HTMLParser
@@ -522,6 +524,20 @@ def test_every_partial_belongs_to_one_view() -> None:
     partials = [view.partial for view in VIEWS]
     assert len(set(partials)) == len(partials)
     assert sorted(partials) == sorted(f"views/{p.name}" for p in folder.iterdir())
+
+
+def test_every_template_ships_with_the_package() -> None:
+    """A built package carries the files its package-data globs match, and a glob's * stops at a
+    folder: a partial under templates/views/ needs a glob of its own."""
+    root = Path(__file__).parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["pipeline"]
+    templates = root / "pipeline" / "reporting" / "templates"
+    files = [p.relative_to(root / "pipeline").as_posix() for p in templates.rglob("*") if p.is_file()]
+    assert "reporting/templates/views/topics.html.j2" in files
+    shipped = [f for f in files if any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)]
+    assert shipped == files
 
 
 def test_long_documents_show_as_strips_of_their_segments() -> None:
