@@ -144,7 +144,7 @@ def _code_files(module: str) -> set[Path]:
         source = path.read_text(encoding="utf-8")
         files.update(ROOT / "resources" / r for r in RESOURCE.findall(source))
         if TEMPLATES.search(source):  # a module that renders templates: they are its code too
-            files.update(p for p in (path.parent / "templates").iterdir() if p.is_file())
+            files.update(p for p in (path.parent / "templates").rglob("*") if p.is_file())
         todo += _imported_names(source)
     return files
 

@@ -9,11 +9,13 @@ and through chromedriver (selenium) to move the λ slider, choose a term and sea
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import html
 import json
 import re
 import struct
 import subprocess
+import tomllib
 import zlib
 from functools import partial
 from html.parser import HTMLParser
@@ -39,14 +41,17 @@ from pipeline.reporting.data import (
     SearchEntry,
     Strip,
     Strips,
+    Summary,
     Sweep,
     SweepPoint,
     Term,
     TermShift,
     Topic,
 )
-from pipeline.reporting.html import EXPLORER_BARS, explorer_ranking, render_html
+from pipeline.reporting.html import render_html
 from pipeline.reporting.summary import coverage
+from pipeline.reporting.views import VIEWS
+from pipeline.reporting.views.explorer import EXPLORER_BARS, explorer_ranking
 
 from .conftest import invoke, write_config
 
@@ -166,23 +171,33 @@ def make_data(k: int = 4) -> ReportData:
     return ReportData(
         run="seeds",
         generated_by="pipeline 0.1.0",
-        corpus=Corpus(
-            files=5,
-            documents=5,
-            units=133,
-            tokens=4241,
-            terms=839,
-            removed_lines=58,
-            removed_tokens={"stopword": 4340, "punctuation": 2873, "number": 167, "rare or too common": 2159},
-            coverage=Coverage(
-                cov["chars"],
-                {kind: cov[kind] for kind in ("units", "furniture", "title", "heading")},
-                tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
-                cov["low_count"],
+        summary=Summary(
+            corpus=Corpus(
+                files=5,
+                documents=5,
+                units=133,
+                tokens=4241,
+                terms=839,
+                removed_lines=58,
+                removed_tokens={
+                    "stopword": 4340,
+                    "punctuation": 2873,
+                    "number": 167,
+                    "rare or too common": 2159,
+                },
+                coverage=Coverage(
+                    cov["chars"],
+                    {kind: cov[kind] for kind in ("units", "furniture", "title", "heading")},
+                    tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
+                    cov["low_count"],
+                ),
             ),
+            model=Model("gensim LdaModel", k, 20, 400, "nmf", "auto", "0.01", 42),
+            timings={"segment": 0.035, "tokenize": 1.851, "dictionary": 1.68, "train": 74.2, "report": 2.1},
+            training_notes=("mean topic stability across seeds: 0.762",),
+            vanished_labels=(),
+            labels=None,
         ),
-        model=Model("gensim LdaModel", k, 20, 400, "nmf", "auto", "0.01", 42),
-        timings={"segment": 0.035, "tokenize": 1.851, "dictionary": 1.68, "train": 74.2, "report": 2.1},
         topics=tuple(topics),
         topic_map={0: (-0.12, 0.05), 1: (0.2, 0.1), 2: (-0.08, -0.15), 3: (0.05, 0.22)},
         documents=DocumentRows(
@@ -236,6 +251,7 @@ def make_data(k: int = 4) -> ReportData:
             100,
             42,
         ),
+        prevalence_chart=None,
         over_time=OverTime(
             "date",
             ("2019 – 2020", "2021 – 2022"),
@@ -257,9 +273,6 @@ def make_data(k: int = 4) -> ReportData:
             *(SearchEntry(t, f"seeds/00{t}_news.txt:{12 + t}", f"doc{t}", PASSAGES[t]) for t in range(k)),
             SearchEntry(0, "posts.jsonl:40:2", "doc9", PLANTED, "药店见闻", "2020-02-01"),
         ),
-        labels=None,
-        training_notes=("mean topic stability across seeds: 0.762",),
-        vanished_labels=(),
     )
 
 
@@ -448,7 +461,7 @@ def test_optional_sections_absent_without_their_data() -> None:
         relations=None,
         explorer=None,
         search=(),
-        training_notes=(),
+        summary=dataclasses.replace(data.summary, training_notes=()),
         topics=tuple(
             dataclasses.replace(
                 t, relevance=(), frex=(), stability=None, diagnostics={}, flags=(), note=None, name=None
@@ -465,6 +478,66 @@ def test_optional_sections_absent_without_their_data() -> None:
     assert page.count('<article class="topic-card"') == 4
     assert '<span class="tid">Topic 2</span></h3>' in page  # no name: just "Topic n"
     assert page.count("<section") == 3  # summary, prevalence, topics
+
+
+def _contents_and_sections(page: str) -> tuple[list[str], list[str]]:
+    nav = page.split('<nav class="toc">')[1].split("</nav>")[0]
+    return re.findall(r'<a href="#([^"]+)">', nav), re.findall(r'<section id="([^"]+)">', page)
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        ({}, SECTIONS),
+        (
+            {"topic_map": None, "relations": None, "sweep": None, "search": ()},
+            ("summary", "prevalence", "explorer", "topics", "documents", "segments", "periods",
+             "terms-over-time"),
+        ),
+        (
+            {"explorer": None, "documents": None, "strips": None, "prevalence": None, "over_time": None},
+            ("summary", "prevalence", "intertopic", "topics", "relations", "sweep", "search"),
+        ),
+    ],
+)  # fmt: skip
+def test_the_contents_list_the_sections_shown_in_the_order_of_views(
+    changes: dict[str, Any], shown: tuple[str, ...]
+) -> None:
+    assert tuple(view.name for view in VIEWS) == SECTIONS
+    contents, sections = _contents_and_sections(render_html(dataclasses.replace(make_data(), **changes)))
+    assert tuple(contents) == tuple(sections) == shown
+
+
+def test_prevalence_and_the_map_share_one_row() -> None:
+    data = make_data()
+    for changes, inside in [({}, 2), ({"topic_map": None}, 1)]:
+        page = render_html(dataclasses.replace(data, **changes))
+        row = page.split('<div class="overview">\n')[1].split("</div>\n\n")[0]
+        assert row.startswith('<section id="prevalence">') and row.count("</section>") == inside
+    dropped = tuple(dataclasses.replace(t, dropped=True) for t in data.topics)
+    bare = render_html(dataclasses.replace(data, topics=dropped, topic_map=None, explorer=None))
+    assert 'class="overview"' not in bare  # neither shown: no empty row
+
+
+def test_every_partial_belongs_to_one_view() -> None:
+    folder = Path(__file__).parent.parent / "pipeline" / "reporting" / "templates" / "views"
+    partials = [view.partial for view in VIEWS]
+    assert len(set(partials)) == len(partials)
+    assert sorted(partials) == sorted(f"views/{p.name}" for p in folder.iterdir())
+
+
+def test_every_template_ships_with_the_package() -> None:
+    """A built package carries the files its package-data globs match, and a glob's * stops at a
+    folder: a partial under templates/views/ needs a glob of its own."""
+    root = Path(__file__).parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["pipeline"]
+    templates = root / "pipeline" / "reporting" / "templates"
+    files = [p.relative_to(root / "pipeline").as_posix() for p in templates.rglob("*") if p.is_file()]
+    assert "reporting/templates/views/topics.html.j2" in files
+    shipped = [f for f in files if any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)]
+    assert shipped == files
 
 
 def test_long_documents_show_as_strips_of_their_segments() -> None:
@@ -615,10 +688,16 @@ def _long_floats(data: ReportData) -> ReportData:
         documents=dataclasses.replace(docs, mixes=docs.mixes * (1 - odd)),
         sweep=dataclasses.replace(sweep, points=points),
         over_time=dataclasses.replace(over, topics=shifts),
-        timings={k: v + odd for k, v in data.timings.items()},
-        labels=LabelScores("label", {"nmi": 0.3123456789, "ari": 0.2, "purity": 0.5}, {"nmi": 0.1, "ari": 0.2,
-                           "purity": 0.75555555}),
-    )  # fmt: skip
+        summary=dataclasses.replace(
+            data.summary,
+            timings={k: v + odd for k, v in data.summary.timings.items()},
+            labels=LabelScores(
+                "label",
+                {"nmi": 0.3123456789, "ari": 0.2, "purity": 0.5},
+                {"nmi": 0.1, "ari": 0.2, "purity": 0.75555555},
+            ),
+        ),
+    )
 
 
 def _visible(page: str) -> str:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from pipeline import measures
 from pipeline.reporting import analysis
-from pipeline.reporting.build import HEATMAP_DOCS, _documents, _Units, document_name
+from pipeline.reporting.build import document_name, report_data
+from pipeline.reporting.inputs import Units
 from pipeline.reporting.summary import date_text
+from pipeline.reporting.views import documents
 
 
 def test_bootstrap_interval_contains_the_estimate_and_is_reproducible() -> None:
@@ -125,12 +131,12 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
     tokens[3] = 0  # no tokens: never shown
     mix[3] = [1, 0, 0, 0]
     ids = [f"d{i}" for i in range(n)]
-    units = _Units(
+    units = Units(
         np.arange(n), ids, [f"s{i}" for i in range(n)], [f"名{i}" for i in range(n)], None, None, [], {}
     )
-    rows = _documents(units, mix * tokens[:, None], tokens, [0, 1, 2, 3])
+    rows = documents.rows(units, mix * tokens[:, None], tokens, [0, 1, 2, 3])
     assert rows is not None
-    assert len(rows.doc_ids) == HEATMAP_DOCS and rows.total == n
+    assert len(rows.doc_ids) == documents.HEATMAP_DOCS and rows.total == n
     assert "d3" not in rows.doc_ids
     for c in range(4):
         best = max((i for i in range(n) if tokens[i]), key=lambda i: mix[i, c])
@@ -198,3 +204,24 @@ def test_a_document_is_named_by_its_title_else_heading_else_its_first_words(
 )
 def test_dates_are_cited_as_iso_dates_when_they_are_dates(value: object, text: str) -> None:
     assert date_text(value) == text
+
+
+def test_only_load_report_inputs_reads_the_run_folder() -> None:
+    """The views build from ReportInputs: no reporting module but build.py (where
+    load_report_inputs is) imports the store, and report_data takes none."""
+    root = Path(__file__).parent.parent / "pipeline" / "reporting"
+
+    def imports(path: Path) -> set[str]:  # "from pipeline import artifacts" names pipeline.artifacts
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names |= {str(node.module), *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+        return names
+
+    readers = sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*.py") if "pipeline.artifacts" in imports(p)
+    )
+    assert readers == ["build.py"]
+    assert list(inspect.signature(report_data).parameters) == ["inputs", "progress"]

@@ -358,6 +358,7 @@ def test_a_stage_is_fingerprinted_on_its_own_code_and_resources() -> None:
     assert {"stages/tokenize.py", "resources/stopwords.txt", "resources/userdict.txt"} <= tokenize
     assert {"reporting/html.py", "reporting/markdown.py", "labels.py"} <= report
     assert {"reporting/templates/report.html.j2", "reporting/templates/report.js"} <= report
+    assert {"reporting/templates/views/topics.html.j2", "reporting/templates/views/search.html.j2"} <= report
     # Editing the report's page re-runs the report alone.
     assert not any(n.startswith("reporting/") for n in segment | tokenize)
 

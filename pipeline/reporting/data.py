@@ -1,9 +1,9 @@
 """ReportData: everything the reports show, computed once, typed.
 
-``build.report_data`` makes it from the run folder; the renderers (``html``, ``markdown``)
-and the files the report stage writes (topics.json, topics.csv, prevalence.csv) only
-format it. Numbers are plain floats or numpy arrays; a number that cannot be computed is
-None, never NaN.
+``build.report_data`` makes it from the run folder, one view's data at a time (see
+``views``); the renderers (``html``, ``markdown``) and the files the report stage writes
+(topics.json, topics.csv, prevalence.csv) only format it. Numbers are plain floats or
+numpy arrays; a number that cannot be computed is None, never NaN.
 """
 
 from __future__ import annotations
@@ -232,28 +232,37 @@ class LabelScores:
 
 
 @dataclass(frozen=True)
-class ReportData:
-    run: str
-    generated_by: str
+class Summary:
+    """The run summary: the corpus and its cleaning, the model, what each stage took."""
+
     corpus: Corpus
     model: Model
     timings: dict[str, float]
-    topics: tuple[Topic, ...]  # kept topics, in id order; dropped ones marked
-    topic_map: dict[int, tuple[float, float]] | None  # MDS of JS distances, LDAvis-style
-    documents: DocumentRows | None
-    strips: Strips | None
-    sweep: Sweep | None
-    prevalence: Prevalence | None  # per report.prevalence_period, as prevalence.csv has it
-    over_time: OverTime | None
-    relations: Relations | None
-    explorer: Explorer | None
-    search: tuple[SearchEntry, ...]
-    labels: LabelScores | None
     training_notes: tuple[str, ...]  # mean stability, warnings
     vanished_labels: tuple[str, ...]
+    labels: LabelScores | None  # agreement with input.label_field
     curation: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One field per view of the page, in its order (see ``views.VIEWS``)."""
+
+    run: str
+    generated_by: str
+    summary: Summary
+    topics: tuple[Topic, ...]  # kept topics, in id order; dropped ones marked
+    topic_map: dict[int, tuple[float, float]] | None  # MDS of JS distances, LDAvis-style
+    explorer: Explorer | None
+    relations: Relations | None
+    documents: DocumentRows | None
+    strips: Strips | None
+    prevalence: Prevalence | None  # per report.prevalence_period, as prevalence.csv has it
     # what the chart draws when the periods are too many to read: coarser periods, same data
-    prevalence_chart: Prevalence | None = None
+    prevalence_chart: Prevalence | None
+    over_time: OverTime | None
+    sweep: Sweep | None
+    search: tuple[SearchEntry, ...]
 
     @property
     def shown(self) -> tuple[Topic, ...]:

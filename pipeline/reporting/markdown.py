@@ -22,17 +22,18 @@ def topic_title(t: Topic) -> str:
 
 
 def render_markdown(data: ReportData) -> str:
-    lines = [f"# Topics of run `{data.run}`", "", "## Corpus", "", *_corpus(data.corpus), "", "## Model", ""]
-    lines.append(f"- {_model(data.model)}")
-    lines += [f"- {note}" for note in data.training_notes]
+    run = data.summary
+    lines = [f"# Topics of run `{data.run}`", "", "## Corpus", "", *_corpus(run.corpus), "", "## Model", ""]
+    lines.append(f"- {_model(run.model)}")
+    lines += [f"- {note}" for note in run.training_notes]
     lines += [
-        f"- label dropped: no topic matches {v} any more (see `labels.yaml`)" for v in data.vanished_labels
+        f"- label dropped: no topic matches {v} any more (see `labels.yaml`)" for v in run.vanished_labels
     ]
-    for source, target in (data.curation.get("merged") or {}).items():
+    for source, target in (run.curation.get("merged") or {}).items():
         lines.append(f"- topic {source} merged into topic {target} (`labels.yaml`)")
-    lines += [f"- topic {t} dropped (`labels.yaml`)" for t in data.curation.get("dropped") or []]
-    if data.labels:
-        lab = data.labels
+    lines += [f"- topic {t} dropped (`labels.yaml`)" for t in run.curation.get("dropped") or []]
+    if run.labels:
+        lab = run.labels
         lines += [
             "",
             f"## Agreement with `{lab.field}`",

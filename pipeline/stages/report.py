@@ -17,7 +17,7 @@ from pipeline.config import Config
 from pipeline.executor import Executor
 from pipeline.labels import LABELS, RESOLVED, names_written, written_entries
 from pipeline.reporting import outputs
-from pipeline.reporting.build import report_data
+from pipeline.reporting.build import load_report_inputs, report_data
 from pipeline.reporting.data import Topic
 from pipeline.reporting.html import render_html
 from pipeline.reporting.markdown import render_markdown
@@ -28,7 +28,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     model = store.load_model(engines.load_model)
     m = config.model
     steps = engines.get(model.engine).describe(m.passes, m.iterations, m.init)
-    data, labels = report_data(config, store, progress, model, steps)
+    inputs = load_report_inputs(config, store, progress, model, steps)
+    data = report_data(inputs, progress)
     store.write_csv("topics.csv", outputs.TOPICS_CSV, outputs.topics_csv(data))
     store.write_json("topics.json", [outputs.topic_json(t) for t in data.topics])
     if data.prevalence is not None:
@@ -40,11 +41,11 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     store.write_text("report.md", render_markdown(data))
     store.write_text("report.html", render_html(data))
     _exports(config, store, data.topics)
-    dct = store.load_dictionary()
-    labels.write(store, model.topic_term, dct.id2token, {t.id: t.prevalence for t in data.topics})
+    shares = {t.id: t.prevalence for t in data.topics}
+    inputs.labels.write(store, inputs.topic_term, inputs.dictionary.id2token, shares)
     counts: Counts = {"topics": len(data.topics), "flagged": sum(1 for t in data.topics if t.flags)}
-    if data.labels is not None:
-        lab = data.labels
+    if data.summary.labels is not None:
+        lab = data.summary.labels
         counts["details"] = {"labels": {"field": lab.field, "units": lab.units, "documents": lab.documents}}
     return counts
 
