@@ -83,24 +83,36 @@ def test_local_worker_processes_give_files_identical_to_one_process(
     assert units > 3 * assign.PARTITION
 
 
+def _scheduler_lost() -> Exception:
+    from distributed.client import FutureCancelledError
+
+    return FutureCancelledError("tokenize-1", "scheduler-connection-lost")
+
+
+def _workers_lost() -> Exception:
+    from distributed import KilledWorker
+
+    return KilledWorker("tokenize-1", SimpleNamespace(address="tcp://10.0.0.6:4000"), 3)
+
+
 class _Future:
-    def __init__(self, fn: Any, args: tuple[Any, ...], lost: bool) -> None:
+    def __init__(self, fn: Any, args: tuple[Any, ...], lost: Any) -> None:
         self.fn, self.args, self.lost = fn, args, lost
 
     def result(self) -> Any:
-        if self.lost:
-            from distributed.client import FutureCancelledError
-
-            raise FutureCancelledError("tokenize-1", "scheduler-connection-lost")
+        if self.lost is not None:
+            raise self.lost()
         return self.fn(*self.args)
 
 
 class _Client:
-    """A Dask client whose scheduler goes away when tokenize's tasks are submitted; until
-    then it runs each task in this process."""
+    """A Dask client that runs each task in this process, until tokenize's tasks are
+    submitted: then they fail as ``lose`` says."""
 
     scheduler = SimpleNamespace(address="tcp://10.0.0.5:8786")
-    lose = "_tokenize_partition"
+
+    def __init__(self, lose: Any) -> None:
+        self.lose = lose
 
     def scheduler_info(self) -> dict[str, Any]:
         return {"workers": {"tcp://10.0.0.6:4000": {}}}
@@ -109,23 +121,30 @@ class _Client:
         return obj
 
     def submit(self, fn: Any, *args: Any, pure: bool) -> _Future:
-        return _Future(fn, args, fn.__name__ == self.lose)
+        return _Future(fn, args, self.lose if fn.__name__ == "_tokenize_partition" else None)
 
 
-def test_a_scheduler_lost_mid_run_is_one_line_and_the_next_run_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("lose", "what"),
+    [
+        (_scheduler_lost, "the Dask scheduler at tcp://10.0.0.5:8786"),
+        (_workers_lost, "the Dask workers that ran its tasks (the last at tcp://10.0.0.6:4000)"),
+    ],
+    ids=["scheduler", "workers"],
+)
+def test_a_cluster_lost_mid_run_is_one_line_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lose: Any, what: str
 ) -> None:
-    client = _Client()
+    client = _Client(lose)
     monkeypatch.setattr(executor.DaskExecutor, "_connect", lambda self: client)
     config = write_config(tmp_path, executor={"kind": "dask", "address": "tcp://10.0.0.5:8786"})
     result = invoke("run", config)
     assert result.exit_code == 2
     assert "segment: done" in result.stderr and "Traceback" not in result.stderr
     assert [ln for ln in result.stderr.splitlines() if "Error" in ln] == [
-        "Error: executor: lost the Dask scheduler at tcp://10.0.0.5:8786 during tokenize; "
-        "the next run resumes from tokenize"
+        f"Error: executor: lost {what} during tokenize; the next run resumes from tokenize"
     ]
-    client.lose = ""
+    client.lose = None
     resumed = invoke("run", config)
     assert resumed.exit_code == 0, resumed.stderr
     assert "segment: skipped (up to date)" in resumed.stderr

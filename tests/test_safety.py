@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -333,3 +334,29 @@ def test_a_failure_in_the_report_keeps_the_old_assignments_and_the_next_run_resu
     assert header.endswith(",topic_3,topic_4") and header.count("topic_") == 5
     assert len(json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))) == 5
     assert not (run_dir / ".pipeline-staging").exists()
+
+
+def test_special_files_in_an_input_folder_are_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "null.txt").symlink_to("/dev/null")
+    config = write_config(tmp_path, input={"paths": [str(corpus)]}, model={"passes": 2, "num_topics": 3})
+    warning = (
+        f"{corpus}: skipped 3 entries that are not regular files (only regular files are read): "
+        "corpus/gone.txt (a broken link), corpus/null.txt (a link to a device), corpus/pipe.txt (a FIFO)"
+    )
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        assert invoke("validate", config).exit_code == 0
+        assert [r.getMessage() for r in caplog.records] == [warning]
+        caplog.clear()
+        result = invoke("run", config)
+        assert result.exit_code == 0, result.stderr
+        named = [r.getMessage() for r in caplog.records if r.name == "pipeline.corpus"]
+        assert named == [warning]  # the inputs are listed three times, the warning given once
+    manifest = json.loads((tmp_path / "runs" / "seeds" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["stages"]["segment"]["warnings"] == [warning]
+    assert manifest["stages"]["segment"]["counts"]["files"] == len(list(SEEDS.iterdir()))
