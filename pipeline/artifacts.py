@@ -145,8 +145,8 @@ class RunStore:
 
     def discard(self) -> None:
         """Remove a run folder that a failed run created and left with nothing of use: the
-        tool's own entries in it, then the folder if that empties it. Call after the lock
-        is released."""
+        tool's own entries in it, then the folder if that empties it. Call while holding
+        the lock: a run that comes after finds no folder, or is refused while it is held."""
         for name in (STAGING, LOCK, self.marker):
             _remove(self.run_dir / name)
         with contextlib.suppress(OSError):

@@ -328,48 +328,66 @@ def run_pipeline(
     store = RunStore(config.run_dir, staged=True)
     created = not store.run_dir.exists()
     results: list[StageResult] = []
-    try:
-        with store.lock(), executor_for(config) as ex:
-            _take_over(store)
-            plans = plan(config, store, force=force)
-            manifest = store.load_manifest()
-            manifest.update(
-                {
-                    "pipeline_version": __version__,
-                    "config_source": config.source,
-                    "config": config.resolved(),
-                    "packages": _package_versions(),
-                    "inputs": inputs,
-                }
-            )
-            stages_rec = manifest.setdefault("stages", {})
-            for p in plans[:first]:
-                missing = [o for o in p.stage.outputs if not store.exists(o)]
-                if missing:
-                    raise StoreError(
-                        f"--from {from_stage}: {p.stage.name} has not written {missing[0]} yet; "
-                        f"run without --from first"
-                    )
-                p.stage.check(config, stages_rec.get(p.stage.name) or {})
-            for p in plans[first : last + 1]:
-                if p.fresh:
-                    entry = stages_rec[p.stage.name]
-                    entry.update(status="skipped", reason=p.reason)
-                    result = StageResult(p.stage.name, "skipped", 0.0, entry.get("counts", {}), p.reason)
-                else:
-                    reporter.stage_started(p.stage.name, p.reason)
-                    result = _run_stage(p, config, store, ex, reporter, manifest)
-                reporter.stage_finished(result)
-                results.append(result)
-                p.stage.check(config, stages_rec[p.stage.name])
-            manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
-            store.save_manifest(manifest)
-            store.publish(set(_owned(stages_rec)[0]))  # only a run that succeeded replaces what people read
-    except BaseException:
-        if created and not any(r.status == "ran" for r in results):
-            store.discard()  # a folder this run made, holding nothing a later run could use
-        raise
+    with store.lock():
+        try:
+            with executor_for(config) as ex:
+                _take_over(store)
+                _walk(config, store, ex, reporter, inputs, force, (first, last), from_stage, results)
+        except BaseException:
+            if created and not any(r.status == "ran" for r in results):
+                store.discard()  # the folder this run made, holding nothing a later run could use
+            raise
     return results
+
+
+def _walk(
+    config: Config,
+    store: RunStore,
+    ex: Any,
+    reporter: Reporter,
+    inputs: list[dict[str, Any]],
+    force: bool,
+    span: tuple[int, int],
+    from_stage: str | None,
+    results: list[StageResult],
+) -> None:
+    """Run or skip the stages of ``span`` (first, last) in order, appending to ``results``,
+    then publish the run."""
+    first, last = span
+    plans = plan(config, store, force=force)
+    manifest = store.load_manifest()
+    manifest.update(
+        {
+            "pipeline_version": __version__,
+            "config_source": config.source,
+            "config": config.resolved(),
+            "packages": _package_versions(),
+            "inputs": inputs,
+        }
+    )
+    stages_rec = manifest.setdefault("stages", {})
+    for p in plans[:first]:
+        missing = [o for o in p.stage.outputs if not store.exists(o)]
+        if missing:
+            raise StoreError(
+                f"--from {from_stage}: {p.stage.name} has not written {missing[0]} yet; "
+                f"run without --from first"
+            )
+        p.stage.check(config, stages_rec.get(p.stage.name) or {})
+    for p in plans[first : last + 1]:
+        if p.fresh:
+            entry = stages_rec[p.stage.name]
+            entry.update(status="skipped", reason=p.reason)
+            result = StageResult(p.stage.name, "skipped", 0.0, entry.get("counts", {}), p.reason)
+        else:
+            reporter.stage_started(p.stage.name, p.reason)
+            result = _run_stage(p, config, store, ex, reporter, manifest)
+        reporter.stage_finished(result)
+        results.append(result)
+        p.stage.check(config, stages_rec[p.stage.name])  # what a later stage would fail on
+    manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
+    store.save_manifest(manifest)
+    store.publish(set(_owned(stages_rec)[0]))  # only a run that succeeded replaces what people read
 
 
 def _take_over(store: RunStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -335,3 +336,26 @@ def test_a_new_run_folder_is_kept_once_a_stage_finished(tmp_path: Path) -> None:
     resumed = invoke("run", config, "--set", "tokenize.min_len=2")
     assert resumed.exit_code == 0, resumed.stderr
     assert "segment: skipped (up to date)" in resumed.stderr
+
+
+def test_a_run_refused_a_new_folder_by_the_lock_leaves_the_other_run_s_folder_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder did not exist when the run looked, and another run made and locked it
+    before this one could: being refused, this run removes nothing of the other's."""
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "runs" / "seeds"
+    real = RunStore.lock
+    other = contextlib.ExitStack()
+
+    def another_run_first(self: RunStore) -> Any:
+        other.enter_context(real(RunStore(run_dir)))
+        return real(self)
+
+    monkeypatch.setattr(RunStore, "lock", another_run_first)
+    with other:
+        result = invoke("run", config)
+        assert result.stderr == (
+            f"Error: {run_dir}: another run is using this run folder; wait for it to finish\n"
+        )
+        assert (run_dir / MARKER).is_file() and (run_dir / ".lock").is_file()
