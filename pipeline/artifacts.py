@@ -89,17 +89,27 @@ class RunStore:
         # What this process staged since ``touched`` was last cleared: name -> True when
         # written, False when retired. The runner records it as each stage's outputs.
         self.touched: dict[str, bool] = {}
+        # When set (``trust``), the only staged artifacts and retirements believed:
+        # ``pipeline stages`` looks without first clearing the staging folder as a run does.
+        self.trusted: tuple[Collection[str], Collection[str]] | None = None
 
     def _staged(self, name: str) -> bool:
         return self.staged and name not in DIRECT
 
+    def trust(self, owned: Collection[str], retired: Collection[str]) -> None:
+        """Read only the staged artifacts in ``owned``, and believe only the retirements in
+        ``retired``: what a run would keep of the staging folder (``keep_staged``)."""
+        self.trusted = (owned, retired)
+
     def _retired(self) -> set[str]:
         marks = self.staging / REMOVED
-        return set(marks.read_text(encoding="utf-8").split("\n")) - {""} if marks.is_file() else set()
+        found = set(marks.read_text(encoding="utf-8").split("\n")) - {""} if marks.is_file() else set()
+        return found if self.trusted is None else found & set(self.trusted[1])
 
     def path(self, name: str) -> Path:
         """Where an artifact is read: the run's staged copy, else the published one."""
-        if self._staged(name) and (self.staging / name).exists():
+        trusted = self.trusted is None or name in self.trusted[0] or name == MANIFEST
+        if self._staged(name) and trusted and (self.staging / name).exists():
             return self.staging / name
         return self.run_dir / name
 

@@ -308,6 +308,7 @@ def _select(name: str | None, default: int) -> int:
 def status(config: Config) -> list[StagePlan]:
     """What ``run`` would do now: each stage, fresh or why it would run."""
     store = RunStore(config.run_dir, staged=True)  # what the next run would resume from
+    store.trust(*_resumable(store))
     return plan(config, store)
 
 
@@ -397,10 +398,14 @@ def _take_over(store: RunStore) -> None:
     resumed run reuses those)."""
     store.resume(_owned(store.load_manifest().get("stages", {}))[0])
     store.clean_temporary()
+    store.keep_staged(*_resumable(store))
+
+
+def _resumable(store: RunStore) -> tuple[set[str], set[str]]:
+    """The staged artifacts a run may reuse, those the staged manifest records as the
+    outputs of finished stages and that are still as recorded; and the retirements."""
     owned, retired = _owned(store.load_manifest().get("stages", {}))
-    store.keep_staged(
-        {n for n, files in owned.items() if files is None or store.changed(files) is None}, retired
-    )
+    return {n for n, files in owned.items() if files is None or store.changed(files) is None}, retired
 
 
 def _owned(stages_rec: dict[str, Any]) -> tuple[dict[str, dict[str, Any] | None], set[str]]:

@@ -145,6 +145,7 @@ def test_a_run_publishes_only_what_its_stages_wrote(run_copy: tuple[Path, Path],
         shutil.copy(tmp_path / "new" / name, staging / name)
     (staging / ".pipeline-removed").write_text("topics.json\n../../outside.txt\n", encoding="utf-8")
     (tmp_path / "outside.txt").write_text("mine\n", encoding="utf-8")
+    assert invoke("stages", config).stdout.count("up to date") == 6  # nothing staged is read
     result = invoke("run", config)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("skipped (up to date)") == 6
