@@ -17,12 +17,13 @@ import contextlib
 import csv
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -52,6 +53,7 @@ PUBLISHING = ".pipeline-publishing"  # in the staging folder while it is being p
 REMOVED = ".pipeline-removed"  # in the staging folder: artifacts the run retired, one a line
 # Files people edit, read and written in place: a staged copy would hide their edits.
 DIRECT = frozenset({"labels.yaml", "labels_basis.json"})
+HASH_ALWAYS = 16 << 20  # bytes: an output up to this size is hashed on every check, a larger one when touched
 # Every temporary name the store makes starts with one of these, and cleaning removes
 # nothing else: a run folder's other entries are never deleted by pattern.
 TEMPORARY = (".pipeline-tmp.", ".pipeline-old.")
@@ -86,17 +88,30 @@ class RunStore:
         self.named_by = named_by  # what the user changes to choose another folder
         self.staged = staged
         self.staging = self.run_dir / STAGING
+        # What this process staged since ``touched`` was last cleared: name -> True when
+        # written, False when retired. The runner records it as each stage's outputs.
+        self.touched: dict[str, bool] = {}
+        # When set (``trust``), the only staged artifacts and retirements believed:
+        # ``pipeline stages`` looks without first clearing the staging folder as a run does.
+        self.trusted: tuple[Collection[str], Collection[str]] | None = None
 
     def _staged(self, name: str) -> bool:
         return self.staged and name not in DIRECT
 
+    def trust(self, owned: Collection[str], retired: Collection[str]) -> None:
+        """Read only the staged artifacts in ``owned``, and believe only the retirements in
+        ``retired``: what a run would keep of the staging folder (``keep_staged``)."""
+        self.trusted = (owned, retired)
+
     def _retired(self) -> set[str]:
         marks = self.staging / REMOVED
-        return set(marks.read_text(encoding="utf-8").split("\n")) - {""} if marks.is_file() else set()
+        found = set(marks.read_text(encoding="utf-8").split("\n")) - {""} if marks.is_file() else set()
+        return found if self.trusted is None else found & set(self.trusted[1])
 
     def path(self, name: str) -> Path:
         """Where an artifact is read: the run's staged copy, else the published one."""
-        if self._staged(name) and (self.staging / name).exists():
+        trusted = self.trusted is None or name in self.trusted[0] or name == MANIFEST
+        if self._staged(name) and trusted and (self.staging / name).exists():
             return self.staging / name
         return self.run_dir / name
 
@@ -140,6 +155,15 @@ class RunStore:
                 f"{self.run_dir}: cannot create the run folder ({reason}); choose another {self.named_by}"
             ) from exc
 
+    def discard(self) -> None:
+        """Remove a run folder that a failed run created and left with nothing of use: the
+        tool's own entries in it, then the folder if that empties it. Call while holding
+        the lock: a run that comes after finds no folder, or is refused while it is held."""
+        for name in (STAGING, LOCK, self.marker):
+            _remove(self.run_dir / name)
+        with contextlib.suppress(OSError):
+            self.run_dir.rmdir()
+
     @contextlib.contextmanager
     def write_path(self, name: str, directory: bool = False) -> Iterator[Path]:
         """A temporary path to fill; renamed to ``name`` only if the block succeeds."""
@@ -163,6 +187,7 @@ class RunStore:
             _replace(tmp, final)
             if self._staged(name):
                 self._retire(name, False)
+                self.touched[name] = True
         except OSError as exc:
             _remove(tmp)
             reason = _reason(exc)
@@ -181,13 +206,37 @@ class RunStore:
         marks = self.staging / REMOVED
         marks.write_text("".join(f"{n}\n" for n in sorted(names)), encoding="utf-8")
 
-    def resume(self) -> None:
-        """Finish a publish that a killed run began; call only while holding the lock."""
+    def resume(self, owned: Collection[str]) -> None:
+        """Finish a publish that a killed run began; call only while holding the lock.
+        ``owned``: as for ``publish``, from the staged manifest."""
         if (self.staging / PUBLISHING).exists():
-            self.publish()
+            self.publish(owned)
 
-    def publish(self) -> None:
-        """Move every staged artifact into the run folder, and drop the retired ones.
+    def keep_staged(self, owned: Collection[str], retired: Collection[str]) -> list[str]:
+        """Clear the staging folder of everything but the manifest, the artifacts in
+        ``owned`` (the outputs of stages that finished, which a resumed run reuses) and
+        the retirements in ``retired``; the names removed. Call only while holding the lock.
+
+        Nothing else there was written by this tool for this run folder: whatever it is,
+        it must never be read as an artifact or published.
+        """
+        if not self.staging.is_dir():
+            return []
+        keep = {*owned, MANIFEST, REMOVED}
+        dropped = sorted(p.name for p in self.staging.iterdir() if p.name not in keep)
+        for name in dropped:
+            _remove(self.staging / name)
+        marks = self._retired()
+        if marks - set(retired):
+            (self.staging / REMOVED).write_text(
+                "".join(f"{n}\n" for n in sorted(marks & set(retired))), encoding="utf-8"
+            )
+        return dropped
+
+    def publish(self, owned: Collection[str]) -> None:
+        """Move the staged artifacts in ``owned`` (the outputs the runs' stages recorded)
+        and the manifest into the run folder, drop the retired ones, and discard anything
+        else that is staged.
 
         A marker is written first: a run killed half-way through is finished by the
         next one (``resume``), so the run folder never stays half old, half new.
@@ -197,13 +246,13 @@ class RunStore:
         try:
             (self.staging / PUBLISHING).touch()
             for name in sorted(self._retired()):
-                _remove(self.run_dir / name)
-            control = {PUBLISHING, REMOVED}
-            staged = [p for p in self.staging.iterdir() if p.name not in control]
+                if _plain(name):
+                    _remove(self.run_dir / name)
+            wanted = {*owned, MANIFEST}
+            staged = [p for p in self.staging.iterdir() if p.name in wanted]
             # The manifest last: it says which run the published files come from.
             for p in sorted(staged, key=lambda p: (p.name == MANIFEST, p.name)):
-                if not p.name.startswith(TEMPORARY):
-                    _replace(p, self.run_dir / p.name)
+                _replace(p, self.run_dir / p.name)
             shutil.rmtree(self.staging)
         except OSError as exc:
             raise StoreError(
@@ -264,11 +313,50 @@ class RunStore:
         """Retire an artifact that no longer describes this run, if it exists (staged: at publish)."""
         if self._staged(name):
             _remove(self.staging / name)
+            self.touched.pop(name, None)
             if (self.run_dir / name).exists():
                 self.staging.mkdir(exist_ok=True)
                 self._retire(name, True)
+                self.touched[name] = False
             return
         _remove(self.run_dir / name)
+
+    # -- what a stage wrote, and whether it is still whole ------------------------------
+
+    def describe(self, name: str) -> dict[str, dict[str, int | str]]:
+        """Size, modification time and SHA-256 of an artifact's files as they are now:
+        ``{"units.jsonl": {...}}``, or one entry per file of a folder (``corpus/corpus.mm``)."""
+        path = self.path(name)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        out: dict[str, dict[str, int | str]] = {}
+        for p in files:
+            rel = name if p == path else f"{name}/{p.relative_to(path).as_posix()}"
+            try:
+                stat = p.stat()
+                out[rel] = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _sha256(p)}
+            except OSError as exc:
+                raise StoreError(f"{p}: cannot read back what was just written ({_reason(exc)})") from exc
+        return out
+
+    def changed(self, records: dict[str, Any]) -> str | None:
+        """The first file of ``records`` (``describe``'s, from when a stage finished) that
+        is missing or not what was written, else None. Sizes are always compared; contents
+        when the file is small, or when its modification time moved."""
+        for rel, rec in sorted(records.items()):
+            name, _, inner = rel.partition("/")
+            if not _plain(name) or (inner and ".." in inner.split("/")):
+                return rel
+            path = self.path(name) / inner if inner else self.path(name)
+            try:
+                stat = path.stat()
+                if not path.is_file() or stat.st_size != rec.get("bytes"):
+                    return rel
+                touched = stat.st_mtime_ns != rec.get("mtime_ns")
+                if (stat.st_size <= HASH_ALWAYS or touched) and _sha256(path) != rec.get("sha256"):
+                    return rel
+            except OSError:
+                return rel
+        return None
 
     # -- reading ---------------------------------------------------------------------
 
@@ -620,6 +708,19 @@ def read_corpus_rows_at(path: str, index: Any, size: int, rows: Any) -> list[Doc
         reason = _reason(exc)
         raise StoreError(f"{path}: cannot read the corpus ({reason}); re-create it with --force") from exc
     return out
+
+
+def _plain(name: str) -> bool:
+    """A name a stage may give an artifact: one entry of the run folder, not a path out of it."""
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _unreadable(exc: Exception) -> str:

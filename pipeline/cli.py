@@ -18,6 +18,7 @@ from pipeline.config import InputFormat, load_config
 from pipeline.console import ConsoleReporter
 from pipeline.corpus import validate_inputs
 from pipeline.errors import PipelineError, unexpected
+from pipeline.infer import default_out
 from pipeline.infer import infer as run_infer
 from pipeline.runner import run_pipeline, status
 from pipeline.runs import compare_runs, open_run, topic_table
@@ -189,7 +190,9 @@ FormatOpt = Annotated[
 def infer(
     run: Annotated[Path, typer.Argument(help="The run folder (or config) whose model to apply.")],
     paths: Annotated[list[str], typer.Argument(help="New input files, folders or globs.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder [default: RUN/infer].")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder, outside any run folder [default: RUN-infer].")
+    ] = None,
     fmt: FormatOpt = "auto",
     verbose: VerboseOpt = False,
 ) -> None:
@@ -198,11 +201,11 @@ def infer(
     New files are read by their own format (txt, csv, jsonl by extension, or --format),
     whatever the run was trained on.
 
-    Example: pipeline infer runs/seeds new_texts/ --out runs/seeds/new
+    Example: pipeline infer runs/seeds new_texts/ --out runs/seeds-new
     """
     with _errors(verbose):
         r = open_run(run)
-        target = out or r.store.run_dir / "infer"
+        target = out or default_out(r)
         stats = run_infer(r, paths, target, fmt)
     typer.echo(
         f"{stats['documents']} documents, {stats['units']} units; {stats['oov_tokens']} of "

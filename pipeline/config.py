@@ -308,11 +308,38 @@ class ReportConfig(Section):
     )
 
 
+# The transports Dask distributed connects over (distributed.comm's backends): an address
+# is scheme://host:port, or host:port for tcp; inproc addresses name a process, not a port.
+DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def _dask_address(address: str | None) -> str | None:
+    if address is None:
+        return None
+    scheme, sep, where = address.strip().rpartition("://")
+    scheme = scheme if sep else "tcp"
+    if scheme not in DASK_SCHEMES:
+        others = ", ".join(f"{s}://" for s in DASK_SCHEMES[1:-1])
+        raise ValueError(
+            f"unknown scheme {scheme!r}; a Dask scheduler address is tcp://host:port, "
+            f"or {others} or {DASK_SCHEMES[-1]}://"
+        )
+    if scheme == "inproc":
+        if not where:
+            raise ValueError("an inproc address names the process: inproc://host/pid/n")
+        return address
+    m = HOST_PORT.match(where)
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise ValueError(f"expected {scheme}://host:port, such as {scheme}://10.0.0.5:8786")
+    return address
+
+
 class ExecutorConfig(Section):
     kind: Literal["local", "dask"] = Field(
         "local", description="local worker processes, or a Dask cluster, for every stage's partitions."
     )
-    address: str | None = Field(
+    address: Annotated[str | None, AfterValidator(_dask_address)] = Field(
         None, description="Dask scheduler address (tcp://host:8786); none starts a local cluster."
     )
     workers: Int = Field(

@@ -43,6 +43,8 @@ class InputFile:
     byte_range: tuple[int, int] | None = None  # a block of whole lines of a jsonl file
     first_line: int = 1  # the line number the block starts at
     encoding: str | None = None  # of a block: found at the head of its file
+    digest: str | None = None  # of a block: the fingerprint of its bytes when it was cut
+    file_digest: str | None = None  # of a block: that of the whole file, as its blocks were cut
 
 
 @dataclass
@@ -76,11 +78,14 @@ ARGUMENT_PATHS = _PathsFrom(
 )
 
 
-def list_inputs(config: Config, paths: list[str] | None = None) -> list[InputFile]:
-    """Every input file, in a stable order; raises InputError for paths that yield nothing.
+def list_inputs(config: Config, paths: list[str] | None = None, warn: bool = False) -> list[InputFile]:
+    """Every input file, in a stable order; raises InputError for paths that yield nothing,
+    and for a file whose name is not UTF-8 (it could not be named in any output).
 
     ``paths`` given on the command line replace ``input.paths``: they are relative to
-    the working directory, and errors name them as arguments, not as a setting.
+    the working directory, and errors name them as arguments, not as a setting. With
+    ``warn``, entries of a folder or pattern that are not regular files (FIFOs, devices,
+    sockets, broken links), which are skipped, are named in a warning.
     """
     files: list[InputFile] = []
     seen: set[Path] = set()
@@ -88,10 +93,17 @@ def list_inputs(config: Config, paths: list[str] | None = None) -> list[InputFil
     origin = CONFIG_PATHS if paths is None else ARGUMENT_PATHS
     for spec in config.input.paths if paths is None else paths:
         target = config.resolve(spec) if paths is None else Path(os.path.abspath(Path(spec).expanduser()))
+        special: list[str] = []
         try:
-            found = _found(spec, target, fmt, origin)
+            found = _found(spec, target, fmt, origin, special)
         except OSError as exc:
             raise _unreadable(spec, exc) from exc
+        if warn and special:
+            n = len(special)
+            what = "entry that is not a regular file" if n == 1 else "entries that are not regular files"
+            log.warning(
+                "%s: skipped %d %s (only regular files are read): %s", spec, n, what, ", ".join(special)
+            )
         for p, source in found:
             real = p.resolve()
             if real in seen:
@@ -101,30 +113,73 @@ def list_inputs(config: Config, paths: list[str] | None = None) -> list[InputFil
     return files
 
 
-def _found(spec: str, target: Path, fmt: str, origin: _PathsFrom) -> list[tuple[Path, str]]:
-    """The files one input path names, with the names shown for them."""
+def _found(
+    spec: str, target: Path, fmt: str, origin: _PathsFrom, special: list[str]
+) -> list[tuple[Path, str]]:
+    """The files one input path names, with the names shown for them; the entries of a
+    folder or pattern that are not regular files are added to ``special``, named."""
     found: list[tuple[Path, str]] = []
     if glob.has_magic(spec):
         base = _glob_base(target)
         for match in sorted(glob.glob(str(target), recursive=True)):
             p = Path(match)
+            shown = _utf8_name(f"{base.name}/{p.relative_to(base).as_posix()}")
             if p.is_file():
-                found.append((p, f"{base.name}/{p.relative_to(base).as_posix()}"))
+                found.append((p, shown))
+            elif not p.is_dir():
+                special.append(f"{shown} ({_kind(p)})")
         if not found:
             raise InputError(f"{spec}: no files match this pattern ({origin.check})")
     elif target.is_dir():
         for p in sorted(target.rglob("*")):
             wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
-            if p.is_file() and wanted and not p.name.startswith("."):
-                found.append((p, f"{target.name}/{p.relative_to(target).as_posix()}"))
+            shown = f"{target.name}/{p.relative_to(target).as_posix()}"
+            if p.is_dir() or p.name.startswith("."):
+                continue
+            if not p.is_file():
+                special.append(f"{_escaped(shown)} ({_kind(p)})")
+            elif wanted:
+                found.append((p, _utf8_name(shown)))
         if not found:
             kinds = ", ".join(sorted(EXTENSIONS))
             raise InputError(f"{spec}: folder has no input files ({kinds}); add files or {origin.fix}")
     elif target.is_file():
-        found.append((target, target.name))
+        found.append((target, _utf8_name(target.name)))
+    elif target.exists():
+        raise InputError(f"{spec}: not a regular file or folder ({_kind(target)}); {origin.fix}")
     else:
         raise InputError(f"{spec}: no such file or folder ({origin.relative})")
     return found
+
+
+def _escaped(name: str) -> str:
+    """A file name as it can be shown: bytes that are not UTF-8 as \\xff escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _utf8_name(shown: str) -> str:
+    """``shown``, the name of an input file in outputs, refused if it is not UTF-8: no
+    output could name the file, and the run would fail only once it writes one."""
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{_escaped(shown)}: file name is not valid UTF-8; rename it") from None
+    return shown
+
+
+def _kind(path: Path) -> str:
+    """What a folder entry that is not a regular file is, in words."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken link" if path.is_symlink() else "unreadable"
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"))
+    for test, kind in (*kinds, (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return f"a link to {kind}" if path.is_symlink() else kind
+    return "not a regular file"
 
 
 def _unreadable(source: str, exc: OSError) -> InputError:
@@ -150,6 +205,15 @@ def _size(path: Path, source: str) -> int:
         return path.stat().st_size
     except OSError as exc:
         raise _unreadable(source, exc) from exc
+
+
+def _fingerprint(data: bytes) -> str:
+    """The fingerprint of bytes read: what ``fingerprint`` gives for a file holding them."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def changed_while_read(source: str) -> InputError:
+    return InputError(f"{source}: changed while being read; run again")
 
 
 def fingerprint(path: Path, source: str | None = None) -> str:
@@ -185,7 +249,7 @@ def read_documents(
     for whole in files if files is not None else list_inputs(config):
         notes = _Notes()
         for f in file_blocks(whole, config.input.encoding):
-            text, encoding, bad = _read_text(f, config.input.encoding)
+            text, encoding, bad = _read_text(f, config.input.encoding, counts)
             if f.byte_range is None and not text.strip():
                 empty.append(f.source)
                 continue
@@ -280,6 +344,9 @@ class ReadCounts:
     documents: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     first_skipped: str = ""  # file:line of the first record set aside
+    # The fingerprint of each file (by path) as its bytes were read: what the run records
+    # is what it read, however the file changes meanwhile.
+    read: dict[str, str] = field(default_factory=dict)
 
     def add(self, source: str, notes: _Notes) -> None:
         for why, n in notes.skipped.items():
@@ -289,6 +356,7 @@ class ReadCounts:
 
     def merge(self, other: ReadCounts) -> None:
         self.documents += other.documents
+        self.read.update(other.read)
         for why, n in other.skipped.items():
             self.skipped[why] = self.skipped.get(why, 0) + n
         self.first_skipped = self.first_skipped or other.first_skipped
@@ -308,11 +376,19 @@ class ReadCounts:
         )
 
 
-def _read_text(f: InputFile, configured: str) -> tuple[str, str, int]:
-    """A file, or a block of one, decoded: (text, encoding, undecodable bytes replaced)."""
+def _read_text(f: InputFile, configured: str, counts: ReadCounts) -> tuple[str, str, int]:
+    """A file, or a block of one, decoded: (text, encoding, undecodable bytes replaced).
+    The fingerprint of the file as read goes into ``counts``; a block whose bytes are no
+    longer those it was cut from is an InputError."""
     if f.byte_range is None:
-        return decode(_read(f.path, f.source), configured, f.source)
+        data = _read(f.path, f.source)
+        counts.read[str(f.path)] = _fingerprint(data)
+        return decode(data, configured, f.source)
     data = _read(f.path, f.source, f.byte_range[0], f.byte_range[1] - f.byte_range[0])
+    if f.digest is not None and _fingerprint(data) != f.digest:
+        raise changed_while_read(f.source)
+    if f.file_digest is not None:
+        counts.read[str(f.path)] = f.file_digest
     if f.byte_range[0] == 0 and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     # JSON text is UTF-8 (RFC 8259) unless the file's head or the config says otherwise.
@@ -333,11 +409,14 @@ class IdDeduper:
 
 
 def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
-    """A jsonl file cut at line ends into blocks of about ``block_bytes``."""
+    """A jsonl file cut at line ends into blocks of about ``block_bytes``, each with the
+    fingerprint of its bytes and of the whole file as cut: the reader of a block checks
+    that it reads the same bytes."""
     size = _size(f.path, f.source)
     if f.format != "jsonl" or size <= block_bytes:
         return [f]
     blocks: list[InputFile] = []
+    whole = hashlib.sha256()
     start, line = 0, 1
     try:
         with f.path.open("rb") as fh:
@@ -346,12 +425,14 @@ def jsonl_blocks(f: InputFile, block_bytes: int) -> list[InputFile]:
                 fh.readline()  # finish the line the cut fell in
                 end = min(size, fh.tell())
                 fh.seek(start)
-                lines = fh.read(end - start).count(b"\n")
-                blocks.append(InputFile(f.path, f.source, f.format, (start, end), line))
-                start, line = end, line + lines
+                data = fh.read(end - start)
+                whole.update(data)
+                block = InputFile(f.path, f.source, f.format, (start, end), line, digest=_fingerprint(data))
+                blocks.append(block)
+                start, line = end, line + data.count(b"\n")
     except OSError as exc:
         raise _unreadable(f.source, exc) from exc
-    return blocks
+    return [replace(b, file_digest=whole.hexdigest()[:16]) for b in blocks]
 
 
 def file_blocks(f: InputFile, encoding: str) -> list[InputFile]:
@@ -756,7 +837,7 @@ def validate_inputs(config: Config) -> list[InputFile]:
     """Check what a run would find wrong with its inputs before any work: every input
     path gives files that can be opened, and every user dictionary and stopword file is
     readable and well formed. The input files, as ``list_inputs`` gives them."""
-    files = list_inputs(config)
+    files = list_inputs(config, warn=True)
     for f in files:
         _read(f.path, f.source, 0, 1)
     for path in config.tokenize.userdict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import queue
 import signal
@@ -229,6 +230,31 @@ class LocalExecutor:
         return value
 
 
+class ExecutorLost(PipelineError):
+    """The Dask cluster went away while it ran a stage's partitions; ``what`` names what was
+    lost (the scheduler at its address, a worker). The runner adds the stage."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"executor: lost {what}")
+        self.what = what
+
+
+QUIET = ("distributed", "tornado", "asyncio")  # the loggers a cluster's troubles come through
+
+
+def _quiet_libraries() -> None:
+    """Keep Dask's own logs (and the asyncio tracebacks of a lost connection) off stderr
+    unless the library logs were asked for (``--verbose`` sets the root logger to INFO):
+    a lost cluster is reported as one line by the runner."""
+    if logging.getLogger().isEnabledFor(logging.INFO):
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in QUIET:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 class DaskExecutor:
     """Runs partitions as tasks on a Dask distributed cluster, results in input order.
 
@@ -253,6 +279,7 @@ class DaskExecutor:
             raise ConfigError(
                 "executor.kind: dask needs Dask distributed; install it with pip install 'dask[distributed]'"
             ) from exc
+        _quiet_libraries()
         try:
             if self.address:
                 self._client = self._stack.enter_context(Client(self.address, timeout="5s"))
@@ -276,19 +303,43 @@ class DaskExecutor:
         on_event: Callable[[Any], None] | None = None,
     ) -> Iterator[R]:
         client = self._connect()  # events stay on the workers: a cluster has no channel back
-        in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
-        # Large shared objects (config, model) go to the workers once, not with every task.
-        # Each map scatters them under fresh keys (hash=False): a content-derived key would
-        # be shared with an earlier map whose release may still be in flight, and the
-        # scheduler would cancel this map's tasks as depending on lost data.
-        handles = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
+        with self._lost(client):
+            in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+            # Large shared objects (config, model) go to the workers once, not with every task.
+            # Each map scatters them under fresh keys (hash=False): a content-derived key would
+            # be shared with an earlier map whose release may still be in flight, and the
+            # scheduler would cancel this map's tasks as depending on lost data.
+            handles = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
         pending: deque[Any] = deque()
         for part in partitions:
-            pending.append(client.submit(fn, part, *handles, pure=False))
+            with self._lost(client):
+                pending.append(client.submit(fn, part, *handles, pure=False))
             if len(pending) >= in_flight:
-                yield pending.popleft().result()
+                yield self._result(client, pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield self._result(client, pending.popleft())
+
+    def _result(self, client: Any, future: Any) -> Any:
+        with self._lost(client):
+            return future.result()
+
+    @contextlib.contextmanager
+    def _lost(self, client: Any) -> Iterator[None]:
+        """Dask's errors for a cluster that went away, as ``ExecutorLost``; a partition's own
+        failure (an InputError raised on a worker) passes through as it is."""
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+        from distributed.comm import CommClosedError
+
+        try:
+            yield
+        except KilledWorker as exc:
+            worker = getattr(getattr(exc, "last_worker", None), "address", "?")
+            raise ExecutorLost(f"the Dask workers that ran its tasks (the last at {worker})") from exc
+        except (CancelledError, CommClosedError) as exc:
+            address = self.address or getattr(getattr(client, "scheduler", None), "address", None)
+            raise ExecutorLost(f"the Dask scheduler at {address}") from exc
 
     def close(self) -> None:
         self._stack.close()

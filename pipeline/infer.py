@@ -9,6 +9,7 @@ applied to .txt files.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,14 +27,33 @@ from pipeline.stages.segment import segment_documents
 from pipeline.stages.tokenize import Tokenizer
 
 
-def infer(run: Run, paths: list[str], out_dir: Path, fmt: InputFormat = "auto") -> dict[str, Any]:
-    """Topic distributions for the texts at ``paths`` (relative to the working directory)
-    under the model of ``run``; ``fmt`` is their format, auto by each file's extension."""
+def default_out(run: Run) -> Path:
+    """Where ``infer`` writes when no --out is given: a folder beside the run folder
+    (``runs/seeds-infer``), as everything inside a run folder belongs to its runs."""
+    return run.store.run_dir.with_name(f"{run.store.run_dir.name}-infer")
+
+
+def _check_out(out_dir: Path) -> None:
+    """Refuse an output folder that is a run folder or lies inside one: a run owns every
+    name in its folder, and would publish or overwrite what infer wrote there."""
     if is_run_folder(out_dir):
         raise StoreError(
             f"{out_dir}: --out is a run folder, and its assignments.csv and documents.csv would be "
-            "replaced; choose another folder (default: RUN/infer)"
+            "replaced; choose another folder (default: RUN-infer, beside the run folder)"
         )
+    absolute = Path(os.path.abspath(out_dir))
+    for folder in dict.fromkeys([*absolute.parents, *absolute.resolve().parents]):
+        if is_run_folder(folder):
+            raise StoreError(
+                f"{out_dir}: --out is inside the run folder {folder}, whose files belong to its runs; "
+                "choose a folder outside it (default: RUN-infer, beside the run folder)"
+            )
+
+
+def infer(run: Run, paths: list[str], out_dir: Path, fmt: InputFormat = "auto") -> dict[str, Any]:
+    """Topic distributions for the texts at ``paths`` (relative to the working directory)
+    under the model of ``run``; ``fmt`` is their format, auto by each file's extension."""
+    _check_out(out_dir)
     config = run.config()
     config.input.format = fmt
     files = corpus.list_inputs(config, paths)
@@ -78,7 +98,13 @@ def infer(run: Run, paths: list[str], out_dir: Path, fmt: InputFormat = "auto") 
             )
 
     store = RunStore(out_dir, marker=INFER_MARKER, named_by="--out")
-    counts = write_assignments(store, rows(), run.curation(model.num_topics), config.input.meta_fields)
+    created = not out_dir.exists()
+    try:
+        counts = write_assignments(store, rows(), run.curation(model.num_topics), config.input.meta_fields)
+    except BaseException:
+        if created:
+            store.discard()  # the folder this call made, with nothing in it
+        raise
     stats["documents"] = counts["documents"]
     stats["oov_share"] = round(stats["oov_tokens"] / stats["tokens"], 4) if stats["tokens"] else 0.0
     store.write_json("infer.json", {"run": str(run.store.run_dir), "paths": config.input.paths, **stats})

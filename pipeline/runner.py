@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline import __version__, corpus
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import DIRECT, MANIFEST, RunStore
 from pipeline.config import Config, flatten
-from pipeline.errors import PipelineError, StoreError, unexpected
-from pipeline.executor import executor_for
+from pipeline.errors import InputError, PipelineError, StoreError, unexpected
+from pipeline.executor import ExecutorLost, executor_for
 from pipeline.stages import STAGE_NAMES, STAGES, Counts, Stage
 
 T = TypeVar("T")
@@ -61,6 +61,7 @@ class StagePlan:
     settings: dict[str, Any]
     fresh: bool
     reason: str
+    reads: dict[str, str | None]  # the files the stage reads (paths) and their fingerprints
 
 
 @dataclass
@@ -212,10 +213,10 @@ def _all_settings(config: Config, resolved: dict[str, Any], stage: Stage) -> dic
     return flatten({**_settings(resolved, stage), **stage.edits(config)})
 
 
-def _stage_files(stage: Stage, config: Config) -> list[str | None]:
-    """The fingerprints of the files a stage reads from outside the run folder (a file
-    that is missing counts as None, so creating it re-runs the stage)."""
-    return [_file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)]
+def _stage_files(stage: Stage, config: Config) -> dict[str, str | None]:
+    """The fingerprints of the files a stage reads from outside the run folder, by path (a
+    file that is missing counts as None, so creating it re-runs the stage)."""
+    return {str(p): _file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)}
 
 
 _FINGERPRINTS: dict[tuple[str, int, int], str] = {}
@@ -239,17 +240,18 @@ def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan
     upstream = ""
     for stage in STAGES:
         settings = _all_settings(config, resolved, stage)
+        reads = _stage_files(stage, config)
         parts = {
             "code": code_fingerprint(stage.run.__module__),
             "config": _digest(settings),
             "upstream": upstream,
-            "files": _digest(_stage_files(stage, config)),
+            "files": _digest(list(reads.values())),
         }
         fp = _digest(parts)
         fresh, reason = _freshness(stage, fp, parts, settings, manifest.get(stage.name), store)
         if force:
             fresh, reason = False, "forced (--force)"
-        plans.append(StagePlan(stage, fp, parts, settings, fresh, reason))
+        plans.append(StagePlan(stage, fp, parts, settings, fresh, reason, reads))
         upstream = fp
     return plans
 
@@ -287,6 +289,10 @@ def _freshness(
     missing = [o for o in stage.outputs if not store.exists(o)]
     if missing:
         return False, f"output missing: {missing[0]}"
+    files = entry.get("files")
+    changed = store.changed(files) if isinstance(files, dict) else None
+    if changed is not None:
+        return False, f"output changed since it was written: {changed}"
     return True, "up to date"
 
 
@@ -327,6 +333,7 @@ def _select(name: str | None, default: int) -> int:
 def status(config: Config) -> list[StagePlan]:
     """What ``run`` would do now: each stage, fresh or why it would run."""
     store = RunStore(config.run_dir, staged=True)  # what the next run would resume from
+    store.trust(*_resumable(store))
     return plan(config, store)
 
 
@@ -345,79 +352,174 @@ def run_pipeline(
         raise PipelineError(f"--from {from_stage} comes after --to {to_stage}; swap them")
     inputs = input_fingerprints(config)  # validates the inputs before the run folder is touched
     store = RunStore(config.run_dir, staged=True)
+    created = not store.run_dir.exists()
     results: list[StageResult] = []
-    with store.lock(), executor_for(config) as ex:
-        store.resume()  # a publish a killed run began
-        store.clean_temporary()  # what a killed run was writing when it died
-        plans = plan(config, store, force=force)
-        manifest = store.load_manifest()
-        manifest.update(
-            {
-                "pipeline_version": __version__,
-                "config_source": config.source,
-                "config": config.resolved(),
-                "packages": _package_versions(),
-                "inputs": inputs,
-            }
-        )
-        stages_rec = manifest.setdefault("stages", {})
-        for p in plans[:first]:
-            missing = [o for o in p.stage.outputs if not store.exists(o)]
-            if missing:
-                raise StoreError(
-                    f"--from {from_stage}: {p.stage.name} has not written {missing[0]} yet; "
-                    f"run without --from first"
-                )
-        for p in plans[first : last + 1]:
-            name = p.stage.name
-            if p.fresh:
-                entry = stages_rec[name]
-                result = StageResult(name, "skipped", 0.0, entry.get("counts", {}), p.reason)
-                entry.update(status="skipped", reason=p.reason)
-                reporter.stage_finished(result)
-                results.append(result)
-                continue
-            reporter.stage_started(name, p.reason)
-            stages_rec[name] = {
-                "status": "running",
-                "fingerprint": p.fingerprint,
-                "parts": p.parts,
-                "settings": p.settings,
-                "reason": p.reason,
-            }
-            store.save_manifest(manifest)
-            t0 = time.perf_counter()
-            try:
-                with _collect_warnings() as warnings:
-                    counts = p.stage.run(config, store, reporter, ex)
-            except BaseException as exc:
-                stages_rec[name].update(
-                    status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                )
-                _save_quietly(store, manifest)
-                if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
-                    raise PipelineError(unexpected(exc, f"{name} stage")) from exc
-                raise
-            seconds = time.perf_counter() - t0
-            if warnings:
-                stages_rec[name]["warnings"] = warnings
-            details = counts.pop("details", None)  # structured results belong in the manifest only
-            if details is not None:
-                stages_rec[name]["details"] = details
-            stages_rec[name].update(
-                status="ran",
-                seconds=round(seconds, 3),
-                counts=counts,
-                finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-            )
-            store.save_manifest(manifest)
-            result = StageResult(name, "ran", seconds, counts, p.reason)
-            reporter.stage_finished(result)
-            results.append(result)
-        manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
-        store.save_manifest(manifest)
-        store.publish()  # only a run that succeeded replaces what people read
+    with store.lock():
+        try:
+            with executor_for(config) as ex:
+                _take_over(store)
+                _walk(config, store, ex, reporter, inputs, force, (first, last), from_stage, results)
+        except BaseException:
+            if created and not any(r.status == "ran" for r in results):
+                store.discard()  # the folder this run made, holding nothing a later run could use
+            raise
     return results
+
+
+def _walk(
+    config: Config,
+    store: RunStore,
+    ex: Any,
+    reporter: Reporter,
+    inputs: list[dict[str, Any]],
+    force: bool,
+    span: tuple[int, int],
+    from_stage: str | None,
+    results: list[StageResult],
+) -> None:
+    """Run or skip the stages of ``span`` (first, last) in order, appending to ``results``,
+    then publish the run."""
+    first, last = span
+    plans = plan(config, store, force=force)
+    manifest = store.load_manifest()
+    manifest.update(
+        {
+            "pipeline_version": __version__,
+            "config_source": config.source,
+            "config": config.resolved(),
+            "packages": _package_versions(),
+            "inputs": inputs,
+        }
+    )
+    stages_rec = manifest.setdefault("stages", {})
+    for p in plans[:first]:
+        missing = [o for o in p.stage.outputs if not store.exists(o)]
+        if missing:
+            raise StoreError(
+                f"--from {from_stage}: {p.stage.name} has not written {missing[0]} yet; "
+                f"run without --from first"
+            )
+        p.stage.check(config, stages_rec.get(p.stage.name) or {})
+    for p in plans[first : last + 1]:
+        if p.fresh:
+            entry = stages_rec[p.stage.name]
+            entry.update(status="skipped", reason=p.reason)
+            result = StageResult(p.stage.name, "skipped", 0.0, entry.get("counts", {}), p.reason)
+        else:
+            reporter.stage_started(p.stage.name, p.reason)
+            result = _run_stage(p, config, store, ex, reporter, manifest)
+        reporter.stage_finished(result)
+        results.append(result)
+        p.stage.check(config, stages_rec[p.stage.name])  # what a later stage would fail on
+    manifest["timings"] = {r.name: round(r.seconds, 3) for r in results}
+    store.save_manifest(manifest)
+    store.publish(set(_owned(stages_rec)[0]))  # only a run that succeeded replaces what people read
+
+
+def _take_over(store: RunStore) -> None:
+    """Make the run folder what the last run left, less anything else: finish a publish a
+    killed run began, remove what it was writing when it died, and clear the staging
+    folder of all but the outputs of stages that finished, as they recorded them (a
+    resumed run reuses those)."""
+    store.resume(_owned(store.load_manifest().get("stages", {}))[0])
+    store.clean_temporary()
+    store.keep_staged(*_resumable(store))
+
+
+def _resumable(store: RunStore) -> tuple[set[str], set[str]]:
+    """The staged artifacts a run may reuse, those the staged manifest records as the
+    outputs of finished stages and that are still as recorded; and the retirements."""
+    owned, retired = _owned(store.load_manifest().get("stages", {}))
+    return {n for n, files in owned.items() if files is None or store.changed(files) is None}, retired
+
+
+def _owned(stages_rec: dict[str, Any]) -> tuple[dict[str, dict[str, Any] | None], set[str]]:
+    """The artifacts the finished stages of a manifest wrote, each with the records of its
+    files (None for a manifest from before they were recorded: the declared outputs), and
+    the artifacts they retired."""
+    owned: dict[str, dict[str, Any] | None] = {}
+    retired: set[str] = set()
+    for stage in STAGES:
+        entry = stages_rec.get(stage.name)
+        if not isinstance(entry, dict) or entry.get("status") not in ("ran", "skipped"):
+            continue
+        files = entry.get("files")
+        if isinstance(files, dict):
+            for rel, rec in files.items():
+                name = rel.split("/")[0]
+                owned[name] = {**(owned.get(name) or {}), rel: rec}
+        else:
+            owned.update(dict.fromkeys(stage.outputs))
+        removed = entry.get("removed")
+        if isinstance(removed, list):
+            retired.update(n for n in removed if isinstance(n, str))
+    return owned, retired
+
+
+def _run_stage(
+    p: StagePlan, config: Config, store: RunStore, ex: Any, reporter: Reporter, manifest: dict[str, Any]
+) -> StageResult:
+    """Run one stage, and record in the manifest how it went: what it wrote, with each
+    file's size and hash, or how it failed."""
+    name = p.stage.name
+    entry: dict[str, Any] = {
+        "status": "running",
+        "fingerprint": p.fingerprint,
+        "parts": p.parts,
+        "settings": p.settings,
+        "reason": p.reason,
+    }
+    manifest["stages"][name] = entry
+    store.save_manifest(manifest)
+    store.touched.clear()
+    t0 = time.perf_counter()
+    try:
+        with _collect_warnings() as warnings:
+            counts = p.stage.run(config, store, reporter, ex)
+            _check_read(p, counts.pop("read", None) or {})
+    except BaseException as exc:
+        entry.update(status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _save_quietly(store, manifest)
+        if isinstance(exc, ExecutorLost):
+            raise PipelineError(
+                f"executor: lost {exc.what} during {name}; the next run resumes from {name}"
+            ) from exc
+        if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
+            raise PipelineError(unexpected(exc, f"{name} stage")) from exc
+        raise
+    seconds = time.perf_counter() - t0
+    if warnings:
+        entry["warnings"] = warnings
+    details = counts.pop("details", None)  # structured results belong in the manifest only
+    if details is not None:
+        entry["details"] = details
+    written = sorted(n for n, w in store.touched.items() if w and n != MANIFEST and n not in DIRECT)
+    entry.update(
+        status="ran",
+        seconds=round(seconds, 3),
+        counts=counts,
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        files={rel: rec for n in written for rel, rec in store.describe(n).items()},
+        removed=sorted(n for n, w in store.touched.items() if not w),
+    )
+    store.save_manifest(manifest)
+    return StageResult(name, "ran", seconds, counts, p.reason)
+
+
+def _check_read(p: StagePlan, reported: dict[str, Any]) -> None:
+    """Refuse to mark a stage done against input it did not read: every file it read must
+    be one that was planned, with the bytes that were fingerprinted. ``reported`` gives,
+    by path, [name shown, fingerprint of the bytes read] for the files the stage hashed
+    as it read them; any other file it reads is fingerprinted again now."""
+    for path, shown_digest in reported.items():
+        if path not in p.reads:
+            raise InputError(f"{shown_digest[0]}: added while the inputs were being read; run again")
+    for path, planned in p.reads.items():
+        shown, digest = reported.get(path) or (path, None)
+        if path not in reported:
+            digest = _file_fingerprint(Path(path)) if Path(path).is_file() else None
+        if digest != planned:
+            raise InputError(f"{shown}: changed while being read; run again")
 
 
 class _WarningList(logging.Handler):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -124,6 +126,7 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
     empty = tmp_path / "empty"
     binary = tmp_path / "blob.txt"
     objects = tmp_path / "objects.jsonl"
+    names, dated = tmp_path / "names", tmp_path / "dated.jsonl"
     if create:
         empty.mkdir()
         binary.write_bytes(b"\x00\x01\x02 binary \x00" * 20)
@@ -131,6 +134,14 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
             "".join(json.dumps({"id": i, "paragraphs": [{"text": "正文"}]}) + "\n" for i in range(2)),
             encoding="utf-8",
         )
+        shutil.copytree(SEEDS, names)
+        (names / os.fsdecode(b"notes\xff.txt")).write_text("一个名字不是UTF-8的文件。", encoding="utf-8")
+        texts = [ln for f in sorted(SEEDS.iterdir()) for ln in f.read_text(encoding="utf-8").splitlines()]
+        rows = [
+            {"id": f"d{i}", "date": "" if i in (3, 9) else f"2020-0{i % 9 + 1}-01", "text": t}
+            for i, t in enumerate(t for t in texts if len(t) > 100)
+        ]
+        dated.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return {
         "missing path": (
             ["--set", "input.paths=[nowhere]"],
@@ -208,6 +219,34 @@ def _bad(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[str], str]
             ["--set", f"input.paths=[{objects}]", "--set", "input.text_field=txt"],
             "objects.jsonl:1: no field 'txt' (fields: id, paragraphs); set input.text_field",
         ),
+        "file name not UTF-8": (
+            ["--set", f"input.paths=[{names}]"],
+            "names/notes\\xff.txt: file name is not valid UTF-8; rename it",
+        ),
+        "executor address of an unknown scheme": (
+            ["--set", "executor.kind=dask", "--set", "executor.address=nonsense://x"],
+            "--set executor.address=nonsense://x: invalid value 'nonsense://x' (unknown scheme 'nonsense'; "
+            "a Dask scheduler address is tcp://host:port, or tls://, ucx://, ws://, wss:// or inproc://)",
+        ),
+        "executor address without a port": (
+            ["--set", "executor.kind=dask", "--set", "executor.address=tcp://scheduler"],
+            "--set executor.address=tcp://scheduler: invalid value 'tcp://scheduler' "
+            "(expected tcp://host:port, such as tcp://10.0.0.5:8786)",
+        ),
+        "prevalence date that is no date": (
+            [
+                "--set",
+                f"input.paths=[{dated}]",
+                "--set",
+                "input.id_field=id",
+                "--set",
+                "input.meta_fields=[date]",
+                "--set",
+                "report.prevalence_field=date",
+            ],
+            "dated.jsonl:4 (document 'd3', and 1 more document): report.prevalence_field: date value '' "
+            "is not a date with a month; use YYYY-MM-DD, or set report.prevalence_period: category",
+        ),
         "title field missing from the first record": (
             [
                 "--set",
@@ -248,8 +287,10 @@ def _bad_command(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[st
     """Bad input to the commands that check or apply a run: (arguments, with {config}
     and {run} for the seeds run's config and folder; the exact error message)."""
     others, blocker, objects = tmp_path / "others", tmp_path / "blocker.txt", tmp_path / "objects.jsonl"
-    bad_dict = tmp_path / "dict.txt"
+    bad_dict, names = tmp_path / "dict.txt", tmp_path / "names"
     if create:
+        names.mkdir()
+        (names / os.fsdecode(b"notes\xff.txt")).write_text("一个名字不是UTF-8的文件。", encoding="utf-8")
         others.mkdir()
         (others / "notes.txt").write_text("不是输出", encoding="utf-8")
         blocker.write_text("一个文件", encoding="utf-8")
@@ -287,6 +328,15 @@ def _bad_command(tmp_path: Path, create: bool = True) -> dict[str, tuple[list[st
             ["infer", "{run}", str(SEEDS), "--out", str(blocker / "new")],
             f"{blocker / 'new'}: cannot create the run folder (Not a directory); choose another --out",
         ),
+        "infer: --out inside the run folder": (
+            ["infer", "{run}", str(SEEDS), "--out", "{run}/.pipeline-staging"],
+            "{run}/.pipeline-staging: --out is inside the run folder {run}, whose files belong to its "
+            "runs; choose a folder outside it (default: RUN-infer, beside the run folder)",
+        ),
+        "infer: file name not UTF-8": (
+            ["infer", "{run}", str(names)],
+            "names/notes\\xff.txt: file name is not valid UTF-8; rename it",
+        ),
         "infer: records without text": (
             ["infer", "{run}", str(objects)],
             f"objects.jsonl:1: every record's 'text' is a list of objects (1 record); {TEXT_FIX}",
@@ -300,10 +350,13 @@ def test_bad_input_to_validate_and_infer_gives_one_line_error(
 ) -> None:
     config, run_dir = run_copy
     args, message = _bad_command(tmp_path)[case]
+    before = snapshot(run_dir, ["assignments.csv", "documents.csv", "manifest.json"])
     result = invoke(*(a.replace("{config}", str(config)).replace("{run}", str(run_dir)) for a in args))
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {message}\n"
-    assert not (run_dir / "infer" / "documents.csv").exists()
+    assert result.stderr == f"Error: {message.replace('{run}', str(run_dir))}\n"
+    assert not run_dir.with_name("seeds-infer").exists()
+    assert snapshot(run_dir, list(before)) == before
+    assert not (run_dir / ".pipeline-staging").exists()
 
 
 def test_infer_reads_new_files_by_their_own_format(tmp_path: Path) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from pipeline import corpus, em, engines
+from pipeline import corpus, em, engines, executor
 from pipeline.config import load_config
 from pipeline.stages import assign
 
@@ -77,3 +81,116 @@ def test_local_worker_processes_give_files_identical_to_one_process(
     assert runs[0] == runs[1]
     units = sum(1 for _ in (tmp_path / "w2" / "runs" / "seeds" / "units.jsonl").open(encoding="utf-8"))
     assert units > 3 * assign.PARTITION
+
+
+def _scheduler_lost() -> Exception:
+    from distributed.client import FutureCancelledError
+
+    return FutureCancelledError("tokenize-1", "scheduler-connection-lost")
+
+
+def _workers_lost() -> Exception:
+    from distributed import KilledWorker
+
+    return KilledWorker("tokenize-1", SimpleNamespace(address="tcp://10.0.0.6:4000"), 3)
+
+
+class _Future:
+    def __init__(self, fn: Any, args: tuple[Any, ...], lost: Any) -> None:
+        self.fn, self.args, self.lost = fn, args, lost
+
+    def result(self) -> Any:
+        if self.lost is not None:
+            raise self.lost()
+        return self.fn(*self.args)
+
+
+class _Client:
+    """A Dask client that runs each task in this process, until tokenize's tasks are
+    submitted: then they fail as ``lose`` says."""
+
+    scheduler = SimpleNamespace(address="tcp://10.0.0.5:8786")
+
+    def __init__(self, lose: Any) -> None:
+        self.lose = lose
+
+    def scheduler_info(self) -> dict[str, Any]:
+        return {"workers": {"tcp://10.0.0.6:4000": {}}}
+
+    def scatter(self, obj: Any, broadcast: bool, hash: bool) -> Any:
+        return obj
+
+    def submit(self, fn: Any, *args: Any, pure: bool) -> _Future:
+        return _Future(fn, args, self.lose if fn.__name__ == "_tokenize_partition" else None)
+
+
+@pytest.mark.parametrize(
+    ("lose", "what"),
+    [
+        (_scheduler_lost, "the Dask scheduler at tcp://10.0.0.5:8786"),
+        (_workers_lost, "the Dask workers that ran its tasks (the last at tcp://10.0.0.6:4000)"),
+    ],
+    ids=["scheduler", "workers"],
+)
+def test_a_cluster_lost_mid_run_is_one_line_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lose: Any, what: str
+) -> None:
+    client = _Client(lose)
+    monkeypatch.setattr(executor.DaskExecutor, "_connect", lambda self: client)
+    config = write_config(tmp_path, executor={"kind": "dask", "address": "tcp://10.0.0.5:8786"})
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert "segment: done" in result.stderr and "Traceback" not in result.stderr
+    assert [ln for ln in result.stderr.splitlines() if "Error" in ln] == [
+        f"Error: executor: lost {what} during tokenize; the next run resumes from tokenize"
+    ]
+    client.lose = None
+    resumed = invoke("run", config)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "segment: skipped (up to date)" in resumed.stderr
+    assert "tokenize: running (last run did not finish)" in resumed.stderr
+
+
+_STARTED = threading.Event()
+
+
+def _slow_tokenize(*args: Any) -> Any:
+    """tokenize's partition, slowed so that the cluster is closed while it runs."""
+    from pipeline.stages import tokenize
+
+    _STARTED.set()
+    time.sleep(0.5)
+    return tokenize._REAL_PARTITION(*args)  # type: ignore[attr-defined]
+
+
+def test_a_local_cluster_closed_mid_map_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import LocalCluster
+
+    from pipeline.stages import tokenize
+
+    monkeypatch.setattr(tokenize, "_REAL_PARTITION", tokenize._tokenize_partition, raising=False)
+    monkeypatch.setattr(tokenize, "_tokenize_partition", _slow_tokenize)
+    _STARTED.clear()
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None
+    )
+    address = cluster.scheduler_address
+
+    def close_when_started() -> None:
+        if _STARTED.wait(120):
+            cluster.close()
+
+    closer = threading.Thread(target=close_when_started, daemon=True)
+    closer.start()
+    try:
+        config = write_config(tmp_path, executor={"kind": "dask", "address": address})
+        result = invoke("run", config)
+    finally:
+        closer.join(timeout=60)
+        cluster.close()
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: executor: lost the Dask scheduler at {address} during tokenize; "
+        "the next run resumes from tokenize"
+    )

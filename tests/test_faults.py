@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -251,3 +253,109 @@ def test_a_worker_of_a_killed_run_does_not_keep_the_run_folder_locked(tmp_path: 
     assert proc.returncode == -signal.SIGKILL
     with RunStore(tmp_path / "run").lock():  # refused while the orphan held the lock
         pass
+
+
+def _records(path: Path, n: int, first: int = 0) -> None:
+    lines = [ln for f in sorted(SEEDS.iterdir()) for ln in f.read_text(encoding="utf-8").splitlines()]
+    texts = [ln for ln in lines if len(ln) > 100]
+    rows = [{"id": f"r{i}", "text": texts[i % len(texts)]} for i in range(first, first + n)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.mark.parametrize("blocks", [True, False], ids=["between blocks", "before it is read"])
+def test_a_file_that_changes_while_segment_reads_it_is_never_marked_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocks: bool
+) -> None:
+    """Issue 23: the input cut in half while segment read it; the run finished, recorded the
+    cut file's fingerprint, and every later run skipped segment with the old units."""
+    from pipeline import corpus
+
+    data = tmp_path / "rows.jsonl"
+    _records(data, 200)
+    if blocks:  # read in blocks of about 4 kB, as a large file is
+        monkeypatch.setattr(corpus, "READ_BLOCK", 4096)
+    real = corpus._read
+    calls = []
+
+    def read_then_cut(path: Path, source: str, start: int = 0, size: int = -1) -> bytes:
+        # The first block (blocks) or, before the file is read (whole), its fingerprint was taken.
+        calls.append(start)
+        if not blocks and len(calls) == 1:
+            _records(data, 100)  # cut in half before the read
+        got = real(path, source, start, size)
+        if blocks and start > 0 and len(calls) == 3:  # the head, the first block, then cut
+            _records(data, 100)
+        return got
+
+    monkeypatch.setattr(corpus, "_read", read_then_cut)
+    config = write_config(
+        tmp_path, input={"paths": [str(data)], "id_field": "id"}, executor={"workers": 1}, model=QUICK
+    )
+    result = invoke("run", config)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: rows.jsonl: changed while being read; run again"
+    assert not (tmp_path / "runs" / "seeds").exists()  # nothing ran: no run folder is left
+    monkeypatch.setattr(corpus, "_read", real)
+    again = invoke("run", config)
+    assert again.exit_code == 0, again.stderr
+    assert "segment: done" in again.stderr
+    units = (tmp_path / "runs" / "seeds" / "units.jsonl").read_text(encoding="utf-8")
+    assert {json.loads(u)["doc_id"] for u in units.splitlines()} == {f"r{i}" for i in range(100)}
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        (
+            {"executor": {"kind": "dask", "address": "tcp://127.0.0.1:9"}},
+            "Error: executor.address: cannot reach the Dask scheduler at tcp://127.0.0.1:9",
+        ),
+        ({"input": {"paths": ["{bad}"]}}, "Error: bad.jsonl:2: invalid JSON"),
+    ],
+    ids=["scheduler unreachable", "input malformed"],
+)
+def test_a_run_that_fails_before_any_stage_finished_leaves_no_run_folder(
+    tmp_path: Path, settings: dict[str, Any], error: str
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "第一行的内容。"}\n{"text": \n', encoding="utf-8")
+    if "input" in settings:
+        settings = {"input": {"paths": [str(bad)]}}
+    result = invoke("run", write_config(tmp_path, **settings))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith(error)
+    assert (tmp_path / "runs").is_dir() and not (tmp_path / "runs" / "seeds").exists()
+
+
+def test_a_new_run_folder_is_kept_once_a_stage_finished(tmp_path: Path) -> None:
+    config = write_config(tmp_path, tokenize={"min_len": 60})
+    result = invoke("run", config)
+    assert result.exit_code == 2 and "segment: done" in result.stderr
+    run_dir = tmp_path / "runs" / "seeds"
+    assert (run_dir / STAGING / "units.jsonl").is_file()
+    resumed = invoke("run", config, "--set", "tokenize.min_len=2")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "segment: skipped (up to date)" in resumed.stderr
+
+
+def test_a_run_refused_a_new_folder_by_the_lock_leaves_the_other_run_s_folder_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder did not exist when the run looked, and another run made and locked it
+    before this one could: being refused, this run removes nothing of the other's."""
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "runs" / "seeds"
+    real = RunStore.lock
+    other = contextlib.ExitStack()
+
+    def another_run_first(self: RunStore) -> Any:
+        other.enter_context(real(RunStore(run_dir)))
+        return real(self)
+
+    monkeypatch.setattr(RunStore, "lock", another_run_first)
+    with other:
+        result = invoke("run", config)
+        assert result.stderr == (
+            f"Error: {run_dir}: another run is using this run folder; wait for it to finish\n"
+        )
+        assert (run_dir / MARKER).is_file() and (run_dir / ".lock").is_file()

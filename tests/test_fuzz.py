@@ -9,9 +9,11 @@ generated again: ``generate(random.Random(seed), i)`` in a loop, as ``cases`` do
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import random
 import string
 import traceback
@@ -22,8 +24,8 @@ from typing import Any
 import pytest
 
 from pipeline import corpus
-from pipeline.config import Config, SegmentConfig
-from pipeline.errors import PipelineError
+from pipeline.config import Config, SegmentConfig, load_config
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.stages.segment import segment_documents, split_sentences
 from pipeline.stages.tokenize import Tokenizer
 
@@ -336,3 +338,83 @@ def test_a_run_of_spaces_longer_than_max_chars_gives_no_blank_unit() -> None:
     cfg = SegmentConfig(min_chars=10, max_chars=20)
     texts = [u["text"] for u, _ in segment_documents([doc], cfg) if u]
     assert texts and all(t.strip() == t for t in texts)
+
+
+def test_random_file_names_are_listed_with_utf8_names_or_refused(tmp_path: Path) -> None:
+    """Any bytes a file name can hold: the folder is listed, every name shown is UTF-8 (it
+    goes into every output), or one InputError names the file that cannot be shown."""
+    r = random.Random(23)
+    failures = []
+    for i in range(200):
+        folder = tmp_path / f"f{i}"
+        folder.mkdir()
+        for j in range(r.randint(1, 4)):
+            raw = bytes(r.choice([r.randrange(1, 256), *b"abc.-_ ", *"疫情".encode()]) for _ in range(12))
+            name = raw.replace(b"/", b"_").lstrip(b".") or b"x"
+            with contextlib.suppress(OSError):  # a name the file system refuses
+                (folder / os.fsdecode(name + f"{j}.txt".encode())).write_text("正文。", encoding="utf-8")
+        config = Config.model_validate({"input": {"paths": [str(folder)]}})
+        try:
+            for f in corpus.list_inputs(config, warn=True):
+                f.source.encode("utf-8")
+                json.dumps({"source": f.source}, ensure_ascii=False).encode("utf-8")
+        except PipelineError as exc:
+            message = str(exc)
+            message.encode("utf-8")  # the error itself can be printed
+            answers = ("file name is not valid UTF-8; rename it", "add files or fix input.paths")
+            assert message.endswith(answers)
+        except Exception as exc:  # listed, with its case
+            failures.append(f"case {i}: {sorted(os.listdir(folder))!r} -> {type(exc).__name__}: {exc}")
+    assert failures == []
+
+
+DATE_PIECES = ["2019", "2019-07", "2019-07-01", "20190701", "2019年7月1日", "2019/7", "7/1/2019", "", " "]
+
+
+def test_random_meta_dates_are_periods_or_counted_as_undated() -> None:
+    """Whatever a meta field holds, segment's check and the report's periods agree: a value
+    is a date of a grain for both, or segment counts it as undated, before training."""
+    from pipeline import dates
+    from pipeline.reporting import summary
+
+    r = random.Random(11)
+    failures = []
+    for i in range(2000):
+        kind = r.random()
+        value: Any = (
+            r.choice(DATE_PIECES) + mixed(r, r.randint(0, 4))
+            if kind < 0.5
+            else r.choice([None, 2019, 20190701, 3.5, True, [2019], {"y": 2019}, mixed(r, r.randint(0, 12))])
+        )
+        undated = dates.Undated()
+        undated.add("f.jsonl:1", "d", {"date": value}, ["date"])
+        for grain in dates.GRAINS:
+            error = dates.undated_error(undated.found, "date", grain)
+            try:
+                got = summary.period_of(value, grain, "date")
+                if error is not None:
+                    failures.append(f"case {i}: {value!r} {grain}: the report reads {got!r}, segment refuses")
+            except PipelineError:
+                if error is None:
+                    failures.append(f"case {i}: {value!r} {grain}: segment passes what the report refuses")
+            except Exception as exc:
+                failures.append(f"case {i}: {value!r} {grain} -> {type(exc).__name__}: {exc}")
+    assert failures == []
+
+
+def test_random_executor_addresses_load_or_give_one_config_error() -> None:
+    r = random.Random(8786)
+    pieces = ["tcp://", "tls://", "ucx://", "ws://", "wss://", "inproc://", "http://", "://", "", "tcp:/"]
+    hosts = ["127.0.0.1", "[::1]", "scheduler", "10.0.0.5", "", "a b", "主机", "[::1"]
+    ports = [":8786", ":0", ":65535", ":65536", ":", "", ":http", ":-1"]
+    failures = []
+    for i in range(1000):
+        tail = mixed(r, 2) if r.random() < 0.1 else ""
+        address = r.choice(pieces) + r.choice(hosts) + r.choice(ports) + tail
+        try:
+            load_config(None, ["executor.kind=dask", f"executor.address={address}"])
+        except ConfigError as exc:
+            assert str(exc).startswith("--set executor.address=") and "\n" not in str(exc), str(exc)
+        except Exception as exc:
+            failures.append(f"case {i}: {address!r} -> {type(exc).__name__}: {exc}")
+    assert failures == []

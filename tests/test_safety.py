@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,16 +87,75 @@ def test_cleaning_removes_only_the_tools_own_temporary_names(tmp_path: Path) -> 
     ]
 
 
-def test_infer_refuses_to_write_into_a_run_folder(run_copy: tuple[Path, Path]) -> None:
-    _config, run_dir = run_copy
-    before = snapshot(run_dir, ["assignments.csv", "documents.csv", "manifest.json"])
-    result = invoke("infer", run_dir, str(SEEDS), "--out", run_dir)
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (
+            "{run}",
+            "{run}: --out is a run folder, and its assignments.csv and documents.csv would be replaced; "
+            "choose another folder (default: RUN-infer, beside the run folder)",
+        ),
+        (
+            "{run}/.pipeline-staging",
+            "{run}/.pipeline-staging: --out is inside the run folder {run}, whose files belong to its runs; "
+            "choose a folder outside it (default: RUN-infer, beside the run folder)",
+        ),
+        (
+            "{run}/model/new",
+            "{run}/model/new: --out is inside the run folder {run}, whose files belong to its runs; "
+            "choose a folder outside it (default: RUN-infer, beside the run folder)",
+        ),
+    ],
+)
+def test_infer_refuses_to_write_into_or_inside_a_run_folder(
+    run_copy: tuple[Path, Path], out: str, message: str
+) -> None:
+    config, run_dir = run_copy
+    before = _listing(run_dir)
+    result = invoke("infer", run_dir, str(SEEDS), "--out", out.format(run=run_dir))
     assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: {run_dir}: --out is a run folder, and its assignments.csv and documents.csv "
-        "would be replaced; choose another folder (default: RUN/infer)\n"
-    )
-    assert snapshot(run_dir, list(before)) == before
+    assert result.stderr == f"Error: {message.format(run=run_dir)}\n"
+    assert _listing(run_dir) == before
+    # The next run finds nothing of infer's to publish.
+    assert invoke("run", config).stderr.count("skipped (up to date)") == 6
+    assert _listing(run_dir) == {**before, "manifest.json": (run_dir / "manifest.json").read_bytes()}
+
+
+def test_infer_writes_beside_the_run_folder_by_default(run_copy: tuple[Path, Path]) -> None:
+    _config, run_dir = run_copy
+    before = _listing(run_dir)
+    result = invoke("infer", run_dir, str(SEEDS))
+    assert result.exit_code == 0, result.stderr
+    out = run_dir.with_name("seeds-infer")
+    assert f"wrote {out / 'assignments.csv'}" in result.stdout
+    assert (out / "documents.csv").is_file() and (out / "infer.json").is_file()
+    assert _listing(run_dir) == before
+
+
+def test_a_run_publishes_only_what_its_stages_wrote(run_copy: tuple[Path, Path], tmp_path: Path) -> None:
+    """What is found in the staging folder (infer's outputs put there as in issue 23) is
+    cleared when a run starts: never read as an artifact, never published."""
+    config, run_dir = run_copy
+    infer = invoke("infer", run_dir, str(SEEDS / "000_1a0ce78baffdf577.txt"), "--out", tmp_path / "new")
+    assert infer.exit_code == 0, infer.stderr
+    before = _published(run_dir)
+    staging = run_dir / ".pipeline-staging"
+    staging.mkdir()
+    for name in ("assignments.csv", "documents.csv", "infer.json"):
+        shutil.copy(tmp_path / "new" / name, staging / name)
+    (staging / ".pipeline-removed").write_text("topics.json\n../../outside.txt\n", encoding="utf-8")
+    (tmp_path / "outside.txt").write_text("mine\n", encoding="utf-8")
+    assert invoke("stages", config).stdout.count("up to date") == 6  # nothing staged is read
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("skipped (up to date)") == 6
+    after = _published(run_dir)
+    assert {n: after[n] for n in ("assignments.csv", "documents.csv")} == {
+        n: before[n] for n in ("assignments.csv", "documents.csv")
+    }
+    assert "infer.json" not in after and "topics.json" in after
+    assert (tmp_path / "outside.txt").read_text(encoding="utf-8") == "mine\n"
+    assert not staging.exists()
 
 
 def test_xlsx_export_drops_control_characters_of_meta_fields(tmp_path: Path) -> None:
@@ -131,28 +192,54 @@ def _seed_paragraphs() -> list[str]:
         ),
         ("compare", "topics.json", "{run}/topics.json: corrupt or unreadable (line "),
         ("compare", "model/engine.json", "{run}/model: corrupt or unreadable (FileNotFoundError:"),
-        ("run", "tokens.jsonl", "{run}/tokens.jsonl: corrupt or unreadable (line 1: Unterminated string"),
     ],
 )
 def test_a_corrupt_artifact_is_a_clear_error(
     run_copy: tuple[Path, Path], command: str, damage: str, message: str
 ) -> None:
-    config, run_dir = run_copy
+    _config, run_dir = run_copy
     target = run_dir / damage
     if damage == "model/engine.json":
         target.unlink()
     else:
         target.write_bytes(target.read_bytes()[:40])
-    args = {
-        "show": [run_dir],
-        "compare": [run_dir, run_dir],
-        "run": [config, "--set", "dictionary.no_below=2"],
-    }[command]
+    args = {"show": [run_dir], "compare": [run_dir, run_dir]}[command]
     result = invoke(command, *args)
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("Error: " + message.format(run=run_dir))
     assert "re-create it with `pipeline run --force`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("damage", "stage", "shown"),
+    [
+        ("tokens.jsonl", "tokenize", "tokens.jsonl"),  # cut short: the size differs
+        ("model/engine.json", "train", "model/engine.json"),  # missing from its folder
+        ("corpus/corpus.mm", "dictionary", "corpus/corpus.mm"),  # same size, other bytes
+        ("topics.json", "report", "topics.json"),
+    ],
+)
+def test_a_skipped_stage_whose_output_changed_runs_again_and_says_which_file(
+    run_copy: tuple[Path, Path], damage: str, stage: str, shown: str
+) -> None:
+    config, run_dir = run_copy
+    before = snapshot(run_dir)
+    target = run_dir / damage
+    data = target.read_bytes()
+    if damage == "model/engine.json":
+        target.unlink()
+    elif damage == "corpus/corpus.mm":
+        target.write_bytes(data[:-2] + (b"9\n" if data[-2:] != b"9\n" else b"8\n"))
+    else:
+        target.write_bytes(data[:40])
+    stages = invoke("stages", config)
+    assert f"would run: output changed since it was written: {shown}" in stages.stdout
+    result = invoke("run", config)
+    assert result.exit_code == 0, result.stderr
+    assert f"{stage}: running (output changed since it was written: {shown})" in result.stderr
+    assert result.stderr.count("skipped (up to date)") == 5
+    assert target.read_bytes() == data and snapshot(run_dir) == before
 
 
 def test_a_disk_full_error_without_errno_still_says_the_disk_is_full(
@@ -248,3 +335,29 @@ def test_a_failure_in_the_report_keeps_the_old_assignments_and_the_next_run_resu
     assert header.endswith(",topic_3,topic_4") and header.count("topic_") == 5
     assert len(json.loads((run_dir / "topics.json").read_text(encoding="utf-8"))) == 5
     assert not (run_dir / ".pipeline-staging").exists()
+
+
+def test_special_files_in_an_input_folder_are_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "null.txt").symlink_to("/dev/null")
+    config = write_config(tmp_path, input={"paths": [str(corpus)]}, model={"passes": 2, "num_topics": 3})
+    warning = (
+        f"{corpus}: skipped 3 entries that are not regular files (only regular files are read): "
+        "corpus/gone.txt (a broken link), corpus/null.txt (a link to a device), corpus/pipe.txt (a FIFO)"
+    )
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        assert invoke("validate", config).exit_code == 0
+        assert [r.getMessage() for r in caplog.records] == [warning]
+        caplog.clear()
+        result = invoke("run", config)
+        assert result.exit_code == 0, result.stderr
+        named = [r.getMessage() for r in caplog.records if r.name == "pipeline.corpus"]
+        assert named == [warning]  # the inputs are listed three times, the warning given once
+    manifest = json.loads((tmp_path / "runs" / "seeds" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["stages"]["segment"]["warnings"] == [warning]
+    assert manifest["stages"]["segment"]["counts"]["files"] == len(list(SEEDS.iterdir()))

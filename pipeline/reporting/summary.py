@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from pipeline.dates import DATE as _DATE
+from pipeline.dates import period as _period
 from pipeline.errors import DataError
-
-_DATE = re.compile(r"^\s*(\d{4})(?:[-/.年]?(\d{1,2}))?(?:[-/.月]?(\d{1,2}))?")
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -23,18 +22,13 @@ def period_of(value: Any, period: str, field: str) -> str:
     text = "" if value is None else str(value)
     if period == "category":
         return text
-    m = _DATE.match(text)
-    if not m or (period != "year" and not m.group(2)) or (period == "day" and not m.group(3)):
+    found = _period(text, period)
+    if found is None:  # segment's values are checked before training: a run reaches this no more
         raise DataError(
             f"report.prevalence_field: {field} value {text!r} is not a date with a {period} "
             "(use YYYY-MM-DD, or set report.prevalence_period: category)"
         )
-    year, month, day = m.group(1), m.group(2), m.group(3)
-    if period == "year":
-        return year
-    if period == "month":
-        return f"{year}-{int(month):02d}"
-    return f"{year}-{int(month):02d}-{int(day):02d}"
+    return found
 
 
 def date_text(value: Any) -> str:

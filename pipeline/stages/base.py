@@ -26,8 +26,12 @@ class Stage:
     earlier stage makes it run again. ``edits`` are settings a stage takes from files
     people edit in the run folder (the curation in labels.yaml): they count as config,
     by name, so that only the part of such a file that decides the stage's result re-runs
-    it. ``run`` returns counts that the runner logs and records in the manifest. Work worth
-    spreading over processes or machines goes through the executor it is handed.
+    it. ``run`` returns counts that the runner logs and records in the manifest (with
+    ``read``: the fingerprints of the input files as the stage read them, which the runner
+    checks against those it planned). Work worth spreading over processes or machines goes
+    through the executor it is handed. ``check`` raises a PipelineError when what the stage
+    recorded (its manifest entry) shows that a later stage would fail under the config:
+    the runner calls it when the stage is done or skipped, before the later stages run.
     """
 
     name: str
@@ -38,3 +42,4 @@ class Stage:
     ignore: tuple[str, ...] = ()
     reads: Callable[[Config], list[Path]] = lambda config: []
     edits: Callable[[Config], dict[str, Any]] = lambda config: {}
+    check: Callable[[Config, dict[str, Any]], None] = lambda config, entry: None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import corpus, layout
+from pipeline import corpus, dates, layout
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
@@ -550,11 +550,12 @@ COVERAGE_WARNING = 0.9  # a file keeping less than this share of its characters 
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
-    files = corpus.list_inputs(config)
+    files = corpus.list_inputs(config, warn=True)
     counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
     coverage = Coverage()
     read = corpus.ReadCounts()
+    undated = dates.Undated()
 
     # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
     with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
@@ -570,6 +571,10 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                 counts["removed_lines"] += len(seg.removed)
                 removed_out.writerows(seg.removed)
                 coverage.add(seg)
+                if seg.units:
+                    first = seg.units[0]
+                    where = f"{first['source']}:{first['line_start']}"
+                    undated.add(where, seg.doc_id, first["meta"], config.input.meta_fields)
                 if seg.bad_bytes:
                     undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
                 for unit in seg.units:
@@ -591,8 +596,24 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     details: dict[str, Any] = {"coverage": shares}
     if undecodable:
         details["undecodable_bytes"] = undecodable
+    if undated.found:
+        details["undated"] = undated.found
     result["details"] = details
+    # What the runner checks against the files it fingerprinted before the stage began.
+    result["read"] = {
+        str(f.path): [f.source, read.read[str(f.path)]] for f in files if str(f.path) in read.read
+    }
     return result
+
+
+def check_dates(config: Config, entry: dict[str, Any]) -> None:
+    """A prevalence field by date whose values are not all dates fails before training,
+    naming the first bad value and its document (segment recorded them)."""
+    field, grain = config.report.prevalence_field, config.report.prevalence_period
+    if field and grain != "category":
+        error = dates.undated_error((entry.get("details") or {}).get("undated"), field, grain)
+        if error:
+            raise InputError(error)
 
 
 STAGE = Stage(
@@ -603,4 +624,5 @@ STAGE = Stage(
     outputs=("units.jsonl", "segmentation.tsv"),
     run=run,
     reads=lambda config: [f.path for f in corpus.list_inputs(config)],
+    check=check_dates,
 )
