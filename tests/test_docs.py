@@ -110,3 +110,27 @@ def test_every_command_s_help_example_works_as_written(
                 shutil.copytree(REPO / "seeds", path)
         result = invoke(*args)
         assert result.exit_code == 0, f"pipeline {' '.join(args)}: {result.stderr}"
+
+
+def test_the_architecture_page_gives_each_stage_s_reads_and_writes() -> None:
+    from pipeline.stages import STAGES
+
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (.*) \| (.*) \| (.*) \|$", page, flags=re.M)
+    assert [r[0] for r in rows] == [s.name for s in STAGES]
+
+    def names(cell: str) -> list[str]:
+        return re.findall(r"`([^`]+)`", cell)
+
+    for (name, sections, reads, writes), stage in zip(rows, STAGES, strict=True):
+        assert (names(sections), names(reads), names(writes)) == (
+            list(stage.sections),
+            list(stage.inputs),
+            list(stage.outputs),
+        ), name
+
+
+def test_the_readme_front_page_stays_short_and_its_links_resolve() -> None:
+    assert README.count("\n") < 300
+    for link in re.findall(r"\]\(((?:docs/)?[\w./-]+\.(?:md|png))\)", README):
+        assert (REPO / link).is_file(), link
