@@ -196,7 +196,7 @@ def infer(
     fmt: FormatOpt = "auto",
     verbose: VerboseOpt = False,
 ) -> None:
-    """Apply a trained run to new texts; writes assignments.csv and documents.csv.
+    """Apply a trained run to new texts; writes assignments.csv, documents.csv, segments.csv and infer.json.
 
     New files are read by their own format (txt, csv, jsonl by extension, or --format),
     whatever the run was trained on.
@@ -210,5 +210,5 @@ def infer(
     typer.echo(
         f"{stats['documents']} documents, {stats['units']} units; {stats['oov_tokens']} of "
         f"{stats['tokens']} tokens ({100 * stats['oov_share']:.1f}%) not in the run's vocabulary; "
-        f"wrote {target / 'assignments.csv'} and documents.csv"
+        f"wrote assignments.csv, documents.csv, segments.csv and infer.json to {target}"
     )

@@ -127,7 +127,7 @@ def test_infer_writes_beside_the_run_folder_by_default(run_copy: tuple[Path, Pat
     result = invoke("infer", run_dir, str(SEEDS))
     assert result.exit_code == 0, result.stderr
     out = run_dir.with_name("seeds-infer")
-    assert f"wrote {out / 'assignments.csv'}" in result.stdout
+    assert f"wrote assignments.csv, documents.csv, segments.csv and infer.json to {out}" in result.stdout
     assert (out / "documents.csv").is_file() and (out / "infer.json").is_file()
     assert _listing(run_dir) == before
 
