@@ -276,13 +276,15 @@ class StageLog:
     def stage_finished(self, result: Any) -> None:
         print(f"    pipeline {result.name}: {result.status} in {result.seconds:.1f}s", file=sys.stderr)
 
-    def track(self, items: Iterable[Any], total: int | None, description: str) -> Iterable[Any]:
+    def track(
+        self, items: Iterable[Any], total: int | None, description: str, unit: str = ""
+    ) -> Iterable[Any]:
         return items
 
-    def task(self, total: int, description: str) -> Any:
+    def task(self, total: int | None, description: str, unit: str = "", throttle: bool = True) -> Any:
         from contextlib import nullcontext
 
-        return nullcontext(lambda done: None)
+        return nullcontext(lambda done, **facts: None)
 
 
 def write_jsonl(docs: Sequence[Doc], path: Path) -> None:

@@ -170,6 +170,16 @@ class SegmentConfig(Section):
     to_simplified: Bool = Field(
         False, description="Convert traditional to simplified characters for analysis (OpenCC t2s)."
     )
+    boilerplate: Bool = Field(
+        True,
+        description="Drop paragraphs, and spans at a paragraph's start or end, that repeat across documents.",
+    )
+    boilerplate_share: Float = Field(
+        0.01, gt=0, lt=1, description="Boilerplate is found in more than this share of the documents."
+    )
+    boilerplate_min_docs: Int = Field(
+        10, ge=2, description="Boilerplate is found in at least this many documents."
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> SegmentConfig:

@@ -45,6 +45,7 @@ from pipeline.stages.base import Progress
 from pipeline.stages.train import SWEEP, TRAINING, coherence_texts
 
 HEATMAP_DOCS = 200  # the most representative documents; a taller heat map stops being readable
+BOILERPLATE_SHOWN = 10  # learned boilerplate spans listed on the page
 STRIP_DOCS = 60  # documents drawn as strips of their segments: the longest ones
 SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
 SEARCH_CHARS = 600  # of each: enough for a paragraph, bounded for a page that must stay small
@@ -524,7 +525,9 @@ def _corpus(stages: dict[str, Any]) -> Corpus:
         return dict(stages.get(stage, {}).get("counts", {}))
 
     seg, tok, dic = counts("segment"), counts("tokenize"), counts("dictionary")
-    cov = S.coverage(stages.get("segment", {}).get("details", {}).get("coverage", {}))
+    seg_details = stages.get("segment", {}).get("details", {})
+    cov = S.coverage(seg_details.get("coverage", {}))
+    learned = seg_details.get("boilerplate", {})
     removed = {
         f: int(tok[f"removed_{f}"])
         for f in ("stopword", "punctuation", "number", "latin", "short", "pos")
@@ -547,6 +550,10 @@ def _corpus(stages: dict[str, Any]) -> Corpus:
             low_files=tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
             low_count=cov["low_count"],
         ),
+        boilerplate=tuple(
+            (str(t), int(d), int(n)) for t, d, n in learned.get("spans", [])[:BOILERPLATE_SHOWN]
+        ),
+        boilerplate_only=int(learned.get("only_boilerplate_count", 0)),
     )
 
 

@@ -82,6 +82,10 @@ class Corpus:
     removed_lines: int
     removed_tokens: dict[str, int]
     coverage: Coverage | None
+    # Boilerplate learned from the corpus: (an example, documents it was found in, times
+    # taken), most taken first; and the documents made of it alone, kept as text.
+    boilerplate: tuple[tuple[str, int, int], ...] = ()
+    boilerplate_only: int = 0
 
 
 @dataclass(frozen=True)
