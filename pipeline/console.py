@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, ProgressColumn, Task
 from rich.table import Column
 from rich.text import Text
@@ -157,16 +158,17 @@ class ConsoleReporter(Reporter):
 
     def stage_started(self, name: str, reason: str) -> None:
         self.stage = name
-        self._print(f"[bold]{name}[/bold]: running ({reason})")
+        # A reason can quote what people wrote ("labels.yaml.names ... '[/b]'"): never markup.
+        self._print(f"[bold]{name}[/bold]: running ({escape(reason)})")
 
     def stage_finished(self, result: StageResult) -> None:
         shown = ", ".join(
             f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in result.counts.items()
         )
         if result.status == "skipped":
-            self._print(f"[bold]{result.name}[/bold]: skipped ({result.reason})")
+            self._print(f"[bold]{result.name}[/bold]: skipped ({escape(result.reason)})")
         else:
-            self._print(f"[bold]{result.name}[/bold]: done in {result.seconds:.1f}s: {shown}")
+            self._print(f"[bold]{result.name}[/bold]: done in {result.seconds:.1f}s: {escape(shown)}")
         self.stage = ""
 
     def _part(self, description: str) -> str:

@@ -180,3 +180,11 @@ def test_long_dated_series_are_cut_into_coarser_periods(
 )
 def test_text_width_counts_cjk_as_one_em_and_others_as_less(text: str, width: float) -> None:
     assert axes.text_width(text, 10) == pytest.approx(width)
+
+
+def test_an_axis_over_one_value_is_drawn_around_it() -> None:
+    """A sweep over one K gives a domain of one value; d3's arithmetic would take log10(0)."""
+    assert math.isnan(axes.tick_increment(5, 5, 10))
+    axis = axes.linear(8.0, 8.0, 0.0, 100.0, 20.0, width=300.0, integer=True, extend=False, most=5)
+    values = [v for v, _ in axis.ticks]
+    assert 8.0 in values and all(float(v).is_integer() for v in values)

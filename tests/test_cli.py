@@ -41,13 +41,6 @@ def test_default_run_writes_every_output(seeds_run: Path) -> None:
         assert manifest["packages"][name] == metadata.version(name), name
 
 
-@pytest.mark.parametrize("command", ["run", "stages", "validate"])
-def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = invoke(command, "--help")
-    assert result.exit_code == 0
-    assert "Example: pipeline " + command in result.stdout
-
-
 def test_num_topics_override_reaches_every_output(run_copy: tuple[Path, Path]) -> None:
     config, run_dir = run_copy
     result = invoke("run", config, "--set", "model.num_topics=5")

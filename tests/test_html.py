@@ -1080,7 +1080,12 @@ def dated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
     titles = _dated_corpus(folder / "news.jsonl")
     config = write_config(
         folder,
-        input={"paths": [str(folder / "news.jsonl")], "id_field": "id", "meta_fields": ["date", "title"]},
+        input={
+            "paths": [str(folder / "news.jsonl")],
+            "id_field": "id",
+            "meta_fields": ["date"],
+            "title_field": "title",
+        },
         model={"num_topics": 4, "passes": 5},
         report={"prevalence_field": "date", "prevalence_period": "month"},
         executor={"workers": 1},

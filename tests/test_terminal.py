@@ -233,7 +233,7 @@ def test_validate_folds_a_long_value_and_stays_yaml(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert yaml.safe_load(result.stdout)["segment"]["furniture_patterns"] == [pattern]
     lines = result.stdout.splitlines()
-    assert lines[:2] == [f"# {config}: valid", f"# run folder: {tmp_path / 'runs' / 'seeds'}"]
+    assert lines[:2] == [f"# {config}: valid; 5 input files", f"# run folder: {tmp_path / 'runs' / 'seeds'}"]
     folded = [ln for ln in lines if "advertisement" in ln]
     assert len(folded) > 1 and all(cell_len(ln) <= 60 for ln in folded)
 

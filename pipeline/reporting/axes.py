@@ -34,6 +34,8 @@ def _round(x: float) -> int:
 
 def _tick_spec(start: float, stop: float, count: float) -> tuple[int, int, float]:
     step = (stop - start) / max(0.0, count)
+    if not step > 0 or not math.isfinite(step):  # JavaScript's log10(0) is -Infinity: d3 gives NaN
+        return 0, -1, math.nan
     power = math.floor(math.log10(step))
     error = step / 10.0**power
     factor = 10 if error >= E10 else 5 if error >= E5 else 2 if error >= E2 else 1
@@ -191,6 +193,9 @@ def linear(
     ``integer`` keeps whole numbers only (K in a sweep); ``extend=False`` keeps the domain.
     """
     factor = 100.0 if percent else 1.0
+    if hi == lo:  # one value (a sweep over one K): an axis one step either side of it
+        pad = 1.0 if integer or lo == 0 else abs(lo) / 10
+        lo, hi = lo - pad, hi + pad
     for count in range(most, 0, -1):
         na, nb = nice(lo * factor, hi * factor, count) if extend else (lo * factor, hi * factor)
         values = [v for v in ticks(na, nb, count) if not integer or float(v).is_integer()]
