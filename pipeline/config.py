@@ -180,6 +180,10 @@ class SegmentConfig(Section):
     boilerplate_min_docs: Int = Field(
         10, ge=2, description="Boilerplate is found in at least this many documents."
     )
+    duplicates: Bool = Field(True, description="Find near-duplicate documents (MinHash LSH, duplicates.csv).")
+    duplicate_similarity: Float = Field(
+        0.7, gt=0, le=1, description="Jaccard similarity of 3-character shingles that makes a near-duplicate."
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> SegmentConfig:
@@ -269,6 +273,9 @@ class ModelConfig(Section):
     )
     seed_strength: Float = Field(
         1.0, gt=0, description="Prior weight of a seed word in its topic, in average term counts."
+    )
+    train_duplicates: Bool = Field(
+        False, description="Train on near-duplicate documents too, and quote them (they always get mixes)."
     )
 
     @field_validator("num_topics")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import __version__, measures
+from pipeline import __version__, duplicates, measures
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.labels import Labels, match_labels
@@ -93,7 +93,10 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
     )
     has_tokens = lengths > 0
 
-    reps, search = _candidates(mixes, has_tokens, cfg.representatives, cfg.one_per_document)
+    # Near-duplicate documents left out of training are not quoted: one story, one passage.
+    keep = duplicates.training_rows(store, config.model.train_duplicates)
+    quotable = has_tokens if keep is None else has_tokens & keep
+    reps, search = _candidates(mixes, quotable, cfg.representatives, cfg.one_per_document)
     units = _read_units(config, store, len(lengths), {i for r in (*reps, *search) for _, i in r})
     reps = [_one_per_document(r, units.doc, cfg.representatives, cfg.one_per_document) for r in reps]
 
@@ -158,7 +161,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
     data = ReportData(
         run=config.run.name,
         generated_by=f"pipeline {__version__}",
-        corpus=_corpus(manifest),
+        corpus=_corpus(manifest, config.model.train_duplicates),
         model=Model(
             engine=model.engine,
             num_topics=model.num_topics,
@@ -520,7 +523,7 @@ def _sweep(store: RunStore, training: dict[str, Any]) -> Sweep | None:
     return Sweep(points, training.get("chosen_k"), training.get("reason"))
 
 
-def _corpus(stages: dict[str, Any]) -> Corpus:
+def _corpus(stages: dict[str, Any], train_duplicates: bool = False) -> Corpus:
     def counts(stage: str) -> dict[str, Any]:
         return dict(stages.get(stage, {}).get("counts", {}))
 
@@ -554,6 +557,8 @@ def _corpus(stages: dict[str, Any]) -> Corpus:
             (str(t), int(d), int(n)) for t, d, n in learned.get("spans", [])[:BOILERPLATE_SHOWN]
         ),
         boilerplate_only=int(learned.get("only_boilerplate_count", 0)),
+        duplicates=None if "duplicates" not in seg else int(seg["duplicates"]),
+        duplicates_trained=train_duplicates,
     )
 
 

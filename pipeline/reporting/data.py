@@ -86,6 +86,8 @@ class Corpus:
     # taken), most taken first; and the documents made of it alone, kept as text.
     boilerplate: tuple[tuple[str, int, int], ...] = ()
     boilerplate_only: int = 0
+    duplicates: int | None = None  # near-duplicate documents found; None: not looked for
+    duplicates_trained: bool = False  # model.train_duplicates: kept in training and passages
 
 
 @dataclass(frozen=True)

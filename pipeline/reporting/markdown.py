@@ -107,6 +107,16 @@ def _corpus(c: Corpus) -> list[str]:
         "boilerplate; "
         f"see `segmentation.tsv`) and {removed} tokens (see `vocab_audit.json`)",
     ]
+    if c.duplicates is not None:
+        what = (
+            "kept in training and among the passages"
+            if c.duplicates_trained
+            else "left out of training and of the passages, with their topic mixes"
+        )
+        lines.append(
+            f"- {c.duplicates:,} near-duplicate documents found (`duplicates.csv`)"
+            + (f": {what}" if c.duplicates else "")
+        )
     cov = c.coverage
     if cov is None:
         return lines

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import tiling
+from pipeline import duplicates, tiling
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.config import Config
 from pipeline.curation import Curation
@@ -103,10 +103,12 @@ def write_assignments(
     curation: Curation,
     meta_fields: list[str],
     mixes: np.ndarray | None = None,
+    duplicate_of: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
     distribution over the model's topics, tokens), curated; and each unit's curated mix
-    into the rows of ``mixes`` (an array on disk), when it is given.
+    into the rows of ``mixes`` (an array on disk), when it is given. ``duplicate_of``
+    names the document each near-duplicate repeats (documents.csv's ``duplicate_of``).
 
     A unit without tokens keeps its distribution (the model's prior, it has nothing
     else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
@@ -138,7 +140,16 @@ def write_assignments(
         ) as unit_out,
         store.open_csv(
             "documents.csv",
-            ["doc_id", "source", "title", "n_units", "dominant_topic", *topic_cols, *meta_fields],
+            [
+                "doc_id",
+                "source",
+                "title",
+                "n_units",
+                "duplicate_of",
+                "dominant_topic",
+                *topic_cols,
+                *meta_fields,
+            ],
         ) as doc_out,
         store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
@@ -150,7 +161,10 @@ def write_assignments(
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
             top = int(curation.dominant(mix)[0]) if total else ""
             doc_id, title = d.first["doc_id"], d.first["title"]
-            doc_out.writerow([doc_id, d.first["source"], title, len(d.units), top, *rounded(mix), *meta])
+            original = (duplicate_of or {}).get(doc_id, "")
+            doc_out.writerow(
+                [doc_id, d.first["source"], title, len(d.units), original, top, *rounded(mix), *meta]
+            )
             segments = tiling.topic_tiling(thetas, tokens)
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
@@ -201,12 +215,16 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             lengths.append(int(sum(c for _, c in bow)))
             yield bow
 
+    keep = duplicates.training_rows(store, config.model.train_duplicates)
+
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         nonlocal mass
         if model.train_theta is None and model.engine == "gensim" and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
+        elif keep is not None and model.train_theta is not None:
+            thetas = _with_left_out(model, corpus, keep, counted())
         else:
             thetas = model.unit_distributions(counted())
         units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "", "units")
@@ -216,11 +234,26 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             yield unit, theta, n_tok
 
     with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
-        counts = write_assignments(store, rows(), curation, config.input.meta_fields, mixes)
+        counts = write_assignments(
+            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store)
+        )
     shares = mass / mass.sum() if mass.sum() else mass
     ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
+
+
+def _with_left_out(
+    model: TopicModel, corpus: Any, keep: np.ndarray, bows: Iterable[list[tuple[int, int]]]
+) -> Iterator[np.ndarray]:
+    """Every unit's mix when training left some out (near-duplicates): the mix training
+    gave each unit it kept, in order, and for the others one inferred from the final
+    topics, as for new text."""
+    from pipeline.stages.train import Subset
+
+    trained = model.unit_distributions(Subset(corpus, keep))  # its own pass over the corpus file
+    for row, bow in enumerate(bows):
+        yield next(trained) if keep[row] else next(model.infer([bow]))
 
 
 def _curation_edits(config: Config) -> dict[str, Any]:
@@ -232,7 +265,7 @@ def _curation_edits(config: Config) -> dict[str, Any]:
 STAGE = Stage(
     name="assign",
     sections=("input.meta_fields",),
-    inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl"),
+    inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl", duplicates.DUPLICATES),
     outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES, LABELS, BASIS),
     run=run,
     edits=_curation_edits,

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import boilerplate, corpus, layout
+from pipeline import boilerplate, corpus, duplicates, layout
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
@@ -384,6 +384,7 @@ class Segmented:
     chars: int  # non-space characters of the document's lines, after normalisation
     bad_bytes: int = 0
     only_boilerplate: bool = False  # every paragraph is boilerplate: kept as text all the same
+    signature: Any = None  # MinHash signature of its units' text (segment.duplicates), or None
 
 
 def visible_chars(text: str) -> int:
@@ -456,7 +457,8 @@ def segment_document(
         for src, line, kind, text, docs in sorted(found, key=lambda r: r[1])
     ]
     chars = sum(visible_chars(normalize(raw)) for _, raw in doc.lines)
-    return Segmented(doc.doc_id, doc.source, units, rows, chars, doc.bad_bytes, only)
+    sig = duplicates.signature("".join(u["text"] for u in units)) if cfg.duplicates else None
+    return Segmented(doc.doc_id, doc.source, units, rows, chars, doc.bad_bytes, only, sig)
 
 
 # -- boilerplate learned from the corpus ------------------------------------------------
@@ -713,6 +715,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     read = corpus.ReadCounts()
     learned = learn_boilerplate(config, files, ex, progress) if config.segment.boilerplate else None
     taken = BoilerplateReport(learned if learned is not None else boilerplate.Boilerplate({}))
+    finder = duplicates.Finder(config.segment.duplicate_similarity) if config.segment.duplicates else None
+    found: list[duplicates.Duplicate] = []
 
     # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
     with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
@@ -729,6 +733,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                 removed_out.writerows(seg.removed)
                 coverage.add(seg)
                 taken.add(seg)
+                if finder is not None and (dup := finder.add(seg.doc_id, seg.signature)) is not None:
+                    found.append(dup)
                 if seg.bad_bytes:
                     undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
                 for unit in seg.units:
@@ -742,12 +748,15 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                 )
 
         store.write_jsonl("units.jsonl", units())
+    store.write_csv(duplicates.DUPLICATES, duplicates.HEADER, duplicates.rows(found))
     shares = coverage.shares()
     for line in coverage_warnings(shares, COVERAGE_WARNING):
         log.warning("%s", line)
     counts["undecodable_bytes"] = sum(undecodable.values())
     counts["boilerplate_spans"] = sum(taken.taken.values())
     counts["boilerplate_only_documents"] = taken.only_count
+    if finder is not None:
+        counts["duplicates"] = len(found)
     if (warning := taken.warning(config.segment)) is not None:
         log.warning("%s", warning)
     result: Counts = {**counts, "coverage": coverage.total()["units"]}
@@ -765,7 +774,7 @@ STAGE = Stage(
     sections=("input", "segment"),
     ignore=("input.label_field",),  # read by the report only
     inputs=(),
-    outputs=("units.jsonl", "segmentation.tsv"),
+    outputs=("units.jsonl", "segmentation.tsv", duplicates.DUPLICATES),
     run=run,
     reads=lambda config: [f.path for f in corpus.list_inputs(config)],
 )
