@@ -175,20 +175,22 @@ def top_terms(run_dir: Path, n: int = 10) -> dict[int, list[str]]:
     return topics
 
 
-def lowest_at_lambda_zero(run_dir: Path, counts: dict[str, int]) -> tuple[int | None, int | None]:
-    """The count of the rarest term among any topic's first 10 by relevance at λ = 0,
-    ranked as the report ranks them; and the report's count floor."""
-    from pipeline.artifacts import RunStore
-    from pipeline.reporting import summary
+def lowest_at_lambda_zero(run_dir: Path, config_min: int) -> tuple[int, int]:
+    """The corpus count of the rarest term among any topic's first 10 by relevance at
+    λ = 0, ranked as the report ranks them (``report.relevance_min_count``); and that floor."""
+    import numpy as np
 
-    ranked = getattr(summary, "relevance_floor", None)
-    if ranked is None:
-        return None, None
+    from pipeline import measures
+    from pipeline.artifacts import RunStore
+
     store = RunStore(run_dir)
     model, dct = store.load_model(), store.load_dictionary()
-    floor = ranked(dct)
-    terms = summary.relevance_terms(model.topic_term, dct, 0.0, 10, floor)  # type: ignore[attr-defined]
-    return min(counts.get(t, 0) for topic in terms for t in topic), floor
+    count = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
+    terms = measures.relevance_terms(
+        model.topic_term, count / count.sum(), count, dct.id2token, 0.0, 10, config_min
+    )
+    cfs = {dct.id2token[i]: n for i, n in dct.cfs.items()}
+    return min(cfs[t] for topic in terms for t, _ in topic), config_min
 
 
 def measure(run_dir: Path, baseline: Path) -> dict[str, Any]:
@@ -199,7 +201,8 @@ def measure(run_dir: Path, baseline: Path) -> dict[str, Any]:
     found = sorted({(t, w) for t, words in topics.items() for w in words if w in BOILERPLATE_WORDS})
     counts = vocab(run_dir)
     audit = json.loads((run_dir / "tokenize_audit.json").read_text(encoding="utf-8"))
-    lowest, floor = lowest_at_lambda_zero(run_dir, counts)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    lowest, floor = lowest_at_lambda_zero(run_dir, manifest["config"]["report"]["relevance_min_count"])
     return {
         "units": len(texts),
         "shares": shares,

@@ -213,6 +213,12 @@ class TokenizeConfig(Section):
     phrases: Bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
     phrases_threshold: Float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
     phrases_min_count: Int = Field(5, ge=1, description="Occurrences a collocation needs.")
+    new_words: Bool = Field(
+        True, description="Find words the segmenter cuts (一带一路) in the corpus and keep them whole."
+    )
+    new_words_min_count: Int = Field(
+        10, ge=2, description="Occurrences a new word needs in the sample it is found in."
+    )
 
 
 class DictionaryConfig(Section):
@@ -309,6 +315,9 @@ class ReportConfig(Section):
     excerpt_chars: Int = Field(160, ge=20, description="Characters of a passage quoted in the report.")
     relevance_lambda: Float = Field(
         0.6, ge=0, le=1, description="lambda of the LDAvis relevance ranking (1 = by probability)."
+    )
+    relevance_min_count: Int = Field(
+        10, ge=1, description="Terms counted fewer times in the corpus are left out of the relevance ranking."
     )
     export: list[Literal["parquet", "xlsx"]] = Field(
         [], description="Extra formats: parquet (assignments.parquet), xlsx (results.xlsx workbook)."

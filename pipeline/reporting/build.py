@@ -107,8 +107,8 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
     term_share = term_count / term_count.sum()
     id2token = dct.id2token
     ranked = measures.ranked_terms(phi, id2token, max(cfg.top_terms, measures.SCORED_TERMS))
-    by_rel = measures.ranked_terms(
-        measures.relevance(phi, term_share, cfg.relevance_lambda), id2token, cfg.top_terms
+    by_rel = measures.relevance_terms(
+        phi, term_share, term_count, id2token, cfg.relevance_lambda, cfg.top_terms, cfg.relevance_min_count
     )
     by_frex = measures.ranked_terms(measures.frex(phi), id2token, cfg.top_terms)
     coherence = _coherence(
@@ -161,7 +161,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
     data = ReportData(
         run=config.run.name,
         generated_by=f"pipeline {__version__}",
-        corpus=_corpus(manifest, config.model.train_duplicates),
+        corpus=_corpus(manifest, config.model.train_duplicates, _new_words(store)),
         model=Model(
             engine=model.engine,
             num_topics=model.num_topics,
@@ -189,6 +189,7 @@ def report_data(config: Config, store: RunStore, progress: Progress) -> tuple[Re
             id2token,
             cfg.relevance_lambda,
             EXPLORER_TERMS,
+            cfg.relevance_min_count,
         ),
         search=tuple(
             SearchEntry(
@@ -523,7 +524,18 @@ def _sweep(store: RunStore, training: dict[str, Any]) -> Sweep | None:
     return Sweep(points, training.get("chosen_k"), training.get("reason"))
 
 
-def _corpus(stages: dict[str, Any], train_duplicates: bool = False) -> Corpus:
+def _new_words(store: RunStore) -> tuple[tuple[str, int], ...]:
+    """The words tokenize found in the corpus and kept whole, with their counts in its
+    sample (none for a run from before it looked for them)."""
+    if not store.exists("vocab_audit.json"):
+        return ()
+    found = store.read_json("vocab_audit.json").get("tokenize", {}).get("new_words", [])
+    return tuple((str(w[0]), int(w[1])) for w in found)
+
+
+def _corpus(
+    stages: dict[str, Any], train_duplicates: bool = False, new_words: tuple[tuple[str, int], ...] = ()
+) -> Corpus:
     def counts(stage: str) -> dict[str, Any]:
         return dict(stages.get(stage, {}).get("counts", {}))
 
@@ -533,7 +545,7 @@ def _corpus(stages: dict[str, Any], train_duplicates: bool = False) -> Corpus:
     learned = seg_details.get("boilerplate", {})
     removed = {
         f: int(tok[f"removed_{f}"])
-        for f in ("stopword", "punctuation", "number", "latin", "short", "pos")
+        for f in ("stopword", "punctuation", "number", "number_suffix", "latin", "short", "pos")
         if tok.get(f"removed_{f}", 0)
     }
     removed["rare or too common"] = int(dic.get("tokens_removed", 0))
@@ -559,6 +571,7 @@ def _corpus(stages: dict[str, Any], train_duplicates: bool = False) -> Corpus:
         boilerplate_only=int(learned.get("only_boilerplate_count", 0)),
         duplicates=None if "duplicates" not in seg else int(seg["duplicates"]),
         duplicates_trained=train_duplicates,
+        new_words=new_words,
     )
 
 

@@ -246,6 +246,7 @@ def _explorer_json(ex: Explorer, topics: tuple[Topic, ...]) -> dict[str, Any]:
     [index, phi] pairs (a topic's candidate terms; a term's holders)."""
     return {
         "lambda": ex.lam,
+        "min_count": ex.min_count,
         "bars": EXPLORER_BARS,
         "listed": LISTED,
         "topics": [t.id for t in topics],

@@ -107,6 +107,10 @@ def _corpus(c: Corpus) -> list[str]:
         "boilerplate; "
         f"see `segmentation.tsv`) and {removed} tokens (see `vocab_audit.json`)",
     ]
+    if c.new_words:
+        shown = ", ".join(w for w, _ in c.new_words[:12])
+        more = " …" if len(c.new_words) > 12 else ""
+        lines.append(f"- {len(c.new_words):,} words found in the corpus and kept whole: {shown}{more}")
     if c.duplicates is not None:
         what = (
             "kept in training and among the passages"
