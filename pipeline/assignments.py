@@ -78,6 +78,7 @@ def write_assignments(
     curation: Curation,
     meta_fields: list[str],
     mixes: np.ndarray | None = None,
+    duplicate_of: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
     distribution over the model's topics, tokens), curated; and each unit's curated mix
@@ -113,7 +114,16 @@ def write_assignments(
         ) as unit_out,
         store.open_csv(
             "documents.csv",
-            ["doc_id", "source", "title", "n_units", "dominant_topic", *topic_cols, *meta_fields],
+            [
+                "doc_id",
+                "source",
+                "title",
+                "n_units",
+                "duplicate_of",
+                "dominant_topic",
+                *topic_cols,
+                *meta_fields,
+            ],
         ) as doc_out,
         store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
@@ -125,7 +135,10 @@ def write_assignments(
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
             top = int(curation.dominant(mix)[0]) if total else ""
             doc_id, title = d.first["doc_id"], d.first["title"]
-            doc_out.writerow([doc_id, d.first["source"], title, len(d.units), top, *rounded(mix), *meta])
+            original = (duplicate_of or {}).get(doc_id, "")
+            doc_out.writerow(
+                [doc_id, d.first["source"], title, len(d.units), original, top, *rounded(mix), *meta]
+            )
             segments = tiling.topic_tiling(thetas, tokens)
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]

@@ -170,6 +170,20 @@ class SegmentConfig(Section):
     to_simplified: Bool = Field(
         False, description="Convert traditional to simplified characters for analysis (OpenCC t2s)."
     )
+    boilerplate: Bool = Field(
+        True,
+        description="Drop paragraphs, and spans at a paragraph's start or end, that repeat across documents.",
+    )
+    boilerplate_share: Float = Field(
+        0.01, gt=0, lt=1, description="Boilerplate is found in more than this share of the documents."
+    )
+    boilerplate_min_docs: Int = Field(
+        10, ge=2, description="Boilerplate is found in at least this many documents."
+    )
+    duplicates: Bool = Field(True, description="Find near-duplicate documents (MinHash LSH, duplicates.csv).")
+    duplicate_similarity: Float = Field(
+        0.7, gt=0, le=1, description="Jaccard similarity of 3-character shingles that makes a near-duplicate."
+    )
 
     @model_validator(mode="after")
     def _min_below_max(self) -> SegmentConfig:
@@ -199,6 +213,12 @@ class TokenizeConfig(Section):
     phrases: Bool = Field(False, description="Join frequent collocations with gensim Phrases (npmi).")
     phrases_threshold: Float = Field(0.5, gt=-1, le=1, description="NPMI score a collocation needs.")
     phrases_min_count: Int = Field(5, ge=1, description="Occurrences a collocation needs.")
+    new_words: Bool = Field(
+        True, description="Find words the segmenter cuts (一带一路) in the corpus and keep them whole."
+    )
+    new_words_min_count: Int = Field(
+        10, ge=2, description="Occurrences a new word needs in the sample it is found in."
+    )
 
 
 class DictionaryConfig(Section):
@@ -264,6 +284,9 @@ class ModelConfig(Section):
     seed_strength: Float = Field(
         1.0, gt=0, description="Prior weight of a seed word in its topic, in average term counts."
     )
+    train_duplicates: Bool = Field(
+        False, description="Train on near-duplicate documents too, and quote them (they always get mixes)."
+    )
 
     @field_validator("num_topics")
     @classmethod
@@ -296,6 +319,9 @@ class ReportConfig(Section):
     excerpt_chars: Int = Field(160, ge=20, description="Characters of a passage quoted in the report.")
     relevance_lambda: Float = Field(
         0.6, ge=0, le=1, description="lambda of the LDAvis relevance ranking (1 = by probability)."
+    )
+    relevance_min_count: Int = Field(
+        10, ge=1, description="Terms counted fewer times in the corpus are left out of the relevance ranking."
     )
     export: list[Literal["parquet", "xlsx"]] = Field(
         [], description="Extra formats: parquet (assignments.parquet), xlsx (results.xlsx workbook)."

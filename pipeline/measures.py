@@ -86,6 +86,33 @@ def relevance(phi: np.ndarray, term_share: np.ndarray, lam: float) -> np.ndarray
     return np.asarray(lam * logphi + (1 - lam) * lift)
 
 
+def relevance_floored(
+    phi: np.ndarray, term_share: np.ndarray, lam: float, term_count: np.ndarray, min_count: int
+) -> np.ndarray:
+    """Relevance with the terms counted fewer than ``min_count`` times in the corpus left
+    out (-inf): at low lambda the rarest terms have the highest lift, from a handful of
+    tokens that say nothing about the topic (LDAvis users filter them the same way)."""
+    scores = relevance(phi, term_share, lam)
+    scores[:, np.asarray(term_count) < min_count] = -np.inf
+    return scores
+
+
+def relevance_terms(
+    phi: np.ndarray,
+    term_share: np.ndarray,
+    term_count: np.ndarray,
+    id2token: dict[int, str],
+    lam: float,
+    topn: int,
+    min_count: int,
+) -> list[list[tuple[str, float]]]:
+    """Per topic, its ``topn`` terms by relevance at ``lam``, of those counted ``min_count``
+    times or more."""
+    scores = relevance_floored(phi, term_share, lam, term_count, min_count)
+    ranked = ranked_terms(scores, id2token, topn)
+    return [[(t, s) for t, s in row if s != -np.inf] for row in ranked]
+
+
 def frex(phi: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """stm's FREX: harmonic mean of the within-topic ECDFs of exclusivity and frequency."""
     excl = phi / phi.sum(axis=0, keepdims=True)

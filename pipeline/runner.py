@@ -48,6 +48,7 @@ PACKAGES = (
     "scikit-learn",
     "gensim",
     "tomotopy",
+    "datasketch",
     "dask",
     "distributed",
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 from pipeline.artifacts import RunStore
 
@@ -26,3 +28,22 @@ def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
         [w for w in row["tokens"] if w in vocab]
         for _, row in store.read_jsonl_where("tokens.jsonl", in_stride_sample(n_units, COHERENCE_SAMPLE))
     ]
+
+
+class Subset:
+    """A restartable view of the corpus: the rows whose mask is True.
+
+    Its length is the number of rows it yields: gensim checks the two agree.
+    """
+
+    def __init__(self, corpus: Any, mask: np.ndarray) -> None:
+        self.corpus = corpus
+        self.mask = mask
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for keep, bow in zip(self.mask, self.corpus, strict=True):
+            if keep:
+                yield bow
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())

@@ -102,7 +102,7 @@ def segment_line(line: str, cfg: SegmentConfig = DEFAULT) -> tuple[list[str], li
     doc = corpus.Document("d", "d.txt", [(1, TITLE), (2, line), (3, ""), (4, P1)])
     units, furniture = [], []
     for unit, removed in segment_documents([doc], cfg):
-        furniture += [text for _s, _n, kind, text, _t in removed if kind == "furniture"]
+        furniture += [text for _s, _n, kind, text, _t, _d in removed if kind == "furniture"]
         if unit:
             units.append(unit["text"])
     return units, furniture
@@ -176,7 +176,7 @@ def test_seed_furniture_lines_are_still_the_ones_dropped() -> None:
     dropped = [
         (Path(s).name[:3], line, text)
         for _unit, gone in segment_documents(corpus.read_documents(cfg), cfg.segment)
-        for s, line, kind, text, _t in gone
+        for s, line, kind, text, _t, _d in gone
         if kind == "furniture"
     ]
     assert dropped == [

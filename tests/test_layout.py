@@ -184,7 +184,7 @@ def test_bbs_headers_and_signature_are_furniture(tmp_path: Path) -> None:
     folder = write_shape(tmp_path / "bbs", "bbs-crcrlf")
     cfg = load_config(None, [f"input.paths=[{folder}]"])
     removed = [r for _, gone in segment_documents(corpus.read_documents(cfg), cfg.segment) for r in gone]
-    assert {kind for _s, _l, kind, _t, _tl in removed} == {"furniture"}
+    assert {kind for _s, _l, kind, _t, _tl, _d in removed} == {"furniture"}
     assert len(removed) == 5 * len(DOCS)  # three header lines, "--" and the 来源 line
 
 

@@ -344,7 +344,13 @@ def test_removed_lines_are_recorded_with_kind_and_line(line: str, kind: str) -> 
 def test_document_without_units_still_reports_its_removed_lines() -> None:
     pairs = list(segment_documents([document(["手机阅读", "查看全文"])], DEFAULT))
     assert pairs == [
-        ({}, [("d.txt", 1, "furniture", "手机阅读", None), ("d.txt", 2, "furniture", "查看全文", None)])
+        (
+            {},
+            [
+                ("d.txt", 1, "furniture", "手机阅读", None, None),
+                ("d.txt", 2, "furniture", "查看全文", None, None),
+            ],
+        )
     ]
 
 
@@ -669,4 +675,4 @@ def test_a_list_of_paragraphs_gives_the_units_of_the_paragraphs_joined_by_line_e
         ("r4", P2[:16] + "…"),
         ("r5", "只有一段"),
     ]
-    assert {kind for _, kind, _, _ in removed} == {"furniture", "title", "heading"}
+    assert {kind for _, kind, _, _, _ in removed} == {"furniture", "title", "heading"}

@@ -156,6 +156,38 @@ def test_removed_tokens_are_counted_by_filter(tok: Tokenizer) -> None:
     assert not any(token in c for c in added.values() for token in tokens)
 
 
+# text, the measure or date suffix jieba cut from its number (dropped), words that stay
+SUFFIXES = [
+    ("俄罗斯国防部16日称，联军推进", "日称", {"俄罗斯国防部", "联军", "推进"}),
+    ("3月份以来，订单增加", "月份", {"订单", "增加"}),
+    ("10年来，村里发生了变化", "年来", {"村里", "变化"}),
+    ("从1日起实施新规", "日起", {"实施", "新规"}),
+]
+
+
+@pytest.mark.parametrize(("text", "suffix", "kept"), SUFFIXES)
+def test_a_suffix_cut_from_its_number_goes_with_the_number(
+    tok: Tokenizer, text: str, suffix: str, kept: set[str]
+) -> None:
+    before = tok.removed["number_suffix"][suffix]
+    tokens = tok(text)
+    assert suffix not in tokens and kept <= set(tokens)
+    assert tok.removed["number_suffix"][suffix] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("每个月份都有计划", "月份"),  # not after a number: a word
+        ("受访者称赞日称的做法", "日称"),  # after a word, not a number
+    ],
+)
+def test_the_same_suffix_elsewhere_is_a_word(tok: Tokenizer, text: str, word: str) -> None:
+    before = tok.removed["number_suffix"].copy()
+    assert word in tok(text)
+    assert tok.removed["number_suffix"] == before
+
+
 # -- user configuration ------------------------------------------------------------------
 
 

@@ -185,14 +185,17 @@ def explorer(
     id2token: dict[int, str],
     lam: float,
     rank: int,
+    min_count: int = 0,
 ) -> Explorer:
     """The terms the page can show for any λ: per topic, the union over λ = 0, 0.05, …, 1
-    of its first ``rank`` terms by relevance (Sievert and Shirley 2014), as LDAvis does."""
+    of its first ``rank`` terms by relevance (Sievert and Shirley 2014), as LDAvis does,
+    of the terms counted ``min_count`` times or more."""
     k = phi.shape[0]
+    allowed = int((np.asarray(term_count) >= min_count).sum())
     chosen: list[set[int]] = [set() for _ in range(k)]
     for step in np.arange(0.0, 1.0 + 1e-9, LAMBDA_STEP):
-        scores = measures.relevance(phi, term_share, float(step))
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :rank]
+        scores = measures.relevance_floored(phi, term_share, float(step), term_count, min_count)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, : min(rank, allowed)]
         for t in range(k):
             chosen[t].update(int(w) for w in top[t])
     vocab = sorted(set().union(*chosen))
@@ -212,6 +215,7 @@ def explorer(
         mass=total,
         lam=lam,
         rank=rank,
+        min_count=min_count,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import __version__
+from pipeline import __version__, duplicates
 from pipeline.artifacts import SWEEP, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.labels import match_labels
@@ -43,12 +43,16 @@ def load_report_inputs(
     lengths = np.fromiter(
         (sum(c for _, c in bow) for bow in progress.track(corpus, len(corpus), "report")), int
     )
-    quotable = _quotable(mixes, lengths > 0, cfg.representatives, cfg.one_per_document)
+    # Near-duplicate documents left out of training are not quoted: one story, one passage.
+    keep = duplicates.training_rows(store, config.model.train_duplicates)
+    has_tokens = lengths > 0 if keep is None else (lengths > 0) & keep
+    quotable = _quotable(mixes, has_tokens, cfg.representatives, cfg.one_per_document)
     quoted = {i for ranked in (*quotable.representatives, *quotable.search) for _, i in ranked}
     return ReportInputs(
         config=config,
         engine=model.engine,
         steps=steps,
+        new_words=_new_words(store),
         topic_term=model.topic_term,
         dictionary=dct,
         corpus=corpus,
@@ -95,6 +99,15 @@ def _facts(stages: dict[str, Any]) -> Facts:
         details={name: dict(s.get("details", {})) for name, s in stages.items()},
         timings={n: float(s["seconds"]) for n, s in stages.items() if s.get("seconds") is not None},
     )
+
+
+def _new_words(store: RunStore) -> tuple[tuple[str, int], ...]:
+    """The words tokenize found in the corpus and kept whole, with their counts in its
+    sample (none for a run from before it looked for them)."""
+    if not store.exists("vocab_audit.json"):
+        return ()
+    found = store.read_json("vocab_audit.json").get("tokenize", {}).get("new_words", [])
+    return tuple((str(w[0]), int(w[1])) for w in found)
 
 
 def _quotable(mixes: np.ndarray, has_tokens: np.ndarray, n: int, one_per_document: bool) -> Quotable:

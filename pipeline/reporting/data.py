@@ -82,6 +82,13 @@ class Corpus:
     removed_lines: int
     removed_tokens: dict[str, int]
     coverage: Coverage | None
+    # Boilerplate learned from the corpus: (an example, documents it was found in, times
+    # taken), most taken first; and the documents made of it alone, kept as text.
+    boilerplate: tuple[tuple[str, int, int], ...] = ()
+    boilerplate_only: int = 0
+    duplicates: int | None = None  # near-duplicate documents found; None: not looked for
+    duplicates_trained: bool = False  # model.train_duplicates: kept in training and passages
+    new_words: tuple[tuple[str, int], ...] = ()  # found in the corpus and kept whole, with counts
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,7 @@ class Explorer:
     mass: np.ndarray  # per term: its tokens in all topics together, sum of phi * topic_tokens
     lam: float  # report.relevance_lambda: the slider's start
     rank: int
+    min_count: int = 0  # report.relevance_min_count: rarer terms are not ranked
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class Facts:
 class ReportInputs:
     config: Config
     engine: str
+    new_words: tuple[tuple[str, int], ...]  # found in the corpus and kept whole, with counts
     steps: str  # how the engine trained: "20 passes, 400 iterations, nmf start"
     topic_term: np.ndarray  # the model's (topics, terms) probabilities, before curation
     dictionary: Any  # the gensim Dictionary

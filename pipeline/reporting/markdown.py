@@ -99,17 +99,38 @@ def _corpus(c: Corpus) -> list[str]:
     lines = [
         f"- {c.files:,} files, {c.documents:,} documents, {c.units:,} paragraph units",
         f"- {c.tokens:,} tokens after cleaning, vocabulary of {c.terms:,} terms",
-        f"- cleaning removed {c.removed_lines:,} lines (furniture, titles and headings; "
+        f"- cleaning removed {c.removed_lines:,} lines and spans (furniture, titles, headings and "
+        "boilerplate; "
         f"see `segmentation.tsv`) and {removed} tokens (see `vocab_audit.json`)",
     ]
+    if c.new_words:
+        shown = ", ".join(w for w, _ in c.new_words[:12])
+        more = " …" if len(c.new_words) > 12 else ""
+        lines.append(f"- {len(c.new_words):,} words found in the corpus and kept whole: {shown}{more}")
+    if c.duplicates is not None:
+        what = (
+            "kept in training and among the passages"
+            if c.duplicates_trained
+            else "left out of training and of the passages, with their topic mixes"
+        )
+        lines.append(
+            f"- {c.duplicates:,} near-duplicate documents found (`duplicates.csv`)"
+            + (f": {what}" if c.duplicates else "")
+        )
     cov = c.coverage
     if cov is None:
         return lines
     s = cov.shares
     lines.append(
         f"- {s['units']:.1%} of the text's characters reached units; {s['furniture']:.1%} were "
-        f"furniture, {s['title']:.1%} titles and {s['heading']:.1%} headings (per file in `manifest.json`)"
+        f"furniture, {s['title']:.1%} titles, {s['heading']:.1%} headings and "
+        f"{s.get('boilerplate', 0):.1%} boilerplate (per file in `manifest.json`)"
     )
+    if c.boilerplate:
+        shown = "; ".join(f"{text} ({taken:,}×)" for text, _docs, taken in c.boilerplate[:5])
+        lines.append(f"- boilerplate learned from the corpus, most often taken: {shown}")
+    if c.boilerplate_only:
+        lines.append(f"- {c.boilerplate_only:,} documents are made only of boilerplate and were kept as text")
     if cov.low_count:
         shown = ", ".join(f"`{src}` ({kept:.0%}, mostly {mostly})" for src, kept, mostly in cov.low_files)
         more = f" and {cov.low_count - len(cov.low_files)} more" if cov.low_count > len(cov.low_files) else ""

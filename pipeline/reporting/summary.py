@@ -68,7 +68,7 @@ def citation(unit: dict[str, Any]) -> str:
     return where
 
 
-COVERAGE_KINDS = ("furniture", "title", "heading")
+COVERAGE_KINDS = ("furniture", "title", "heading", "boilerplate")
 LOW_COVERAGE = 0.9  # files keeping less of their characters are listed
 
 
@@ -78,12 +78,13 @@ def coverage(files: dict[str, dict[str, Any]], listed: int = 20) -> dict[str, An
     chars = sum(row["chars"] for row in files.values())
     if not chars:
         return None
+    # A run from before boilerplate was learned has no share for it.
     shares = {
-        kind: round(sum(row["chars"] * row[kind] for row in files.values()) / chars, 4)
+        kind: round(sum(row["chars"] * row.get(kind, 0) for row in files.values()) / chars, 4)
         for kind in ("units", *COVERAGE_KINDS)
     }
     low = sorted(
-        (row["units"], source, max(COVERAGE_KINDS, key=lambda k: row[k]))
+        (row["units"], source, max(COVERAGE_KINDS, key=lambda k: row.get(k, 0)))
         for source, row in files.items()
         if row["chars"] and row["units"] < LOW_COVERAGE
     )

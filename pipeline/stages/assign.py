@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import engines
+from pipeline import duplicates, engines
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
 from pipeline.assignments import write_assignments
 from pipeline.config import Config
@@ -32,6 +32,7 @@ from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
 from pipeline.executor import Executor
 from pipeline.labels import BASIS, LABELS, curation_written, ensure_labels, match_labels, written_entries
+from pipeline.samples import Subset
 from pipeline.stages.base import Counts, Progress, Stage
 
 MIXES = "mixes.npy"  # the curated unit mixes, unrounded: (units, kept topics), float64
@@ -56,12 +57,16 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             lengths.append(int(sum(c for _, c in bow)))
             yield bow
 
+    keep = duplicates.training_rows(store, config.model.train_duplicates)
+
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         nonlocal mass
         if model.train_theta is None and engines.get(model.engine).parallel_inference and ex.parallel:
             stream = counted()
             partitions = iter(lambda: list(islice(stream, PARTITION)), [])
             thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
+        elif keep is not None and model.train_theta is not None:
+            thetas = _with_left_out(model, corpus, keep, counted())
         else:
             thetas = model.unit_distributions(counted())
         units = progress.track(store.read_jsonl("units.jsonl"), len(corpus), "", "units")
@@ -71,11 +76,24 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             yield unit, theta, n_tok
 
     with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
-        counts = write_assignments(store, rows(), curation, config.input.meta_fields, mixes)
+        counts = write_assignments(
+            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store)
+        )
     shares = mass / mass.sum() if mass.sum() else mass
     ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
+
+
+def _with_left_out(
+    model: TopicModel, corpus: Any, keep: np.ndarray, bows: Iterable[list[tuple[int, int]]]
+) -> Iterator[np.ndarray]:
+    """Every unit's mix when training left some out (near-duplicates): the mix training
+    gave each unit it kept, in order, and for the others one inferred from the final
+    topics, as for new text."""
+    trained = model.unit_distributions(Subset(corpus, keep))  # its own pass over the corpus file
+    for row, bow in enumerate(bows):
+        yield next(trained) if keep[row] else next(model.infer([bow]))
 
 
 def _curation_edits(config: Config) -> dict[str, Any]:
@@ -87,7 +105,7 @@ def _curation_edits(config: Config) -> dict[str, Any]:
 STAGE = Stage(
     name="assign",
     sections=("input.meta_fields",),
-    inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl"),
+    inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl", duplicates.DUPLICATES),
     outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES, LABELS, BASIS),
     run=run,
     edits=_curation_edits,

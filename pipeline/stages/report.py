@@ -110,6 +110,7 @@ STAGE = Stage(
         "assignments.csv",
         "mixes.npy",
         "segments.csv",
+        "vocab_audit.json",
     ),
     outputs=("topics.csv", "topics.json", "report.md", "report.html", RESOLVED),
     run=run,

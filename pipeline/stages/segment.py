@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import corpus, dates, layout
+from pipeline import boilerplate, corpus, dates, duplicates, layout
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, SegmentConfig
 from pipeline.errors import ConfigError, InputError
@@ -366,9 +368,9 @@ def merge_short(units: list[Paragraph], cfg: SegmentConfig) -> list[Paragraph]:
     return out
 
 
-Removed = tuple[str, int, str, str, int | None]  # a row of segmentation.tsv
-SEGMENTATION_HEADER = ["source", "line", "kind", "text", "text_line"]
-KINDS = ("furniture", "title", "heading")  # what a removed line was taken for
+Removed = tuple[str, int, str, str, int | None, int | None]  # a row of segmentation.tsv
+SEGMENTATION_HEADER = ["source", "line", "kind", "text", "text_line", "docs"]
+KINDS = ("furniture", "title", "heading", "boilerplate")  # what a removed line or span was taken for
 
 
 @dataclass
@@ -381,6 +383,8 @@ class Segmented:
     removed: list[Removed]
     chars: int  # non-space characters of the document's lines, after normalisation
     bad_bytes: int = 0
+    only_boilerplate: bool = False  # every paragraph is boilerplate: kept as text all the same
+    signature: Any = None  # MinHash signature of its units' text (segment.duplicates), or None
 
 
 def visible_chars(text: str) -> int:
@@ -413,12 +417,20 @@ def segment_document(
     cfg: SegmentConfig,
     furniture: list[re.Pattern[str]],
     simplify: Callable[[str], str] | None,
+    learned: boilerplate.Boilerplate | None = None,
 ) -> Segmented:
     """Units of one document. A csv/jsonl record keeps its file line in ``line_start``
     and ``line_end``, and the lines inside its text in ``text_line_start``/``_end``.
-    Every unit carries its document's ``title`` (``document_title``)."""
+    Every unit carries its document's ``title`` (``document_title``). ``learned`` is the
+    corpus's boilerplate (``learn_boilerplate``), taken out of the paragraphs."""
     removed: list[tuple[str, int, str, str]] = []
-    paras = to_units(paragraphs(doc, cfg, furniture, removed, simplify), cfg)
+    spans: list[tuple[int, str, int]] = []  # boilerplate taken: line, text, documents holding it
+    paras = paragraphs(doc, cfg, furniture, removed, simplify)
+    only = False
+    if learned:
+        paras, only = strip_boilerplate(paras, learned, spans)
+        _boilerplate_lines(doc.source, removed, learned, spans)
+    paras = to_units(paras, cfg)
     title = document_title(doc, removed, paras)
     record = doc.record_line
     units = []
@@ -438,22 +450,159 @@ def segment_document(
             # The original stays in "text" for display; analysis reads the simplified form.
             unit["text_simplified"] = simplify(p.text)
         units.append(unit)
+    found: list[tuple[str, int, str, str, int | None]] = [(*r, None) for r in removed]
+    found += [(doc.source, line, "boilerplate", text, docs) for line, text, docs in spans]
     rows: list[Removed] = [
-        (src, line, kind, text, None) if record is None else (src, record, kind, text, line)
-        for src, line, kind, text in removed
+        (src, line, kind, text, None, docs) if record is None else (src, record, kind, text, line, docs)
+        for src, line, kind, text, docs in sorted(found, key=lambda r: r[1])
     ]
     chars = sum(visible_chars(normalize(raw)) for _, raw in doc.lines)
-    return Segmented(doc.doc_id, doc.source, units, rows, chars, doc.bad_bytes)
+    sig = duplicates.signature("".join(u["text"] for u in units)) if cfg.duplicates else None
+    return Segmented(doc.doc_id, doc.source, units, rows, chars, doc.bad_bytes, only, sig)
+
+
+# -- boilerplate learned from the corpus ------------------------------------------------
+
+
+def strip_boilerplate(
+    paras: list[Paragraph], learned: boilerplate.Boilerplate, spans: list[tuple[int, str, int]]
+) -> tuple[list[Paragraph], bool]:
+    """The paragraphs without their boilerplate, each span taken added to ``spans``; and
+    whether the document is made of boilerplate only, when it keeps its paragraphs as
+    they are (dropping them would drop the document without a word)."""
+    out: list[Paragraph] = []
+    taken: list[tuple[int, str, int]] = []
+    for p in paras:
+        cut = learned.cut(p.text)
+        for where, text, docs in cut.spans:
+            # A trailing span is on the paragraph's last line, the others start on its first.
+            taken.append((p.line_end if where == boilerplate.TRAILING else p.line_start, text, docs))
+        if cut.whole:
+            continue
+        if cut.spans:
+            p.text = cut.kept
+            p.whole_line = False
+        out.append(p)
+    if paras and not out:
+        return paras, True
+    spans.extend(taken)
+    return out, False
+
+
+def _boilerplate_lines(
+    source: str,
+    removed: list[tuple[str, int, str, str]],
+    learned: boilerplate.Boilerplate,
+    spans: list[tuple[int, str, int]],
+) -> None:
+    """Title and heading lines that are boilerplate are listed as such: they do not name
+    the document (a dateline on a line of its own is no title)."""
+    for i, (src, line, kind, text) in enumerate(removed):
+        if kind in ("title", "heading") and (cut := learned.cut(text)).whole:
+            removed[i] = (src, line, "", text)  # left out below, listed as boilerplate
+            spans.append((line, text, max(docs for _, _, docs in cut.spans)))
+    removed[:] = [r for r in removed if r[2]]
+
+
+@contextmanager
+def _quiet_reading() -> Iterator[None]:
+    """Reading warnings are given once, by the pass that makes the units."""
+    logger = logging.getLogger(corpus.__name__)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def count_partition(files: list[corpus.InputFile], config: Config) -> boilerplate.KeyCounts:
+    """One partition's candidate boilerplate keys, counted once per document: its
+    paragraphs after layout, and its title and heading lines."""
+    furniture = compile_furniture(config.segment)
+    simplify = simplifier(config.segment)
+    counts = boilerplate.KeyCounts()
+    with _quiet_reading():
+        for doc in corpus.read_documents(config, files, dedupe=False):
+            removed: list[tuple[str, int, str, str]] = []
+            paras = paragraphs(doc, config.segment, furniture, removed, simplify)
+            lines = [text for _, _, kind, text in removed if kind in ("title", "heading")]
+            counts.add_document([*(p.text for p in paras), *lines])
+    return counts
+
+
+def learn_boilerplate(
+    config: Config, files: list[corpus.InputFile], ex: Executor, progress: Progress
+) -> boilerplate.Boilerplate:
+    """The first pass over the corpus: what repeats in more than
+    ``segment.boilerplate_share`` of the documents (and in ``boilerplate_min_docs``)."""
+    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
+    total = boilerplate.KeyCounts()
+    with progress.task(None, "learning boilerplate", "documents") as update:
+        for part in ex.map(count_partition, partitions, config):
+            total.merge(part)
+            update(total.documents)
+    cfg = config.segment
+    return total.learned(cfg.boilerplate_share, cfg.boilerplate_min_docs)
+
+
+class BoilerplateReport:
+    """What boilerplate took: each span as its key sees it (digits and names masked), with
+    an example, how often it was taken and in how many documents it was found; and the
+    documents made of boilerplate only."""
+
+    LISTED = 50  # spans listed in the manifest and the report
+    NAMED = 20  # documents of boilerplate only named in the manifest
+
+    def __init__(self, learned: boilerplate.Boilerplate) -> None:
+        self.learned = learned
+        self.taken: Counter[str] = Counter()
+        self.example: dict[str, tuple[str, int]] = {}
+        self.only: list[str] = []
+        self.only_count = 0
+
+    def add(self, seg: Segmented) -> None:
+        for row in seg.removed:
+            if row[2] == "boilerplate":
+                masked = boilerplate.mask(row[3])
+                self.taken[masked] += 1
+                text, docs = self.example.get(masked, (row[3], 0))
+                self.example[masked] = (text, max(docs, row[5] or 0))
+        if seg.only_boilerplate:
+            self.only_count += 1
+            if len(self.only) < self.NAMED:
+                self.only.append(seg.doc_id)
+
+    def details(self) -> dict[str, Any]:
+        listed = sorted(self.taken.items(), key=lambda kv: (-kv[1], kv[0]))[: self.LISTED]
+        return {
+            "documents": self.learned.documents,
+            "learned": len(self.learned.keys),
+            "spans": [[self.example[m][0], self.example[m][1], n] for m, n in listed],
+            "only_boilerplate": self.only,
+            "only_boilerplate_count": self.only_count,
+        }
+
+    def warning(self, cfg: SegmentConfig) -> str | None:
+        if not self.only_count:
+            return None
+        n = self.only_count
+        named = ", ".join(self.only[:5]) + (f" and {n - 5} more" if n > 5 else "")
+        return (
+            f"{n} document{'s are' if n != 1 else ' is'} made only of boilerplate (text found in more than "
+            f"{cfg.boilerplate_share:.0%} of the documents) and kept as {'they are' if n != 1 else 'it is'}: "
+            f"{named} (listed in manifest.json); if that is text, raise segment.boilerplate_share"
+        )
 
 
 def segment_documents(
-    docs: Iterable[corpus.Document], cfg: SegmentConfig
+    docs: Iterable[corpus.Document], cfg: SegmentConfig, learned: boilerplate.Boilerplate | None = None
 ) -> Iterator[tuple[dict[str, Any], list[Removed]]]:
     """Stream (unit, removed lines) pairs; the pure core of the stage."""
     furniture = compile_furniture(cfg)
     simplify = simplifier(cfg)
     for doc in docs:
-        seg = segment_document(doc, cfg, furniture, simplify)
+        seg = segment_document(doc, cfg, furniture, simplify, learned)
         for n, unit in enumerate(seg.units):
             yield unit, (seg.removed if n == 0 else [])
         if not seg.units:
@@ -461,31 +610,39 @@ def segment_documents(
 
 
 def _documents(
-    config: Config, files: list[corpus.InputFile], read: corpus.ReadCounts, dedupe: bool = True
+    config: Config,
+    files: list[corpus.InputFile],
+    read: corpus.ReadCounts,
+    dedupe: bool = True,
+    learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
     """Each document segmented, streamed one at a time; what reading gave added to ``read``."""
     furniture = compile_furniture(config.segment)
     simplify = simplifier(config.segment)
     for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read):
-        yield segment_document(doc, config.segment, furniture, simplify)
+        yield segment_document(doc, config.segment, furniture, simplify, learned)
 
 
 def segment_partition(
-    files: list[corpus.InputFile], config: Config
+    files: list[corpus.InputFile], config: Config, learned: boilerplate.Boilerplate | None = None
 ) -> tuple[list[Segmented], corpus.ReadCounts]:
     """One partition, on a worker; ids are made unique by the caller, which sees them all."""
     read = corpus.ReadCounts()
-    return list(_documents(config, files, read, dedupe=False)), read
+    return list(_documents(config, files, read, dedupe=False, learned=learned)), read
 
 
 def _partitioned_documents(
-    config: Config, files: list[corpus.InputFile], ex: Executor, read: corpus.ReadCounts
+    config: Config,
+    files: list[corpus.InputFile],
+    ex: Executor,
+    read: corpus.ReadCounts,
+    learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
     unique here, in order. A partition is one file, or one block of a large jsonl file."""
     partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     dedup = corpus.IdDeduper()
-    for result, counts in ex.map(segment_partition, partitions, config):
+    for result, counts in ex.map(segment_partition, partitions, config, learned):
         read.merge(counts)
         for seg in result:
             doc_id = dedup(seg.doc_id)
@@ -507,7 +664,7 @@ class Coverage:
         row = self.files.setdefault(seg.source, {"chars": 0, "units": 0, **dict.fromkeys(KINDS, 0)})
         row["chars"] += seg.chars
         row["units"] += sum(visible_chars(u["text"]) for u in seg.units)
-        for _src, _line, kind, text, _text_line in seg.removed:
+        for _src, _line, kind, text, _text_line, _docs in seg.removed:
             row[kind] += visible_chars(text)
 
     def shares(self) -> dict[str, dict[str, float | int]]:
@@ -532,6 +689,7 @@ def coverage_warnings(shares: dict[str, dict[str, float | int]], threshold: floa
         "heading": "lower segment.heading_max_chars",
         "title": "lower segment.heading_max_chars",
         "furniture": "set segment.furniture: false or fix segment.furniture_patterns",
+        "boilerplate": "raise segment.boilerplate_share or set segment.boilerplate: false",
     }
     lines = []
     for source, row in shares.items():
@@ -556,15 +714,19 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     coverage = Coverage()
     read = corpus.ReadCounts()
     undated = dates.Undated()
+    learned = learn_boilerplate(config, files, ex, progress) if config.segment.boilerplate else None
+    taken = BoilerplateReport(learned if learned is not None else boilerplate.Boilerplate({}))
+    finder = duplicates.Finder(config.segment.duplicate_similarity) if config.segment.duplicates else None
+    found: list[duplicates.Duplicate] = []
 
     # Removed lines are written as they are found, beside the units: nothing grows with the corpus.
     with store.open_csv("segmentation.tsv", SEGMENTATION_HEADER, delimiter="\t") as removed_out:
 
         def units() -> Iterator[dict[str, Any]]:
             docs = (
-                _partitioned_documents(config, files, ex, read)
+                _partitioned_documents(config, files, ex, read, learned)
                 if ex.parallel
-                else _documents(config, files, read)
+                else _documents(config, files, read, learned=learned)
             )
             for seg in progress.track(docs, None, "", "documents"):
                 counts["documents"] += 1
@@ -575,6 +737,9 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                     first = seg.units[0]
                     where = f"{first['source']}:{first['line_start']}"
                     undated.add(where, seg.doc_id, first["meta"], config.input.meta_fields)
+                taken.add(seg)
+                if finder is not None and (dup := finder.add(seg.doc_id, seg.signature)) is not None:
+                    found.append(dup)
                 if seg.bad_bytes:
                     undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
                 for unit in seg.units:
@@ -588,12 +753,21 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                 )
 
         store.write_jsonl("units.jsonl", units())
+    store.write_csv(duplicates.DUPLICATES, duplicates.HEADER, duplicates.rows(found))
     shares = coverage.shares()
     for line in coverage_warnings(shares, COVERAGE_WARNING):
         log.warning("%s", line)
     counts["undecodable_bytes"] = sum(undecodable.values())
+    counts["boilerplate_spans"] = sum(taken.taken.values())
+    counts["boilerplate_only_documents"] = taken.only_count
+    if finder is not None:
+        counts["duplicates"] = len(found)
+    if (warning := taken.warning(config.segment)) is not None:
+        log.warning("%s", warning)
     result: Counts = {**counts, "coverage": coverage.total()["units"]}
     details: dict[str, Any] = {"coverage": shares}
+    if learned is not None:
+        details["boilerplate"] = taken.details()
     if undecodable:
         details["undecodable_bytes"] = undecodable
     if undated.found:
@@ -621,7 +795,7 @@ STAGE = Stage(
     sections=("input", "segment"),
     ignore=("input.label_field",),  # read by the report only
     inputs=(),
-    outputs=("units.jsonl", "segmentation.tsv"),
+    outputs=("units.jsonl", "segmentation.tsv", duplicates.DUPLICATES),
     run=run,
     reads=lambda config: [f.path for f in corpus.list_inputs(config)],
     check=check_dates,

@@ -20,12 +20,12 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
-from pipeline import corpus
+from pipeline import corpus, newwords
 from pipeline.artifacts import RunStore
 from pipeline.config import Config
 from pipeline.errors import DataError
@@ -37,7 +37,12 @@ NUMBER = re.compile(
     r"([年月日号时分秒天周个次名人位届期批场件项条种份家所支层级%％])?$"
 )
 LATIN = re.compile(r"^[A-Za-z0-9_.\-+&']+$")
-FILTERS = ("punctuation", "number", "latin", "stopword", "short", "pos")
+# A measure or date suffix that jieba cut from its number keeps a character of the next
+# word: 16日称 -> 16 | 日称, 3月份 -> 3 | 月份, 10年来 -> 10 | 年来. After a number such a
+# two-character token is the number's, and goes with it.
+NUMERIC = re.compile(r"^([\d.,]+|[零〇一二三四五六七八九十两百千万亿]+)$")
+UNIT_LED = re.compile(r"^[年月日号时分秒天周个次名人位届期批场件项条种份家所支层级]\w$")
+FILTERS = ("punctuation", "number", "latin", "stopword", "short", "pos", "number_suffix")
 USER_WORD_TAG = "nz"  # dictionary words without a tag count as proper nouns for the POS filter
 BUILTIN_FREQ = 2000
 CHUNK = 1000  # units per task sent to a worker
@@ -60,7 +65,7 @@ class Tokenizer:
     per token; the counters are filled lazily from one C-level ``Counter.update`` per text.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, new_words: Sequence[str] = ()) -> None:
         cfg = config.tokenize
         self.cfg = cfg
         self.engine = cfg.engine
@@ -75,6 +80,8 @@ class Tokenizer:
             ]
         for path in cfg.userdict:
             entries += corpus.read_userdict(config.resolve(path))
+        # Words found in this corpus (pipeline.newwords), all of three characters or more.
+        entries += [(w, BUILTIN_FREQ, None) for w in new_words]
         hmm = cfg.hmm
         self._words: Callable[[str], list[str]]
         self._tagged: Callable[[str], list[tuple[str, str]]] | None = None
@@ -120,7 +127,9 @@ class Tokenizer:
         self._token: dict[str, str] = {}
         self._dropped: dict[str, tuple[str, str]] = {}
         self._new: set[str] = set()
+        self._unit_led: set[str] = set()  # raw words that are a measure suffix after a number
         self._pending: Counter[str] = Counter()  # raw words (not dropped by POS) since the last flush
+        self._pending_suffix: Counter[str] = Counter()  # suffixes dropped after a number since then
         self._pending_pos: Counter[str] = Counter()  # tokens dropped by the POS filter since then
         self._removed: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
         self._new_words: Counter[str] = Counter()
@@ -150,6 +159,8 @@ class Tokenizer:
             token = ""
         elif token and not self._known(token):
             self._new.add(raw)
+        if UNIT_LED.match(token):
+            self._unit_led.add(raw)
         self._token[raw] = token
         return token
 
@@ -159,6 +170,7 @@ class Tokenizer:
             self._token.clear()
             self._dropped.clear()
             self._new.clear()
+            self._unit_led.clear()
         for raw in set(words).difference(self._token):
             self._judge(raw)
 
@@ -172,18 +184,40 @@ class Tokenizer:
         except KeyError:
             self._judge_all(words)
             kept = list(filter(None, map(self._token.__getitem__, words)))
+        if not self._unit_led.isdisjoint(words):  # rare: only then walk the words one by one
+            words = self._without_suffixes(words)
+            kept = list(filter(None, map(self._token.__getitem__, words)))
         self._pending.update(words)
         return kept
+
+    def _without_suffixes(self, words: list[str]) -> list[str]:
+        """The words less the measure suffixes that follow a number (UNIT_LED), counted."""
+        out: list[str] = []
+        after_number = False
+        for raw in words:
+            if after_number and raw in self._unit_led:
+                self._pending_suffix[raw.strip()] += 1
+                after_number = False
+                continue
+            after_number = bool(NUMERIC.match(raw))
+            out.append(raw)
+        return out
 
     def _call_tagged(self, text: str) -> list[str]:
         assert self._tagged is not None
         kept = []
         token, pending, prefixes = self._token, self._pending, self._pos_prefixes
+        after_number = False
         for raw, tag in self._tagged(text):
             t = token.get(raw)
             if t is None:
                 self._judge_all((raw,))
                 t = token[raw]
+            if after_number and raw in self._unit_led:
+                self._pending_suffix[raw.strip()] += 1
+                after_number = False
+                continue
+            after_number = bool(NUMERIC.match(raw))
             if t and not tag.startswith(prefixes):
                 self._pending_pos[t] += 1
                 continue
@@ -202,8 +236,10 @@ class Tokenizer:
             elif raw in new:
                 self._new_words[token[raw]] += n
         self._removed["pos"].update(self._pending_pos)
+        self._removed["number_suffix"].update(self._pending_suffix)
         self._pending.clear()
         self._pending_pos.clear()
+        self._pending_suffix.clear()
 
     @property
     def removed(self) -> dict[str, Counter[str]]:
@@ -249,16 +285,18 @@ class Segmenter:
     Dask worker) once, so each builds its Tokenizer once and keeps it for the run.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, new_words: Sequence[str] = ()) -> None:
         self.config = config
+        self.new_words = list(new_words)
         self._tokenizer: Tokenizer | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"config": self.config, "_tokenizer": None}  # built again where it lands
+        # The tokenizer is built again where it lands.
+        return {"config": self.config, "new_words": self.new_words, "_tokenizer": None}
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = Tokenizer(self.config)
+            self._tokenizer = Tokenizer(self.config, self.new_words)
         return self._tokenizer
 
 
@@ -323,6 +361,19 @@ def _unit_lines(store: RunStore) -> Iterator[str]:
     return store.read_lines("units.jsonl")
 
 
+NEW_WORD_UNITS = 20_000  # units new words are found in: every n-th, for a bounded cost
+
+
+def find_new_words(config: Config, store: RunStore, units: int | None) -> list[newwords.NewWord]:
+    """The words of this corpus that the segmenter would cut (``pipeline.newwords``),
+    found in an evenly spaced sample of the units."""
+    step = max(1, -(-(units or 0) // NEW_WORD_UNITS))  # every n-th unit, n rounded up
+    rows = store.read_jsonl_where("units.jsonl", lambda i: i % step == 0)
+    texts = (row.get("text_simplified", row["text"]) for _, row in rows)
+    cut = Tokenizer(config)._words  # the segmenter as it is, to see what it cuts
+    return newwords.discover(texts, config.tokenize.new_words_min_count, cut)
+
+
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     counts: dict[str, int] = {"units": 0, "tokens": 0, "empty_units": 0}
     segment_counts = store.load_manifest().get("stages", {}).get("segment", {}).get("counts", {})
@@ -334,8 +385,10 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     small = ex.kind == "local" and total is not None and total < PARALLEL_MIN_UNITS
     runner = LocalExecutor(1) if small else ex
     size = PARTITION if ex.kind == "dask" else CHUNK
+    found = find_new_words(config, store, total) if config.tokenize.new_words else []
+    segmenter = Segmenter(config, [w.word for w in found])
     lines = _unit_lines(store)
-    chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), Segmenter(config))
+    chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), segmenter)
     with store.open_write("tokens.jsonl") as fh, progress.task(total, "", "units") as update:
         for text, n_units, n_tokens, n_empty, chunk_removed, chunk_new in chunks:
             for name, c in chunk_removed.items():
@@ -365,9 +418,13 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         for name, c in removed.items()
     }
     audit["hmm_new_words"] = [[w, n] for w, n in new_words.most_common(100)]
+    # Found in the corpus and kept whole: the word, its count in the sample, its cohesion
+    # and freedom (nats), and how the segmenter cut it before.
+    audit["new_words"] = [[w.word, w.count, w.pmi, w.entropy, " ".join(w.pieces)] for w in found]
     store.write_json("tokenize_audit.json", audit)
     for name, c in removed.items():
         counts[f"removed_{name}"] = sum(c.values())
+    counts["new_words"] = len(found)
     if isinstance(runner, LocalExecutor):
         counts["workers"] = runner.workers if runner.parallel else 1
     return counts

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from pipeline import em, engines, executor, measures
+from pipeline import duplicates, em, engines, executor, measures
 from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, SWEEP, TRAINING, RunStore
 from pipeline.config import Config
 from pipeline.errors import ConfigError, DataError
 from pipeline.executor import Executor
-from pipeline.samples import coherence_texts
+from pipeline.samples import Subset, coherence_texts
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
@@ -80,25 +80,6 @@ def seed_prior(config: Config, k: int, dictionary: Any) -> np.ndarray | None:
                 eta[:, col] = base * 0.01
                 eta[topic, col] = strength
     return eta
-
-
-class Subset:
-    """A restartable view of the corpus: the rows whose mask is True.
-
-    Its length is the number of rows it yields: gensim checks the two agree.
-    """
-
-    def __init__(self, corpus: Any, mask: np.ndarray) -> None:
-        self.corpus = corpus
-        self.mask = mask
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        for keep, bow in zip(self.mask, self.corpus, strict=True):
-            if keep:
-                yield bow
-
-    def __len__(self) -> int:
-        return int(self.mask.sum())
 
 
 # -- one sweep job, run on the executor --------------------------------------------
@@ -325,10 +306,25 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6f}"
 
 
+def left_out(
+    store: RunStore, config: Config, nonempty: np.ndarray
+) -> tuple[np.ndarray | None, dict[str, int]]:
+    """The rows training keeps (None: all) and what it leaves out: the units of
+    near-duplicate documents, unless ``model.train_duplicates``."""
+    keep = duplicates.training_rows(store, config.model.train_duplicates)
+    if keep is None:
+        return None, {}
+    docs = len(duplicates.read(store))
+    return keep, {"documents": docs, "units": int((nonempty & ~keep).sum())}
+
+
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
     nonempty = em.RowSource.of(corpus).nonempty()
+    keep, dropped = left_out(store, config, nonempty)
+    if keep is not None:
+        nonempty = nonempty & keep  # a left-out unit is neither trained on nor held out
     n_units = int(nonempty.sum())
     ks = config.model.k_values()
     if max(ks) > n_units:
@@ -362,14 +358,18 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         k, seed = ks[0], config.run.seed
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
     spec = spec_for(config, k, seed, dct)
-    spec.documents = documents
+    spec.documents = documents if keep is None or documents is None else documents[keep]
     spec.eval_rows = evaluation_rows(nonempty)
     spec.keep_mixes = True
     unit, total = engines.progress_total(spec)
     label = f"{job_label(config, k, seed)} on every unit" if sweeping else ""
     with progress.task(total, label, unit, throttle=False) as update:
         model, train_log = engines.train(
-            spec, corpus, dct, ex, lambda step: update(step.done, **step_facts(step))
+            spec,
+            corpus if keep is None else Subset(corpus, keep),
+            dct,
+            ex,
+            lambda step: update(step.done, **step_facts(step)),
         )
     for warning in train_log.warnings:
         log.warning("train: %s", warning)
@@ -381,6 +381,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             "train: mean topic stability at K=%d over %d seeds: %.3f", k, config.model.seeds, stab.mean()
         )
     training.update(num_topics=k, seed=seed, **train_log.as_dict())
+    if dropped:
+        training["duplicates_left_out"] = dropped
     store.save_model(model)
     store.write_json(TRAINING, training)
     counts: Counts = {"topics": k, "units": n_units, "terms": len(dct), "engine": config.model.engine}
@@ -390,13 +392,15 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         counts["mean_stability"] = training["mean_stability"]
     if sweeping:
         counts["sweep_models"] = len(sweep["rows"])
+    if dropped:
+        counts["duplicate_units_left_out"] = dropped["units"]
     return counts
 
 
 STAGE = Stage(
     name="train",
     sections=("model", "run.seed"),
-    inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl"),
+    inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl", duplicates.DUPLICATES),
     outputs=(MODEL, TRAINING),
     run=run,
 )

@@ -25,6 +25,7 @@ def build(inputs: ReportInputs, basis: Basis) -> Explorer | None:
         inputs.dictionary.id2token,
         inputs.config.report.relevance_lambda,
         EXPLORER_TERMS,
+        inputs.config.report.relevance_min_count,
     )
 
 
@@ -40,6 +41,7 @@ def _explorer_json(ex: Explorer, topics: tuple[Topic, ...]) -> dict[str, Any]:
     [index, phi] pairs (a topic's candidate terms; a term's holders)."""
     return {
         "lambda": ex.lam,
+        "min_count": ex.min_count,
         "bars": EXPLORER_BARS,
         "listed": analysis.LISTED,
         "topics": [t.id for t in topics],

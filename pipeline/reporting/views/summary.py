@@ -13,14 +13,15 @@ from pipeline.reporting.data import Corpus, Coverage, LabelScores, Model, Report
 from pipeline.reporting.inputs import Facts, ReportInputs
 from pipeline.reporting.views.basis import Basis
 
-TOKEN_FILTERS = ("stopword", "punctuation", "number", "latin", "short", "pos")
+BOILERPLATE_SHOWN = 10  # learned boilerplate spans listed on the page
+TOKEN_FILTERS = ("stopword", "punctuation", "number", "number_suffix", "latin", "short", "pos")
 
 
 def build(inputs: ReportInputs, basis: Basis) -> Summary:
     config, training = inputs.config, inputs.training
     m = config.model
     return Summary(
-        corpus=_corpus(inputs.facts),
+        corpus=_corpus(inputs.facts, inputs.config.model.train_duplicates, inputs.new_words),
         model=Model(
             engine=inputs.engine,
             num_topics=inputs.topic_term.shape[0],
@@ -44,9 +45,11 @@ def page(data: ReportData) -> dict[str, Any]:
     return {"summary": data.summary, "total_seconds": sum(data.summary.timings.values())}
 
 
-def _corpus(facts: Facts) -> Corpus:
+def _corpus(facts: Facts, train_duplicates: bool, new_words: tuple[tuple[str, int], ...]) -> Corpus:
     seg, tok, dic = (facts.counts.get(stage, {}) for stage in ("segment", "tokenize", "dictionary"))
-    cov = S.coverage(facts.details.get("segment", {}).get("coverage", {}))
+    seg_details = facts.details.get("segment", {})
+    cov = S.coverage(seg_details.get("coverage", {}))
+    learned = seg_details.get("boilerplate", {})
     removed = {f: int(tok[f"removed_{f}"]) for f in TOKEN_FILTERS if tok.get(f"removed_{f}", 0)}
     removed["rare or too common"] = int(dic.get("tokens_removed", 0))
     return Corpus(
@@ -65,6 +68,13 @@ def _corpus(facts: Facts) -> Corpus:
             low_files=tuple((f["source"], f["units"], f["mostly"]) for f in cov["low_files"]),
             low_count=cov["low_count"],
         ),
+        boilerplate=tuple(
+            (str(t), int(d), int(n)) for t, d, n in learned.get("spans", [])[:BOILERPLATE_SHOWN]
+        ),
+        boilerplate_only=int(learned.get("only_boilerplate_count", 0)),
+        duplicates=None if "duplicates" not in seg else int(seg["duplicates"]),
+        duplicates_trained=train_duplicates,
+        new_words=new_words,
     )
 
 

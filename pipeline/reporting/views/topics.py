@@ -42,8 +42,14 @@ def build(inputs: ReportInputs, basis: Basis) -> tuple[Topic, ...]:
     cfg = config.report
     phi, id2token = basis.phi, inputs.dictionary.id2token
     ranked = measures.ranked_terms(phi, id2token, max(cfg.top_terms, measures.SCORED_TERMS))
-    by_rel = measures.ranked_terms(
-        measures.relevance(phi, basis.term_share, cfg.relevance_lambda), id2token, cfg.top_terms
+    by_rel = measures.relevance_terms(
+        phi,
+        basis.term_share,
+        basis.term_count,
+        id2token,
+        cfg.relevance_lambda,
+        cfg.top_terms,
+        cfg.relevance_min_count,
     )
     by_frex = measures.ranked_terms(measures.frex(phi), id2token, cfg.top_terms)
     coherence = _coherence(inputs, [[t for t, _ in ts[: measures.SCORED_TERMS]] for ts in ranked])
