@@ -55,6 +55,48 @@ def _is_symbol(token: str) -> bool:
     return all(unicodedata.category(c)[0] in "PSZC" for c in token)
 
 
+Entry = tuple[str, int | None, str | None]  # a dictionary word, its weight, its part of speech
+Cut = Callable[[str], list[str]]
+Tag = Callable[[str], list[tuple[str, str]]]
+
+
+def _rjieba(entries: list[Entry], hmm: bool, tagged: bool) -> tuple[Cut, Tag | None, Callable[[str], bool]]:
+    import rjieba
+
+    seg = rjieba.Jieba()
+    for word, freq, pos in entries:
+        # rjieba needs a whole-number weight: jieba's own rule (add_word with
+        # freq=None) is suggest_freq against the dictionary so far, in the same order.
+        seg.add_word(word, seg.suggest_freq(word) if freq is None else freq, pos or USER_WORD_TAG)
+    tag: Tag | None = (lambda text: seg.tag(text, hmm)) if tagged else None
+    return (lambda text: seg.cut(text, hmm)), tag, seg.has_word
+
+
+def _jieba(entries: list[Entry], hmm: bool, tagged: bool) -> tuple[Cut, Tag | None, Callable[[str], bool]]:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jb = jieba.Tokenizer()
+    jb.initialize()
+    for word, freq, pos in entries:
+        jb.add_word(word, freq, pos or USER_WORD_TAG)
+    tag: Tag | None = None
+    if tagged:
+        import jieba.posseg
+
+        pos_tok = jieba.posseg.POSTokenizer(jb)
+        tag = lambda text: [(p.word, p.flag) for p in pos_tok.cut(text, HMM=hmm)]  # noqa: E731
+    # FREQ also holds every prefix of a dictionary word with weight 0: not words.
+    return (lambda text: jb.lcut(text, HMM=hmm)), tag, (lambda word: bool(jb.FREQ.get(word)))
+
+
+# tokenize.engine -> what builds its word cutter, part-of-speech tagger and dictionary test.
+SEGMENTERS: dict[str, Callable[[list[Entry], bool, bool], tuple[Cut, Tag | None, Callable[[str], bool]]]] = {
+    "jieba": _jieba,
+    "rjieba": _rjieba,
+}
+
+
 class Tokenizer:
     """jieba or rjieba with the built-in and user dictionaries, stopwords and token filters.
 
@@ -83,37 +125,7 @@ class Tokenizer:
         # Words found in this corpus (pipeline.newwords), all of three characters or more.
         entries += [(w, BUILTIN_FREQ, None) for w in new_words]
         hmm = cfg.hmm
-        self._words: Callable[[str], list[str]]
-        self._tagged: Callable[[str], list[tuple[str, str]]] | None = None
-        self._known: Callable[[str], bool]
-        if cfg.engine == "rjieba":
-            import rjieba
-
-            seg = rjieba.Jieba()
-            for word, freq, pos in entries:
-                # rjieba needs a whole-number weight: jieba's own rule (add_word with
-                # freq=None) is suggest_freq against the dictionary so far, in the same order.
-                seg.add_word(word, seg.suggest_freq(word) if freq is None else freq, pos or USER_WORD_TAG)
-            self._words = lambda text: seg.cut(text, hmm)
-            if cfg.pos:
-                self._tagged = lambda text: seg.tag(text, hmm)
-            self._known = seg.has_word
-        else:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            jb = jieba.Tokenizer()
-            jb.initialize()
-            for word, freq, pos in entries:
-                jb.add_word(word, freq, pos or USER_WORD_TAG)
-            self._words = lambda text: jb.lcut(text, HMM=hmm)
-            if cfg.pos:
-                import jieba.posseg
-
-                pos_tok = jieba.posseg.POSTokenizer(jb)
-                self._tagged = lambda text: [(p.word, p.flag) for p in pos_tok.cut(text, HMM=hmm)]
-            # FREQ also holds every prefix of a dictionary word with weight 0: not words.
-            self._known = lambda word: bool(jb.FREQ.get(word))
+        self._words, self._tagged, self._known = SEGMENTERS[cfg.engine](entries, hmm, bool(cfg.pos))
         self._pos_prefixes = tuple(cfg.pos)
         stop: set[str] = set()
         if cfg.builtin_stopwords:
