@@ -35,6 +35,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pipeline.errors import ConfigError
+from pipeline.yamlfile import DuplicateKeys, load_unique
 
 log = logging.getLogger(__name__)
 
@@ -540,56 +541,14 @@ def _cross_section(
     return problems
 
 
-class _DuplicateKeys(Exception):
-    def __init__(self, found: list[tuple[yaml.Mark, tuple[int | str, ...], int]]) -> None:
-        super().__init__(found)
-        self.found = found  # (where the second one is, its key, line of the first)
-
-
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        found: list[tuple[yaml.Mark, tuple[int | str, ...], int]] = []
-        _find_duplicates(node, (), found, set())
-        if found:
-            raise _DuplicateKeys(found)
-        return super().construct_document(node)
-
-
-def _find_duplicates(
-    node: yaml.Node,
-    loc: tuple[int | str, ...],
-    found: list[tuple[yaml.Mark, tuple[int | str, ...], int]],
-    seen: set[int],
-) -> None:
-    if id(node) in seen:  # an alias to a node already walked (or to itself)
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        first: dict[tuple[str, str], int] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
-                continue
-            line = key.start_mark.line + 1
-            if (key.tag, key.value) in first:
-                found.append((key.start_mark, (*loc, key.value), first[key.tag, key.value]))
-            else:
-                first[key.tag, key.value] = line
-            _find_duplicates(value, (*loc, key.value), found, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _find_duplicates(item, (*loc, i), found, seen)
-
-
 def _read_yaml(path: Path, source: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read config file ({exc})") from exc
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except _DuplicateKeys as exc:
+        data = load_unique(text)
+    except DuplicateKeys as exc:
         raise ConfigError(
             "\n".join(
                 f"{source}:{mark.line + 1}:{mark.column + 1}: {_dotted(loc)}: duplicate key "
