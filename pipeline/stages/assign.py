@@ -104,11 +104,15 @@ def write_assignments(
     meta_fields: list[str],
     mixes: np.ndarray | None = None,
     duplicate_of: dict[str, str] | None = None,
+    document_mixes: Iterator[np.ndarray] | None = None,
 ) -> dict[str, int]:
     """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
     distribution over the model's topics, tokens), curated; and each unit's curated mix
     into the rows of ``mixes`` (an array on disk), when it is given. ``duplicate_of``
     names the document each near-duplicate repeats (documents.csv's ``duplicate_of``).
+    ``document_mixes``, one per document in order, over the model's topics, are
+    documents.csv's mixes when given (``model.document_mix: whole``); else a document's
+    mix is the token-weighted mean of its units'.
 
     A unit without tokens keeps its distribution (the model's prior, it has nothing
     else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
@@ -158,6 +162,9 @@ def write_assignments(
             thetas, tokens = np.array(d.thetas), np.array(d.tokens)
             total = int(tokens.sum())
             mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
+            if document_mixes is not None:
+                whole = curation.apply(np.asarray(next(document_mixes))[None, :])[0]
+                mix = whole if total else mix
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
             top = int(curation.dominant(mix)[0]) if total else ""
             doc_id, title = d.first["doc_id"], d.first["title"]
@@ -165,7 +172,9 @@ def write_assignments(
             doc_out.writerow(
                 [doc_id, d.first["source"], title, len(d.units), original, top, *rounded(mix), *meta]
             )
-            segments = tiling.topic_tiling(thetas, tokens)
+            segments = tiling.merge_same_topic(
+                tiling.topic_tiling(thetas, tokens), lambda seg: segment_topic(seg, curation)
+            )
             for number, seg in enumerate(segments):
                 a, b = d.units[seg.first], d.units[seg.last]
                 dominant = segment_topic(seg, curation)
@@ -233,14 +242,49 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             mass += theta * n_tok
             yield unit, theta, n_tok
 
+    # Inferred before the units are written: one mix a document, in memory (documents x K).
+    whole = (
+        iter(list(whole_document_mixes(model, corpus, store, ex)))
+        if config.model.document_mix == "whole"
+        else None
+    )
     with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
         counts = write_assignments(
-            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store)
+            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store), whole
         )
     shares = mass / mass.sum() if mass.sum() else mass
     ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
+
+
+def document_bows(store: RunStore, corpus: Any) -> Iterator[list[tuple[int, int]]]:
+    """Each document's bag of words, its units' summed, in document order."""
+    current: str | None = None
+    bag: dict[int, int] = {}
+    for unit, bow in zip(store.read_jsonl("units.jsonl"), corpus, strict=True):
+        if unit["doc_id"] != current:
+            if current is not None:
+                yield sorted(bag.items())
+            current, bag = unit["doc_id"], {}
+        for term, n in bow:
+            bag[term] = bag.get(term, 0) + int(n)
+    if current is not None:
+        yield sorted(bag.items())
+
+
+def whole_document_mixes(
+    model: TopicModel, corpus: Any, store: RunStore, ex: Executor
+) -> Iterator[np.ndarray]:
+    """Each document's mix inferred from its whole bag of words with the trained topics,
+    in document order: what a model of whole documents says of it, where the mean of its
+    units' mixes says which themes its passages carry. On xwlb items (bench/quality.py)
+    the dominant topic of the whole bag matched the section labels better."""
+    bows = document_bows(store, corpus)
+    if model.engine == "gensim" and ex.parallel:
+        partitions = iter(lambda: list(islice(bows, PARTITION)), [])
+        return chain.from_iterable(ex.map(_infer_partition, partitions, model))
+    return model.infer(bows)
 
 
 def _with_left_out(
@@ -264,7 +308,7 @@ def _curation_edits(config: Config) -> dict[str, Any]:
 
 STAGE = Stage(
     name="assign",
-    sections=("input.meta_fields",),
+    sections=("input.meta_fields", "model.document_mix"),
     inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl", duplicates.DUPLICATES),
     outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES, LABELS, BASIS),
     run=run,
