@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import lzma
 import random
@@ -193,6 +194,19 @@ def lowest_at_lambda_zero(run_dir: Path, config_min: int) -> tuple[int, int]:
     return min(cfs[t] for topic in terms for t, _ in topic), config_min
 
 
+def segment_changes(run_dir: Path) -> tuple[float, int, int]:
+    """The share of adjacent segments (segments.csv) with one dominant topic; the documents
+    cut in two or more segments, and those whose segments carry two or more topics."""
+    by_doc: dict[str, list[str]] = {}
+    with (run_dir / "segments.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            by_doc.setdefault(row["doc_id"], []).append(row["dominant_topic"])
+    pairs = [pair for topics in by_doc.values() for pair in itertools.pairwise(topics)]
+    same = sum(a == b for a, b in pairs) / len(pairs) if pairs else 0.0
+    cut = sum(len(t) > 1 for t in by_doc.values())
+    return same, cut, sum(len(set(t)) > 1 for t in by_doc.values())
+
+
 def measure(run_dir: Path, baseline: Path) -> dict[str, Any]:
     texts = unit_texts(run_dir)
     shares = {name: sum(bool(p.search(t)) for t in texts) / len(texts) for name, p in MARKERS.items()}
@@ -203,7 +217,11 @@ def measure(run_dir: Path, baseline: Path) -> dict[str, Any]:
     audit = json.loads((run_dir / "tokenize_audit.json").read_text(encoding="utf-8"))
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     lowest, floor = lowest_at_lambda_zero(run_dir, manifest["config"]["report"]["relevance_min_count"])
+    same, cut, change = segment_changes(run_dir)
     return {
+        "same_topic_cuts": same,
+        "documents_cut": cut,
+        "documents_changing": change,
         "units": len(texts),
         "shares": shares,
         "kept": kept,
@@ -238,6 +256,9 @@ def report(m: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
         f"| words found in the corpus (tokenize_audit.json) | {m['new_words']:,} | |",
         f"| rarest term in a top 10 at λ = 0 (count floor) | {m['lowest_at_lambda_0']} ({m['floor']}) "
         "| ≥ floor |",
+        f"| adjacent segments with one dominant topic | {m['same_topic_cuts']:.1%} | ≤ 5% |",
+        f"| documents cut in segments / whose topic changes | {m['documents_cut']:,} / "
+        f"{m['documents_changing']:,} | |",
     ]
     return "\n".join(lines) + "\n"
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import lzma
 import random
@@ -109,6 +110,7 @@ class Row:
     covered: int = 0
     pk: float | None = None
     window_diff: float | None = None
+    same_topic: float | None = None  # share of adjacent segments (segments.csv) with one dominant topic
     seconds: float = 0.0
     error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -201,10 +203,17 @@ def write_days(data: Data, path: Path) -> None:
             )
 
 
+def same_topic_share(by_doc: dict[str, list[dict[str, str]]]) -> float | None:
+    """The share of adjacent segment pairs whose dominant topic is the same."""
+    pairs = [pair for rows in by_doc.values() for pair in itertools.pairwise(rows)]
+    return sum(a["dominant_topic"] == b["dominant_topic"] for a, b in pairs) / len(pairs) if pairs else None
+
+
 def run_pipeline(
     data: Data, source: Path, workdir: Path, name: str, seed: int, overrides: list[str]
-) -> tuple[list[int], list[int], list[list[int]], float]:
-    """Paragraph topics (own mixes, and their segment's), each day's segmentation, seconds."""
+) -> tuple[list[int], list[int], list[list[int]], float, float | None]:
+    """Paragraph topics (own mixes, and their segment's), each day's segmentation, seconds,
+    and the share of adjacent segments with one dominant topic."""
     from gensim.corpora import MmCorpus
 
     from pipeline.config import load_config
@@ -268,7 +277,7 @@ def run_pipeline(
         segs = [0 if s is None else s for s in segs]
         segmented.append(segs)
         by_segment += [segment_topic.get((day.date, s), NO_TOPIC) for s in segs]
-    return own, by_segment, segmented, seconds
+    return own, by_segment, segmented, seconds, same_topic_share(by_doc)
 
 
 # -- peers ----------------------------------------------------------------------------------
@@ -431,7 +440,7 @@ def median_rows(rows: Sequence[Row]) -> list[Row]:
         out.append(
             Row(
                 system, None, med("nmi"), med("ari"), int(med("covered") or 0), med("pk"), med("window_diff"),
-                float(med("seconds") or 0.0),
+                med("same_topic"), float(med("seconds") or 0.0),
             )
         )  # fmt: skip
     return out
@@ -442,17 +451,21 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 
 def markdown(rows: Sequence[Row], scored: int) -> str:
-    head = "| system | seed | paragraph NMI | paragraph ARI | covered | Pk | WindowDiff | seconds |"
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    head = (
+        "| system | seed | paragraph NMI | paragraph ARI | covered | Pk | WindowDiff | same-topic cuts "
+        "| seconds |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         seed = "median" if r.seed is None else str(r.seed)
         if r.error:
-            lines.append(f"| {r.system} | {seed} | failed: {r.error} | | | | | |")
+            lines.append(f"| {r.system} | {seed} | failed: {r.error} | | | | | | |")
             continue
         covered = f"{r.covered}/{scored}" if r.nmi is not None else ""
         lines.append(
             f"| {r.system} | {seed} | {fmt(r.nmi)} | {fmt(r.ari)} | {covered} | {fmt(r.pk)} | "
-            f"{fmt(r.window_diff)} | {r.seconds:.1f} |"
+            f"{fmt(r.window_diff)} | {'' if r.same_topic is None else f'{r.same_topic:.1%}'} "
+            f"| {r.seconds:.1f} |"
         )
     return "\n".join(lines)
 
@@ -508,12 +521,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, overrides in PIPELINES.items():
 
                 def pipe(name: str = name, overrides: list[str] = overrides, seed: int = seed) -> Row:
-                    own, by_seg, segmented, seconds = run_pipeline(
+                    own, by_seg, segmented, seconds, same = run_pipeline(
                         data, source, workdir, f"{name}-{seed}", seed, overrides
                     )
                     nmi, ari, covered = paragraph_scores(data, own)
                     pk, wd = segmentation_scores(data, segmented)
-                    return Row(name, seed, nmi, ari, covered, pk, wd, seconds, extra={"by_segment": by_seg})
+                    return Row(
+                        name, seed, nmi, ari, covered, pk, wd, same, seconds, extra={"by_segment": by_seg}
+                    )
 
                 attempt(name, seed, pipe)
                 if (

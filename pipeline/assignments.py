@@ -72,6 +72,59 @@ class _Document:
     rows: list[list[Any]] = field(default_factory=list)  # assignments.csv rows, less the segment
 
 
+class _Writer:
+    """The three tables' open files, and how one finished document is written to them."""
+
+    def __init__(
+        self,
+        outs: tuple[Any, Any, Any],
+        curation: Curation,
+        meta_fields: list[str],
+        duplicate_of: dict[str, str],
+        document_mixes: Iterator[np.ndarray] | None,
+    ) -> None:
+        self.unit_out, self.doc_out, self.segment_out = outs
+        self.curation, self.meta_fields = curation, meta_fields
+        self.column = {t: j for j, t in enumerate(curation.kept)}
+        self.duplicate_of, self.document_mixes = duplicate_of, document_mixes
+
+    def document(self, d: _Document) -> int:
+        """documents.csv's row, then the document's segments and its units' rows; the
+        number of segments."""
+        thetas, tokens = np.array(d.thetas), np.array(d.tokens)
+        total = int(tokens.sum())
+        mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
+        if self.document_mixes is not None:  # model.document_mix: whole
+            whole = self.curation.apply(np.asarray(next(self.document_mixes))[None, :])[0]
+            mix = whole if total else mix
+        meta = [d.first["meta"].get(f, "") for f in self.meta_fields]
+        top = int(self.curation.dominant(mix)[0]) if total else ""
+        doc_id, title = d.first["doc_id"], d.first["title"]
+        original = self.duplicate_of.get(doc_id, "")
+        self.doc_out.writerow(
+            [doc_id, d.first["source"], title, len(d.units), original, top, *rounded(mix), *meta]
+        )
+        topic = lambda seg: segment_topic(seg, self.curation)  # noqa: E731
+        segments = tiling.merge_same_topic(tiling.topic_tiling(thetas, tokens), topic)
+        for number, seg in enumerate(segments):
+            self._segment(d, number, seg, topic(seg))
+        return len(segments)
+
+    def _segment(self, d: _Document, number: int, seg: tiling.Segment, dominant: int | None) -> None:
+        a, b = d.units[seg.first], d.units[seg.last]
+        shown = "" if dominant is None else dominant
+        for row in d.rows[seg.first : seg.last + 1]:
+            self.unit_out.writerow([*row[:4], number, shown, *row[4:]])
+        weight = "" if dominant is None else f"{seg.mix[self.column[dominant]]:.{DIGITS}f}"
+        self.segment_out.writerow(
+            [
+                d.first["doc_id"], d.first["title"], number, a["unit_id"], b["unit_id"],
+                seg.last - seg.first + 1, a["line_start"], b["line_end"],
+                a.get("text_line_start"), b.get("text_line_end"), shown, weight,
+            ]
+        )  # fmt: skip
+
+
 def write_assignments(
     store: RunStore,
     rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
@@ -79,10 +132,15 @@ def write_assignments(
     meta_fields: list[str],
     mixes: np.ndarray | None = None,
     duplicate_of: dict[str, str] | None = None,
+    document_mixes: Iterator[np.ndarray] | None = None,
 ) -> dict[str, int]:
     """Write assignments.csv, documents.csv and segments.csv from a stream of (unit,
     distribution over the model's topics, tokens), curated; and each unit's curated mix
-    into the rows of ``mixes`` (an array on disk), when it is given.
+    into the rows of ``mixes`` (an array on disk), when it is given. ``duplicate_of``
+    names the document each near-duplicate repeats (documents.csv's ``duplicate_of``).
+    ``document_mixes``, one per document in order, over the model's topics, are
+    documents.csv's mixes when given (``model.document_mix: whole``); else a document's
+    mix is the token-weighted mean of its units'.
 
     A unit without tokens keeps its distribution (the model's prior, it has nothing
     else) but no dominant topic: its ``dominant_topic`` and ``dominant_weight`` are
@@ -94,71 +152,22 @@ def write_assignments(
     the assign stage and ``pipeline infer``, so both write the same format.
     """
     topic_cols = curation.columns()
-    column = {t: j for j, t in enumerate(curation.kept)}
+    unit_header = ["unit_id", "doc_id", "dominant_topic", "dominant_weight", "segment", "segment_topic"]
+    doc_header = ["doc_id", "source", "title", "n_units", "duplicate_of", "dominant_topic"]
     n_units = n_docs = n_segments = 0
     doc: _Document | None = None
-
     with (
-        store.open_csv(
-            "assignments.csv",
-            [
-                "unit_id",
-                "doc_id",
-                "dominant_topic",
-                "dominant_weight",
-                "segment",
-                "segment_topic",
-                *topic_cols,
-                *meta_fields,
-            ],
-        ) as unit_out,
-        store.open_csv(
-            "documents.csv",
-            [
-                "doc_id",
-                "source",
-                "title",
-                "n_units",
-                "duplicate_of",
-                "dominant_topic",
-                *topic_cols,
-                *meta_fields,
-            ],
-        ) as doc_out,
+        store.open_csv("assignments.csv", [*unit_header, *topic_cols, *meta_fields]) as unit_out,
+        store.open_csv("documents.csv", [*doc_header, *topic_cols, *meta_fields]) as doc_out,
         store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
-
-        def finish(d: _Document) -> int:
-            thetas, tokens = np.array(d.thetas), np.array(d.tokens)
-            total = int(tokens.sum())
-            mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
-            meta = [d.first["meta"].get(f, "") for f in meta_fields]
-            top = int(curation.dominant(mix)[0]) if total else ""
-            doc_id, title = d.first["doc_id"], d.first["title"]
-            original = (duplicate_of or {}).get(doc_id, "")
-            doc_out.writerow(
-                [doc_id, d.first["source"], title, len(d.units), original, top, *rounded(mix), *meta]
-            )
-            segments = tiling.topic_tiling(thetas, tokens)
-            for number, seg in enumerate(segments):
-                a, b = d.units[seg.first], d.units[seg.last]
-                dominant = segment_topic(seg, curation)
-                for row in d.rows[seg.first : seg.last + 1]:
-                    unit_out.writerow([*row[:4], number, "" if dominant is None else dominant, *row[4:]])
-                segment_out.writerow(
-                    [
-                        doc_id, title, number, a["unit_id"], b["unit_id"], seg.last - seg.first + 1,
-                        a["line_start"], b["line_end"], a.get("text_line_start"), b.get("text_line_end"),
-                        "" if dominant is None else dominant,
-                        "" if dominant is None else f"{seg.mix[column[dominant]]:.{DIGITS}f}",
-                    ]
-                )  # fmt: skip
-            return len(segments)
-
+        writer = _Writer(
+            (unit_out, doc_out, segment_out), curation, meta_fields, duplicate_of or {}, document_mixes
+        )
         for unit, mix, n_tok, weights, top in _curated(rows, curation):
             if doc is None or doc.first["doc_id"] != unit["doc_id"]:
                 if doc is not None:
-                    n_segments += finish(doc)
+                    n_segments += writer.document(doc)
                 n_docs += 1
                 doc = _Document(unit)
             if mixes is not None:
@@ -166,10 +175,10 @@ def write_assignments(
             doc.units.append({key: unit.get(key) for key in UNIT_PLACE})
             doc.thetas.append(mix)
             doc.tokens.append(n_tok)
-            dominant = [top, weights[column[top]]] if n_tok else ["", ""]
+            dominant = [top, weights[writer.column[top]]] if n_tok else ["", ""]
             meta = [unit["meta"].get(f, "") for f in meta_fields]
             doc.rows.append([unit["unit_id"], unit["doc_id"], *dominant, *weights, *meta])
             n_units += 1
         if doc is not None:
-            n_segments += finish(doc)
+            n_segments += writer.document(doc)
     return {"units": n_units, "documents": n_docs, "segments": n_segments}

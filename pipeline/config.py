@@ -288,6 +288,11 @@ class ModelConfig(Section):
     train_duplicates: Bool = Field(
         False, description="Train on near-duplicate documents too, and quote them (they always get mixes)."
     )
+    document_mix: Literal["whole", "units"] = Field(
+        "whole",
+        description="documents.csv's mix: whole (its bag of words inferred with the topics) or units "
+        "(the token-weighted mean of its units' mixes).",
+    )
 
     @field_validator("num_topics")
     @classmethod

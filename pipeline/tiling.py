@@ -17,15 +17,25 @@ lower cut-offs cut stories in two.
 
 Units without tokens have no mix of their own: they take no part in the coherence and
 join the segment of the unit before them (the one after, at a document's start).
+
+A cut is meant to say where the theme changes: two neighbouring segments whose
+dominant topic is the same are one segment (``merge_same_topic``), unless their mixes
+differ clearly all the same (cosine similarity below ``SAME_MIX``: the second theme
+changes). The cut-off was chosen on the 40 days of xwlb transcripts (sample seed 42)
+that chose the window, among 0.6 to 0.9: the highest at which at most 5% of the cuts
+left separate segments of one topic (gensim 4.6%, tomotopy 2.2%) and WindowDiff was no
+worse than without merging for either engine (0.345 against 0.348, 0.337 against 0.342).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 WINDOW = 3  # units on each side of a gap
+SAME_MIX = 0.75  # cosine similarity at which two neighbouring segments of one topic are one
 
 
 @dataclass(frozen=True)
@@ -106,3 +116,33 @@ def topic_tiling(thetas: np.ndarray, tokens: np.ndarray, window: int = WINDOW) -
             segments.append(Segment(start, i, mix, count))
             start = i + 1
     return segments
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+def merge_same_topic(
+    segments: list[Segment], dominant: Callable[[Segment], int | None], same_mix: float = SAME_MIX
+) -> list[Segment]:
+    """Neighbouring segments with the same dominant topic and mixes at least ``same_mix``
+    alike (cosine) joined into one, their mixes weighted by their tokens. Joining two mixes
+    whose largest column is the same keeps it the largest, so a merged segment keeps the
+    topic of its parts."""
+    out: list[Segment] = []
+    for seg in segments:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.tokens
+            and seg.tokens
+            and dominant(prev) == dominant(seg)
+            and cosine(prev.mix, seg.mix) >= same_mix
+        ):
+            tokens = prev.tokens + seg.tokens
+            mix = (prev.mix * prev.tokens + seg.mix * seg.tokens) / tokens
+            out[-1] = Segment(prev.first, seg.last, mix, tokens)
+        else:
+            out.append(seg)
+    return out

@@ -23,7 +23,7 @@ from pipeline.stages import STAGES, Stage
 from pipeline.stages import dictionary as dictionary_stage
 from pipeline.stages import segment as segment_stage
 
-from .conftest import write_config
+from .conftest import invoke, write_config
 
 TEXT_SUFFIXES = {".jsonl", ".csv", ".tsv", ".json", ".md"}
 
@@ -172,7 +172,7 @@ def test_train_and_assign_recover_planted_topics(tmp_path: Path) -> None:
     assert len({next(iter(t)) for t in by_label.values()}) == 3  # and the topics differ
 
 
-def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seeds_run: Path) -> None:
+def test_assign_distributions_are_full_and_documents_are_inferred_whole(seeds_run: Path) -> None:
     with (seeds_run / "assignments.csv").open(encoding="utf-8") as fh:
         units = list(csv.DictReader(fh))
     k = sum(1 for c in units[0] if c.startswith("topic_"))
@@ -189,7 +189,37 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
     # A unit with tokens has its argmax as dominant topic; one without (the seeds have one) none.
     expected_top = [str(t) if n else "" for t, n in zip(theta.argmax(axis=1), counts, strict=True)]
     assert [u["dominant_topic"] for u in units] == expected_top and 0 in counts
+    # A document's mix is inferred from its whole bag of words (model.document_mix: whole).
+    store = RunStore(seeds_run)
+    model, corpus = store.load_model(), list(store.load_corpus())
     with (seeds_run / "documents.csv").open(encoding="utf-8") as fh:
+        docs = list(csv.DictReader(fh))
+    for d in docs:
+        rows = [i for i, u in enumerate(units) if u["doc_id"] == d["doc_id"]]
+        bag: dict[int, int] = {}
+        for i in rows:
+            for term, n in corpus[i]:
+                bag[term] = bag.get(term, 0) + int(n)
+        (expected,) = model.infer([sorted(bag.items())])
+        got = np.array([float(d[f"topic_{i}"]) for i in range(k)])
+        # Alone here, in one chunk with the others there: a start drawn elsewhere, the same fit.
+        assert np.allclose(got, expected, atol=1e-4)
+        assert int(d["n_units"]) == len(rows)
+
+
+def test_document_mix_units_weights_units_by_tokens(run_copy: tuple[Path, Path]) -> None:
+    config, run_dir = run_copy
+    result = invoke("run", config, "--set", "model.document_mix=units")
+    assert result.exit_code == 0, result.stderr
+    assert "train: skipped (up to date)" in result.stderr  # only assign and report run again
+    with (run_dir / "assignments.csv").open(encoding="utf-8") as fh:
+        units = list(csv.DictReader(fh))
+    k = sum(1 for c in units[0] if c.startswith("topic_"))
+    theta = np.array([[float(u[f"topic_{i}"]) for i in range(k)] for u in units])
+    from gensim.corpora import MmCorpus
+
+    counts = [sum(c for _, c in bow) for bow in MmCorpus(str(run_dir / "corpus" / "corpus.mm"))]
+    with (run_dir / "documents.csv").open(encoding="utf-8") as fh:
         docs = list(csv.DictReader(fh))
     for d in docs:
         rows = [i for i, u in enumerate(units) if u["doc_id"] == d["doc_id"]]
@@ -197,7 +227,6 @@ def test_assign_distributions_are_full_and_documents_weight_units_by_tokens(seed
         expected = (theta[rows] * w[:, None]).sum(axis=0) / w.sum()
         got = np.array([float(d[f"topic_{i}"]) for i in range(k)])
         assert np.allclose(got, expected, atol=2e-6)
-        assert int(d["n_units"]) == len(rows)
 
 
 def test_segments_cover_every_document_in_reading_order(seeds_run: Path) -> None:

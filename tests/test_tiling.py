@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,53 @@ def test_units_without_tokens_join_a_neighbour_and_mark_a_segment_without_topic(
     empty = tiling.topic_tiling(thetas[:2], np.array([0, 0]))
     assert [(s.first, s.last, s.dominant) for s in empty] == [(0, 1, None)]
     assert tiling.topic_tiling(thetas[:1], np.array([10]))[0].dominant == 0
+
+
+def _segment(first: int, last: int, mix: list[float], tokens: int) -> tiling.Segment:
+    return tiling.Segment(first, last, np.array(mix), tokens)
+
+
+@pytest.mark.parametrize(
+    ("segments", "expected"),
+    [
+        # 7 | 7 | 3: the first two are one theme
+        (
+            [_segment(0, 1, [0.2, 0.8], 10), _segment(2, 3, [0.4, 0.6], 30), _segment(4, 5, [0.9, 0.1], 5)],
+            [(0, 3, [0.35, 0.65], 40), (4, 5, [0.9, 0.1], 5)],
+        ),
+        # 1 | 0 | 1: a change each time, nothing merges
+        (
+            [_segment(0, 0, [0.2, 0.8], 1), _segment(1, 1, [0.8, 0.2], 1), _segment(2, 2, [0.3, 0.7], 1)],
+            [(0, 0, [0.2, 0.8], 1), (1, 1, [0.8, 0.2], 1), (2, 2, [0.3, 0.7], 1)],
+        ),
+        # one segment
+        ([_segment(0, 4, [0.5, 0.5], 8)], [(0, 4, [0.5, 0.5], 8)]),
+    ],
+)
+def test_neighbours_with_the_same_topic_are_one_segment(
+    segments: list[tiling.Segment], expected: list[tuple[int, int, list[float], int]]
+) -> None:
+    merged = tiling.merge_same_topic(segments, lambda s: s.dominant)
+    assert [(s.first, s.last, s.tokens) for s in merged] == [(a, b, n) for a, b, _, n in expected]
+    for seg, (*_, mix, _) in zip(merged, expected, strict=True):
+        np.testing.assert_allclose(seg.mix, mix)
+    dominants = [s.dominant for s in merged]
+    assert all(a != b for a, b in itertools.pairwise(dominants))
+
+
+def test_neighbours_of_one_topic_whose_second_theme_changes_stay_apart() -> None:
+    # Both lean on topic 1, one with topic 0 beside it, the other with topic 2: cosine 0.65.
+    a, b = _segment(0, 2, [0.05, 0.5, 0.45], 10), _segment(3, 5, [0.45, 0.5, 0.05], 10)
+    assert tiling.cosine(a.mix, b.mix) < tiling.SAME_MIX
+    assert len(tiling.merge_same_topic([a, b], lambda s: s.dominant)) == 2
+
+
+def test_merged_tiling_of_a_long_document_changes_topic_at_every_cut() -> None:
+    rng = np.random.default_rng(3)
+    topics = [0] * 8 + [1] * 8 + [1] * 8 + [2] * 8
+    thetas = _planted(rng, topics)
+    segments = tiling.merge_same_topic(
+        tiling.topic_tiling(thetas, np.full(len(topics), 20)), lambda s: s.dominant
+    )
+    assert [s.dominant for s in segments] == [0, 1, 2]
+    assert [s.first for s in segments] == [0, 8, 24]

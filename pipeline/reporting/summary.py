@@ -97,15 +97,15 @@ def coverage(files: dict[str, dict[str, Any]], listed: int = 20) -> dict[str, An
 
 
 def segment_strips(rows: Iterable[dict[str, str]], limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The ``limit`` documents with the most units among those cut into two or more
-    segments (segments.csv rows, a document's rows together), longest first, ties in
-    file order; and how many documents have two or more segments."""
+    """The ``limit`` documents with the most units among those whose segments carry two
+    or more dominant topics (segments.csv rows, a document's rows together), longest
+    first, ties in file order; and how many documents change topic so."""
     kept: list[tuple[int, int, dict[str, Any]]] = []  # a heap of (units, -order, document)
     multi = 0
 
     def close(doc: dict[str, Any] | None, order: int) -> None:
         nonlocal multi
-        if doc is None or len(doc["segments"]) < 2:
+        if doc is None or len({s["topic"] for s in doc["segments"]}) < 2:
             return
         multi += 1
         item = (doc["units"], -order, doc)

@@ -75,14 +75,49 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             mass += theta * n_tok
             yield unit, theta, n_tok
 
+    # Inferred before the units are written: one mix a document, in memory (documents x K).
+    whole = (
+        iter(list(whole_document_mixes(model, corpus, store, ex)))
+        if config.model.document_mix == "whole"
+        else None
+    )
     with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
         counts = write_assignments(
-            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store)
+            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store), whole
         )
     shares = mass / mass.sum() if mass.sum() else mass
     ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
+
+
+def document_bows(store: RunStore, corpus: Any) -> Iterator[list[tuple[int, int]]]:
+    """Each document's bag of words, its units' summed, in document order."""
+    current: str | None = None
+    bag: dict[int, int] = {}
+    for unit, bow in zip(store.read_jsonl("units.jsonl"), corpus, strict=True):
+        if unit["doc_id"] != current:
+            if current is not None:
+                yield sorted(bag.items())
+            current, bag = unit["doc_id"], {}
+        for term, n in bow:
+            bag[term] = bag.get(term, 0) + int(n)
+    if current is not None:
+        yield sorted(bag.items())
+
+
+def whole_document_mixes(
+    model: TopicModel, corpus: Any, store: RunStore, ex: Executor
+) -> Iterator[np.ndarray]:
+    """Each document's mix inferred from its whole bag of words with the trained topics,
+    in document order: what a model of whole documents says of it, where the mean of its
+    units' mixes says which themes its passages carry. On xwlb items (bench/quality.py)
+    the dominant topic of the whole bag matched the section labels better."""
+    bows = document_bows(store, corpus)
+    if model.engine == "gensim" and ex.parallel:
+        partitions = iter(lambda: list(islice(bows, PARTITION)), [])
+        return chain.from_iterable(ex.map(_infer_partition, partitions, model))
+    return model.infer(bows)
 
 
 def _with_left_out(
@@ -104,7 +139,7 @@ def _curation_edits(config: Config) -> dict[str, Any]:
 
 STAGE = Stage(
     name="assign",
-    sections=("input.meta_fields",),
+    sections=("input.meta_fields", "model.document_mix"),
     inputs=(MODEL, CORPUS, DICTIONARY, "units.jsonl", duplicates.DUPLICATES),
     outputs=("assignments.csv", "documents.csv", "segments.csv", MIXES, LABELS, BASIS),
     run=run,

@@ -400,6 +400,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 STAGE = Stage(
     name="train",
     sections=("model", "run.seed"),
+    ignore=("model.document_mix",),  # how assign mixes documents: no change to the model
     inputs=(DICTIONARY, CORPUS, "tokens.jsonl", "units.jsonl", duplicates.DUPLICATES),
     outputs=(MODEL, TRAINING),
     run=run,
