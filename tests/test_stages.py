@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import corpus
+from pipeline import corpus, engines
 from pipeline.artifacts import RunStore
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError
@@ -191,7 +191,7 @@ def test_assign_distributions_are_full_and_documents_are_inferred_whole(seeds_ru
     assert [u["dominant_topic"] for u in units] == expected_top and 0 in counts
     # A document's mix is inferred from its whole bag of words (model.document_mix: whole).
     store = RunStore(seeds_run)
-    model, corpus = store.load_model(), list(store.load_corpus())
+    model, corpus = store.load_model(engines.load_model), list(store.load_corpus())
     with (seeds_run / "documents.csv").open(encoding="utf-8") as fh:
         docs = list(csv.DictReader(fh))
     for d in docs:
