@@ -37,6 +37,9 @@ Measures
   tenth of 一带一路), whether 大湾 and 日称 are terms (goal: not), the words found in the corpus
   that ``tokenize_audit.json`` lists, and the count of the rarest term any topic ranks first
   ten at λ = 0 (goal: at least the report's count floor).
+* Segments (``segments.csv``): the share of adjacent segments with one dominant topic
+  (goal: at most 5%), and the documents cut in segments against those whose segments
+  carry two or more topics.
 
 Output: the numbers on stdout and as Markdown in ``bench/results/boilerplate.md``.
 """

@@ -44,6 +44,8 @@ Scores
   (medians over seeds); TextTiling (NLTK ``TextTilingTokenizer``, its defaults, on each
   paragraph's jieba tokens without punctuation, paragraphs separated by blank lines); and two
   trivial baselines, one segment per day and one per paragraph.
+* Same-topic cuts: the share of adjacent segments of ``segments.csv`` whose dominant
+  topic is the same (a cut that does not change the topic).
 
 Output: the tables on stdout and as Markdown in ``bench/results/paragraphs.md``
 (``paragraphs-quick.md`` with ``--quick``), every seed's rows included.

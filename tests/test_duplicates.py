@@ -118,3 +118,15 @@ def test_duplicates_false_finds_none(tmp_path: Path) -> None:
     run_dir = _run(tmp_path, "segment.duplicates=false")
     assert _csv(run_dir / "duplicates.csv") == []
     assert {d["duplicate_of"] for d in _csv(run_dir / "documents.csv")} == {""}
+
+
+def test_tomotopy_leaves_duplicates_out_and_still_gives_them_mixes(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path, "model.engine=tomotopy", "model.iterations=50")
+    training = json.loads((run_dir / "training.json").read_text(encoding="utf-8"))
+    assert training["duplicates_left_out"]["documents"] == 1
+    units = _csv(run_dir / "assignments.csv")
+    copy = [u for u in units if u["doc_id"] == "zz_copy"]
+    assert any(u["dominant_topic"] for u in copy)  # inferred, not left at the prior
+    k = sum(1 for c in units[0] if c.startswith("topic_"))
+    mixes = np.array([[float(u[f"topic_{i}"]) for i in range(k)] for u in units])
+    assert np.allclose(mixes.sum(axis=1), 1.0, atol=1e-5)

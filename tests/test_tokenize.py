@@ -180,6 +180,7 @@ def test_a_suffix_cut_from_its_number_goes_with_the_number(
     [
         ("每个月份都有计划", "月份"),  # not after a number: a word
         ("受访者称赞日称的做法", "日称"),  # after a word, not a number
+        ("二是分工明确,人民是党赖以生存的根基", "人民"),  # after a comma, not a number
     ],
 )
 def test_the_same_suffix_elsewhere_is_a_word(tok: Tokenizer, text: str, word: str) -> None:

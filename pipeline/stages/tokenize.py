@@ -40,7 +40,7 @@ LATIN = re.compile(r"^[A-Za-z0-9_.\-+&']+$")
 # A measure or date suffix that jieba cut from its number keeps a character of the next
 # word: 16日称 -> 16 | 日称, 3月份 -> 3 | 月份, 10年来 -> 10 | 年来. After a number such a
 # two-character token is the number's, and goes with it.
-NUMERIC = re.compile(r"^([\d.,]+|[零〇一二三四五六七八九十两百千万亿]+)$")
+NUMERIC = re.compile(r"^(\d[\d.,]*|[零〇一二三四五六七八九十两百千万亿]+)$")
 UNIT_LED = re.compile(r"^[年月日号时分秒天周个次名人位届期批场件项条种份家所支层级]\w$")
 FILTERS = ("punctuation", "number", "latin", "stopword", "short", "pos", "number_suffix")
 USER_WORD_TAG = "nz"  # dictionary words without a tag count as proper nouns for the POS filter
