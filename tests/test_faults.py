@@ -156,18 +156,28 @@ def thousand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         picked = [paragraphs[(n * 7 + i * 13) % len(paragraphs)] for i in range(5)]
         (corpus / f"{n:04d}.txt").write_text(f"第{n}篇\n" + "\n".join(picked) + "\n", encoding="utf-8")
     config = write_config(
-        folder, "clean.yaml", input={"paths": [str(corpus)]}, run={"name": "clean"}, model=QUICK
+        folder,
+        "clean.yaml",
+        input={"paths": [str(corpus)]},
+        run={"name": "clean"},
+        model=QUICK,
+        segment=DISTINCT,
     )
     assert invoke("run", config).exit_code == 0
     return corpus, folder / "runs" / "clean"
 
 
 QUICK = {"passes": 2, "iterations": 50, "num_topics": 5}
+# The documents recombine the seeds' paragraphs: every paragraph repeats in dozens of them,
+# which would be learned as boilerplate and the documents found near-duplicates.
+DISTINCT = {"boilerplate": False, "duplicates": False}
 
 
 def _start_run(tmp_path: Path, corpus: Path, name: str) -> tuple[subprocess.Popen[str], Path, Path]:
     """A run of the corpus in a process of its own: (the process, its config, its run folder)."""
-    config = write_config(tmp_path, input={"paths": [str(corpus)]}, run={"name": name}, model=QUICK)
+    config = write_config(
+        tmp_path, input={"paths": [str(corpus)]}, run={"name": name}, model=QUICK, segment=DISTINCT
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", str(config)],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -684,7 +684,8 @@ class Coverage:
 
 
 def coverage_warnings(shares: dict[str, dict[str, float | int]], threshold: float) -> list[str]:
-    """One line per file whose units keep less than ``threshold`` of its characters."""
+    """One line per file whose units keep less than ``threshold`` of its characters, for
+    the first ``COVERAGE_NAMED`` of them; one more line counts the others."""
     advice = {
         "heading": "lower segment.heading_max_chars",
         "title": "lower segment.heading_max_chars",
@@ -696,15 +697,24 @@ def coverage_warnings(shares: dict[str, dict[str, float | int]], threshold: floa
         if not row["chars"] or row["units"] >= threshold:
             continue
         worst = max(KINDS, key=lambda k: row[k])
+        what = "boilerplate" if worst == "boilerplate" else f"{worst} lines"
         lines.append(
             f"{source}: only {row['units']:.0%} of its characters reached units "
-            f"({row[worst]:.0%} went to {worst} lines, listed in segmentation.tsv); "
+            f"({row[worst]:.0%} went to {what}, listed in segmentation.tsv); "
             f"if that is text, {advice[worst]}"
         )
+    if len(lines) > COVERAGE_NAMED:
+        more = len(lines) - COVERAGE_NAMED
+        counted = (
+            f"and {more} more file{'s' if more > 1 else ''} kept less than {threshold:.0%} of "
+            "their characters (each file's shares are in manifest.json)"
+        )
+        lines = [*lines[:COVERAGE_NAMED], counted]
     return lines
 
 
 COVERAGE_WARNING = 0.9  # a file keeping less than this share of its characters is named
+COVERAGE_NAMED = 10  # files named one a line; the rest are counted
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
