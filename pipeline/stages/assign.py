@@ -80,10 +80,24 @@ def segment_topic(segment: tiling.Segment, curation: Curation) -> int | None:
 
 
 UNIT_PLACE = ("unit_id", "line_start", "line_end", "text_line_start", "text_line_end")
+UNIT_COLUMNS = ["unit_id", "doc_id", "dominant_topic", "dominant_weight", "segment", "segment_topic"]
+DOCUMENT_COLUMNS = ["doc_id", "source", "title", "n_units", "duplicate_of", "dominant_topic"]
 SEGMENT_COLUMNS = [
     "doc_id", "title", "segment", "first_unit", "last_unit", "units",
     "line_start", "line_end", "text_line_start", "text_line_end", "dominant_topic", "weight",
 ]  # fmt: skip
+
+
+def document_mix(
+    thetas: np.ndarray, tokens: np.ndarray, curation: Curation, whole: np.ndarray | None = None
+) -> np.ndarray:
+    """A document's curated mix: ``whole``, inferred from its bag of words over the
+    model's topics, when given and the document has tokens; else the token-weighted mean
+    of its units' curated mixes (their plain mean when none has tokens)."""
+    total = int(tokens.sum())
+    if whole is not None and total:
+        return np.asarray(curation.apply(np.asarray(whole)[None, :])[0])
+    return (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
 
 
 @dataclass
@@ -129,42 +143,16 @@ def write_assignments(
     doc: _Document | None = None
 
     with (
-        store.open_csv(
-            "assignments.csv",
-            [
-                "unit_id",
-                "doc_id",
-                "dominant_topic",
-                "dominant_weight",
-                "segment",
-                "segment_topic",
-                *topic_cols,
-                *meta_fields,
-            ],
-        ) as unit_out,
-        store.open_csv(
-            "documents.csv",
-            [
-                "doc_id",
-                "source",
-                "title",
-                "n_units",
-                "duplicate_of",
-                "dominant_topic",
-                *topic_cols,
-                *meta_fields,
-            ],
-        ) as doc_out,
+        store.open_csv("assignments.csv", [*UNIT_COLUMNS, *topic_cols, *meta_fields]) as unit_out,
+        store.open_csv("documents.csv", [*DOCUMENT_COLUMNS, *topic_cols, *meta_fields]) as doc_out,
         store.open_csv("segments.csv", SEGMENT_COLUMNS) as segment_out,
     ):
 
         def finish(d: _Document) -> int:
             thetas, tokens = np.array(d.thetas), np.array(d.tokens)
             total = int(tokens.sum())
-            mix = (thetas * tokens[:, None]).sum(axis=0) / total if total else thetas.mean(axis=0)
-            if document_mixes is not None:
-                whole = curation.apply(np.asarray(next(document_mixes))[None, :])[0]
-                mix = whole if total else mix
+            whole = next(document_mixes) if document_mixes is not None else None
+            mix = document_mix(thetas, tokens, curation, whole)
             meta = [d.first["meta"].get(f, "") for f in meta_fields]
             top = int(curation.dominant(mix)[0]) if total else ""
             doc_id, title = d.first["doc_id"], d.first["title"]
