@@ -512,3 +512,17 @@ def test_stages_open_no_file_themselves() -> None:
             if any(p in code for p in ("open(", "np.save", ".save(", "json.load")):
                 found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
     assert found == []
+
+
+def test_no_function_in_the_package_is_over_80_lines() -> None:
+    """Small functions that read like the spec: a longer one is split before it lands."""
+    import ast
+
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 80:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import boilerplate, corpus, dates, duplicates, layout
@@ -160,95 +160,114 @@ def paragraphs(
     otherwise a long line that breaks off mid-sentence does.
     """
     shape = layout.detect([raw for _, raw in doc.lines], lambda line: ends_sentence(line.rstrip()))
-    out: list[Paragraph] = []
-    title = ""
-    heading = ""
-    article = 0
-    open_para: Paragraph | None = None  # a paragraph that may continue on the next line
+    flow = _Flow(doc.source, cfg, removed)
     for lineno, raw in doc.lines:
         extra = layout.leading(raw)[shape.indent :]  # indentation beyond the common one
-        indented = bool(extra)
         line = normalize(raw).strip()
         if not line:
-            open_para = None
+            flow.open_para = None
             continue
         probe = simplify(line) if simplify else line  # patterns are written in simplified Chinese
         if any(p.search(probe) for p in furniture):
-            removed.append((doc.source, lineno, "furniture", line))
-            open_para = None
+            flow.drop(lineno, "furniture", line)
             continue
-        continues = open_para is not None and not indented
+        continues = flow.open_para is not None and not extra
+        full = shape.wrap is not None and shape.is_full(line, extra)
         if shape.wrap is not None:
-            full = shape.is_full(line, extra)
             starts_block = not continues and not full
         else:
-            full = False
-            starts_block = not (
-                continues
-                and open_para is not None
-                and not NUMBERED.match(line)
-                and len(open_para.text) > cfg.heading_max_chars
-                and not ends_sentence(open_para.text)
-            )
-        if (
-            starts_block
-            and title
-            and title_key(line) == title_key(title)
-            and len(line) <= 2 * cfg.heading_max_chars
-        ):
-            article += 1
-            heading = line
-            removed.append((doc.source, lineno, "title", line))
-            open_para = None
+            starts_block = not (continues and flow.carries_on(line))
+        if starts_block and flow.takes_as_title(lineno, line):
             continue
-        if starts_block and is_heading(line, cfg):
-            if not title and not out:
-                title = line
-                removed.append((doc.source, lineno, "title", line))
-            else:
-                removed.append((doc.source, lineno, "heading", line))
-            heading = line
-            open_para = None
-            continue
-        if (
-            starts_block
-            and not title
-            and not out
-            and len(line) <= 2 * cfg.heading_max_chars
-            and not ends_sentence(line)
-            and line[-1] not in MID_SENTENCE
-        ):
-            title = heading = line
-            removed.append((doc.source, lineno, "title", line))
-            continue
+        flow.add_text(lineno, line, continues)
+        flow.open_para = flow.continued_by_next(line, full if shape.wrap is not None else None)
+    out = parallel_headings(flow.out, doc.source, cfg, removed)
+    return out or _title_lines(doc.source, removed)
+
+
+@dataclass
+class _Flow:
+    """One document's paragraphs as its lines are read, and what the next line may continue."""
+
+    source: str
+    cfg: SegmentConfig
+    removed: list[tuple[str, int, str, str]]
+    out: list[Paragraph] = field(default_factory=list)
+    title: str = ""
+    heading: str = ""
+    article: int = 0
+    open_para: Paragraph | None = None  # a paragraph that may continue on the next line
+
+    def drop(self, lineno: int, kind: str, line: str) -> None:
+        self.removed.append((self.source, lineno, kind, line))
+        self.open_para = None
+
+    def carries_on(self, line: str) -> bool:
+        """Unwrapped text: a long open paragraph that broke off mid-sentence goes on."""
+        before = self.open_para
+        return (
+            before is not None
+            and not NUMBERED.match(line)
+            and len(before.text) > self.cfg.heading_max_chars
+            and not ends_sentence(before.text)
+        )
+
+    def takes_as_title(self, lineno: int, line: str) -> bool:
+        """A line that starts a block and is a repeated title, a heading or the
+        document's first short line is recorded as such, not kept as text."""
+        short = len(line) <= 2 * self.cfg.heading_max_chars
+        if self.title and short and title_key(line) == title_key(self.title):
+            self.article += 1  # the title again: the next article of a multi-article file
+            self.heading = line
+            self.drop(lineno, "title", line)
+            return True
+        first = not self.title and not self.out
+        if is_heading(line, self.cfg):
+            self.title = line if first else self.title
+            self.heading = line
+            self.drop(lineno, "title" if first else "heading", line)
+            return True
+        if first and short and not ends_sentence(line) and line[-1] not in MID_SENTENCE:
+            self.title = self.heading = line
+            self.drop(lineno, "title", line)
+            return True
+        return False
+
+    def add_text(self, lineno: int, line: str, continues: bool) -> None:
+        """The line's paragraphs (a line may join several with inline breaks); the first
+        one carries on the open paragraph when the line continues it."""
         pieces = [p.strip() for p in INLINE_BREAK.split(line) if p.strip()]
         for i, piece in enumerate(pieces):
-            if i == 0 and continues and open_para is not None:
+            if i == 0 and continues and self.open_para is not None:
                 # Hard-wrapped text: the previous line broke mid-paragraph.
-                open_para.text += piece
-                open_para.line_end = lineno
-                open_para.whole_line = False
+                self.open_para.text += piece
+                self.open_para.line_end = lineno
+                self.open_para.whole_line = False
                 continue
-            open_para = Paragraph(piece, lineno, lineno, heading, article, whole_line=len(pieces) == 1)
-            out.append(open_para)
-        last = out[-1] if out else None
-        if shape.wrap is not None:
-            open_para = last if full else None
-        else:
-            open_para = (
-                last
-                if last is not None and not ends_sentence(last.text) and len(line) > cfg.heading_max_chars
-                else None
+            self.open_para = Paragraph(
+                piece, lineno, lineno, self.heading, self.article, whole_line=len(pieces) == 1
             )
-    out = parallel_headings(out, doc.source, cfg, removed)
-    if not out:
-        # Nothing but title or heading lines (a headline, a short post, a csv row of one
-        # line): those lines are the text.
-        held = [r for r in removed if r[0] == doc.source and r[2] in ("title", "heading")]
-        for entry in held:
-            removed.remove(entry)
-            out.append(Paragraph(entry[3], entry[1], entry[1], "", 0))
-    return out
+            self.out.append(self.open_para)
+
+    def continued_by_next(self, line: str, full: bool | None) -> Paragraph | None:
+        """The paragraph the next line may continue: in wrapped text (``full`` given),
+        the last one when this line reached the wrap width; otherwise the last one when
+        it is long and breaks off mid-sentence."""
+        last = self.out[-1] if self.out else None
+        if full is not None:
+            return last if full else None
+        if last is not None and not ends_sentence(last.text) and len(line) > self.cfg.heading_max_chars:
+            return last
+        return None
+
+
+def _title_lines(source: str, removed: list[tuple[str, int, str, str]]) -> list[Paragraph]:
+    """A document of nothing but title or heading lines (a headline, a short post, a csv
+    row of one line): those lines are its text, and no longer listed as removed."""
+    held = [r for r in removed if r[0] == source and r[2] in ("title", "heading")]
+    for entry in held:
+        removed.remove(entry)
+    return [Paragraph(entry[3], entry[1], entry[1], "", 0) for entry in held]
 
 
 def _opening(a: str, b: str) -> int:
