@@ -29,7 +29,8 @@ Before the runs, this machine's two-process ceiling: one plain-Python task alone
 once in two processes; ceiling = 2 x t1 / t2. Parallel speed-ups are printed beside their share
 of it.
 
-1. ``full run`` in a new run folder: wall time, peak memory, and each stage's seconds as recorded
+1. ``full run`` in a new run folder, with ``tokenize.engine=jieba`` (the plain script's segmenter;
+   so are runs 2 and 3): wall time, peak memory, and each stage's seconds as recorded
    in ``manifest.json`` (``stages[*].seconds``). ``tokens/s`` = kept tokens written by the
    tokenize stage (its ``counts.tokens``) / its seconds.
 2. ``train, one worker``: ``--force --from train --to train --set executor.workers=1`` on the
@@ -41,8 +42,8 @@ of it.
    ``--rerun-max F`` skips this measurement for sizes above F.
 4. ``rjieba``: ``--set tokenize.engine=rjieba --to tokenize`` on the same run folder: the
    tokenize stage's seconds, and rjieba's agreement with jieba over the same units (the share
-   of units whose kept tokens are identical, and token F1); then a whole run with rjieba in a
-   run folder of its own, timed like the full run.
+   of units whose kept tokens are identical, and token F1); then a whole run with rjieba (the
+   default config) in a run folder of its own, timed like the full run.
 5. ``plain script``: a fresh child process (this file with ``--plain``) doing the same work by
    hand on the same units: reads the run's ``units.jsonl`` texts; ``jieba.lcut`` of each text in a
    single-process loop (timed on its own: ``lcut loop``); keeps tokens of 2+ characters that are
@@ -259,7 +260,9 @@ def measure_once(folder: Path, sample: Path, name: str, args: argparse.Namespace
     run_dir = folder / "runs" / name
     log = folder / f"{name}.log"
     sets = ["--set", f"executor.workers={args.workers}", "--set", f"model.passes={args.passes}"]
-    base = [*pipeline_cmd(), "run", str(config), *sets]
+    # The first runs cut words with jieba, the plain script's segmenter; rjieba, the default,
+    # follows on the same units (run 4) and in a whole run of its own.
+    base = [*pipeline_cmd(), "run", str(config), *sets, "--set", "tokenize.engine=jieba"]
     k = args.topics
     out: dict[str, Any] = {}
 

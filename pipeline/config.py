@@ -195,7 +195,8 @@ class SegmentConfig(Section):
 
 class TokenizeConfig(Section):
     engine: Literal["jieba", "rjieba"] = Field(
-        "jieba", description="Word segmenter: jieba, or rjieba (jieba-rs, faster, same dictionaries)."
+        "rjieba",
+        description="Word segmenter: rjieba (jieba-rs, several times faster) or jieba; same dictionaries.",
     )
     stopwords: list[str] = Field(
         [], description="Stopword files (one word a line) added to the built-in list."
