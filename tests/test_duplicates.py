@@ -120,8 +120,9 @@ def test_duplicates_false_finds_none(tmp_path: Path) -> None:
     assert {d["duplicate_of"] for d in _csv(run_dir / "documents.csv")} == {""}
 
 
-def test_tomotopy_leaves_duplicates_out_and_still_gives_them_mixes(tmp_path: Path) -> None:
-    run_dir = _run(tmp_path, "model.engine=tomotopy", "model.iterations=50")
+@pytest.mark.parametrize("engine", ["tomotopy", "sklearn"])
+def test_other_engines_leave_duplicates_out_and_still_give_them_mixes(engine: str, tmp_path: Path) -> None:
+    run_dir = _run(tmp_path, f"model.engine={engine}", "model.iterations=50")
     training = json.loads((run_dir / "training.json").read_text(encoding="utf-8"))
     assert training["duplicates_left_out"]["documents"] == 1
     units = _csv(run_dir / "assignments.csv")

@@ -52,6 +52,21 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.parametrize("name", list(engines.ENGINES))
+def test_engine_trains_on_a_subset_with_evaluation_rows_over_the_whole_corpus(name: str) -> None:
+    """Duplicates left out of training make the corpus a Subset; the evaluation rows still
+    number the whole corpus's rows, the last ones included."""
+    from pipeline.samples import Subset
+
+    dct, corpus, _ = planted()
+    keep = np.arange(len(corpus)) >= 30  # the first 30 units are left out
+    request = spec(name, len(corpus))
+    request.eval_rows = (np.arange(len(corpus)) >= 30) & (np.arange(len(corpus)) % 2 == 0)
+    steps: list[engines.TrainStep] = []
+    model, _ = engines.train(request, Subset(corpus, keep), dct, LocalExecutor(1), steps.append)
+    assert model.topic_term.shape == (K, len(dct)) and steps[-1].done == steps[-1].total
+
+
 def test_the_config_offers_every_registered_engine() -> None:
     assert set(get_args(ModelConfig.model_fields["engine"].annotation)) == set(engines.ENGINES)
     starts = set(get_args(ModelConfig.model_fields["init"].annotation))

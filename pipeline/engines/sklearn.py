@@ -128,7 +128,10 @@ def train(spec: TrainSpec, corpus: Any, terms: int, on_step: OnStep) -> tuple[To
         evaluate_every=-1,  # perplexity is measured on the evaluation units instead
         random_state=spec.seed,
     )
-    evaluated = counts[np.flatnonzero(spec.eval_rows)] if spec.eval_rows is not None else None
+    # eval_rows counts every corpus row, the units left out of training (duplicates) too
+    evaluated = None
+    if spec.eval_rows is not None:
+        evaluated = _matrix(source.read_rows(np.flatnonzero(spec.eval_rows)), terms)
     log = TrainLog()
     with _each_pass(lda, spec.passes, evaluated, log, on_step):
         lda.fit(counts)
