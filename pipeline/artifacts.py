@@ -467,25 +467,27 @@ class RunStore:
     def save_corpus_parts(self, parts: Iterable[CorpusPart], num_terms: int) -> None:
         """The corpus from parts formatted elsewhere (workers), in row order: the same
         bytes, and the same index, as gensim's ``MmCorpus.serialize`` writes."""
-        offsets: list[int] = []
+        # Each row's offset, 8 bytes a row (the index gensim reads back whole anyway).
+        offsets: list[np.ndarray] = []
         rows = nnz = 0
         with self.write_path(CORPUS, directory=True) as tmp_dir:
             with (tmp_dir / CORPUS_FILE).open("wb") as fh:
                 fh.write(MM_HEADER + b" " * 50 + b"\n")  # overwritten with the shape below
                 for part in parts:
-                    base = fh.tell()
-                    offsets.extend(base + int(r) if r >= 0 else -1 for r in part.starts)
+                    starts = np.asarray(part.starts, dtype=np.int64)
+                    offsets.append(np.where(starts >= 0, fh.tell() + starts, -1))
                     fh.write(part.data)
                     rows += len(part.starts)
                     nnz += part.nnz
-                if offsets and offsets[-1] == -1:
-                    offsets[-1] = fh.tell()  # gensim leaves a last empty row pointing at the end
+                index = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.int64)
+                if len(index) and index[-1] == -1:
+                    index[-1] = fh.tell()  # gensim leaves a last empty row pointing at the end
                 stats = f"{rows} {num_terms} {nnz}".encode()
                 if len(stats) > 50:
                     raise StoreError(f"{CORPUS}: {rows} rows x {num_terms} terms is too large to write")
                 fh.seek(len(MM_HEADER))
                 fh.write(stats)
-            np.save(tmp_dir / CORPUS_INDEX, np.asarray(offsets, dtype=np.int64))
+            np.save(tmp_dir / CORPUS_INDEX, index)
 
     def load_corpus(self) -> Any:
         """The bag-of-words corpus, streamed from disk (a gensim ``MmCorpus`` whose row
@@ -505,8 +507,8 @@ class RunStore:
             raise self.corrupt(CORPUS, type(exc).__name__) from exc
 
     def save_model(self, model: Any) -> None:
-        with self.write_path(MODEL, directory=True) as tmp_dir:
-            model.save(tmp_dir)
+        with self.write_model() as folder:
+            model.save(folder)
 
     def load_model(self, loader: Callable[[Path], Any]) -> Any:
         """The trained topic model, read by ``loader`` from the model folder (the engines'
@@ -520,19 +522,34 @@ class RunStore:
             raise self.corrupt(MODEL, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
     @contextlib.contextmanager
-    def open_array(self, name: str, shape: tuple[int, ...], dtype: str = "float64") -> Iterator[Any]:
-        """A ``.npy`` array of ``shape`` to fill row by row: memory-mapped on disk, so its rows
-        need not be held in memory; renamed to ``name`` only if the block succeeds."""
-        with self.write_path(name) as tmp:
-            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+    def open_array(self, name: str, shape: tuple[int, int], dtype: str = "float64") -> Iterator[ArrayWriter]:
+        """A ``.npy`` array of ``shape`` to fill in row order (``ArrayWriter.append``), written
+        to disk as it comes: its rows are never held in memory together. Renamed to ``name``
+        only if the block succeeds with every row written."""
+        with self.write_path(name) as tmp, write_rows(tmp, shape, dtype) as array:
             yield array
-            array.flush()
+
+    @contextlib.contextmanager
+    def write_model(self) -> Iterator[Path]:
+        """The model folder to fill; renamed to ``model`` only if the block succeeds."""
+        with self.write_path(MODEL, directory=True) as tmp_dir:
+            yield tmp_dir
+
+    def train_model(self, train: Callable[[Path], tuple[Any, Any]]) -> tuple[Any, Any]:
+        """``train(folder)`` trains a model, writing into ``folder`` what it computes as it
+        goes (the units' mixes, ``TrainSpec.mixes_to``) and returning (model, log); the
+        model then saves itself beside them. The folder becomes ``model`` only if both
+        succeed."""
+        with self.write_model() as folder:
+            model, log = train(folder)
+            model.save(folder)
+        return model, log
 
     def read_array(self, name: str) -> Any:
         """A ``.npy`` array, memory-mapped read-only: rows are read from disk as they are used."""
         path = self._require(name)
         try:
-            return np.load(path, mmap_mode="r")
+            return np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise self.corrupt(name, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
@@ -636,6 +653,93 @@ class CorpusPart:
     data: bytes
     starts: list[int]  # each row's first byte in ``data``, -1 for a row without entries
     nnz: int
+
+
+ROW_BLOCK = 2000  # rows of a 2-D array read at a time
+
+
+class ArrayWriter:
+    """A 2-D ``.npy`` file of a known shape, written a block of rows at a time, in order,
+    with plain writes: the same bytes as ``np.save`` of the whole array, which is never in
+    memory. (A writable memory map would do as much, but the pages it fills count in the
+    process's resident memory until it is closed.)"""
+
+    def __init__(self, fh: IO[bytes], shape: tuple[int, int], dtype: Any) -> None:
+        self.fh, self.shape, self.dtype = fh, shape, np.dtype(dtype)
+        self.rows = 0  # written so far
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(fh, header)
+
+    def append(self, rows: np.ndarray) -> None:
+        """The next rows (a 2-D block, or one row)."""
+        block = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.shape[1])
+        if self.rows + len(block) > self.shape[0]:
+            raise ValueError(f"{self.rows + len(block)} rows written to an array of {self.shape[0]}")
+        self.fh.write(block.tobytes())
+        self.rows += len(block)
+
+
+@contextlib.contextmanager
+def write_rows(path: Path, shape: tuple[int, int], dtype: Any) -> Iterator[ArrayWriter]:
+    """An ``ArrayWriter`` into ``path``; every row must have been written when the block ends."""
+    with path.open("wb") as fh:
+        writer = ArrayWriter(fh, shape, dtype)
+        yield writer
+        if writer.rows != shape[0]:
+            raise ValueError(f"{path.name}: {writer.rows} of {shape[0]} rows written")
+
+
+@dataclass(frozen=True)
+class ArrayRows:
+    """A 2-D numeric ``.npy`` file, read a block of rows at a time with plain reads: memory
+    holds one block, never the array (a memory map's pages would count in the process's
+    resident memory as they are read). Opening checks its header: an object array (a
+    pickle) or anything but a plain 2-D array of numbers is refused with ``ValueError``."""
+
+    path: Path
+    shape: tuple[int, int]
+    dtype: np.dtype
+    offset: int  # where the rows start
+
+    @classmethod
+    def open(cls, path: Path) -> ArrayRows:
+        with path.open("rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(fh)
+            offset = fh.tell()
+        if fortran or len(shape) != 2 or dtype.kind not in "fiu":
+            raise ValueError(f"{path.name}: not a 2-D array of numbers ({dtype}, shape {shape})")
+        rows = cls(path, (int(shape[0]), int(shape[1])), dtype, offset)
+        if path.stat().st_size != offset + rows.shape[0] * rows.shape[1] * dtype.itemsize:
+            raise ValueError(f"{path.name}: its size does not match its shape {shape}")
+        return rows
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows [start, stop) as an array in memory."""
+        stop = self.shape[0] if stop is None else min(stop, self.shape[0])
+        width = self.shape[1]
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset + start * width * self.dtype.itemsize)
+            data = np.fromfile(fh, dtype=self.dtype, count=max(0, stop - start) * width)
+        return data.reshape(-1, width)
+
+    def blocks(self, size: int = ROW_BLOCK) -> Iterator[np.ndarray]:
+        """Every row, ``size`` rows at a time, in order."""
+        for start in range(0, self.shape[0], size):
+            yield self.read(start, start + size)
+
+    def rows(self) -> Iterator[np.ndarray]:
+        """Every row, in order, read a block at a time."""
+        for block in self.blocks():
+            yield from block
 
 
 def corrupt(path: Path, what: str) -> StoreError:

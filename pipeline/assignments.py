@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import tiling
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import ArrayWriter, RunStore
 from pipeline.curation import Curation
 
 BLOCK = 2000  # rows curated and rounded at a time: each row's numbers are its own
@@ -130,7 +130,7 @@ def write_assignments(
     rows: Iterable[tuple[dict[str, Any], np.ndarray, int]],
     curation: Curation,
     meta_fields: list[str],
-    mixes: np.ndarray | None = None,
+    mixes: ArrayWriter | None = None,
     duplicate_of: dict[str, str] | None = None,
     document_mixes: Iterator[np.ndarray] | None = None,
 ) -> dict[str, int]:
@@ -171,7 +171,7 @@ def write_assignments(
                 n_docs += 1
                 doc = _Document(unit)
             if mixes is not None:
-                mixes[n_units] = mix
+                mixes.append(mix)
             doc.units.append({key: unit.get(key) for key in UNIT_PLACE})
             doc.thetas.append(mix)
             doc.tokens.append(n_tok)

@@ -20,7 +20,9 @@ Two things come out of the E-steps without a pass of their own:
   in an E-step of the sample alone, in this process;
 - each unit's topic mix (normalised gamma) from the last pass's E-step, so that assign
   need not infer the units again. Those mixes are inferred with the topics the last
-  pass started from, the ones its M-step then refined.
+  pass started from, the ones its M-step then refined. Each partition's mixes are
+  written to disk as they arrive (an ``ArrayWriter``), never gathered in memory: at a
+  million units and K=50 they would be 200 MB.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.artifacts import Doc, read_corpus_rows, read_corpus_rows_at
+from pipeline.artifacts import ArrayWriter, Doc, read_corpus_rows, read_corpus_rows_at
 from pipeline.executor import Executor
 
 PARTITION_ROWS = 2000  # corpus rows a partition: fixed, so results do not depend on the workers
@@ -205,12 +207,11 @@ def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
 
 @dataclass
 class Trained:
-    """What training measured: per-pass perplexity of the sample, the last pass's
-    convergence, and (if asked for) every unit's mix from the last E-step."""
+    """What training measured: per-pass perplexity of the sample and the last pass's
+    convergence."""
 
     perplexity: list[float]
     converged_share: float | None
-    mixes: np.ndarray | None
 
 
 def train(
@@ -220,28 +221,29 @@ def train(
     passes: int,
     seed: int,
     sample: np.ndarray | None = None,
-    keep_mixes: bool = False,
+    mixes_to: ArrayWriter | None = None,
     on_pass: Callable[[int, list[float]], None] = lambda done, perplexity: None,
 ) -> Trained:
     """``passes`` passes of batch EM on ``lda`` (a gensim ``LdaModel`` with its start set).
 
     ``sample`` (a mask over the rows) is the evaluation sample whose perplexity is
-    tracked after every pass. ``on_pass(done, perplexity)`` is called as each pass ends,
-    with the perplexities measured so far (``perplexity[i]`` is that after pass i + 1):
-    a pass's own comes with the next pass's E-step, the last pass's after it.
+    tracked after every pass. ``mixes_to``, if given, receives every unit's mix from the
+    last E-step, a partition at a time in row order. ``on_pass(done, perplexity)`` is
+    called as each pass ends, with the perplexities measured so far (``perplexity[i]`` is
+    that after pass i + 1): a pass's own comes with the next pass's E-step, the last
+    pass's after it.
     """
     from gensim.models.ldamodel import LdaState, update_dir_prior
 
     lda.state.numdocs = len(source)  # the M-step scales the statistics to this many units
-    trained = Trained([], None, None)
+    trained = Trained([], None)
     for pass_ in range(passes):
         last = pass_ == passes - 1
         evaluate = sample if pass_ > 0 else None  # the topics of the pass before
-        step = EStep.of(lda, source, seed, pass_, keep=keep_mixes and last, evaluate=evaluate)
+        step = EStep.of(lda, source, seed, pass_, keep=mixes_to is not None and last, evaluate=evaluate)
         other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
         converged = 0
         elogtheta = np.zeros(lda.num_topics)
-        mixes: list[np.ndarray] = []
         score = words = 0.0
         # In partition order, whichever worker ran each: the sums are the same every time.
         for stats in ex.map(estep, iter(source.partitions()), step):
@@ -251,16 +253,13 @@ def train(
             elogtheta += stats.elogtheta
             score += stats.score
             words += stats.words
-            if stats.mixes is not None:
-                mixes.append(stats.mixes)
+            if stats.mixes is not None and mixes_to is not None:
+                mixes_to.append(stats.mixes)  # on disk as it arrives: never all in memory
         if evaluate is not None:
             trained.perplexity.append(_perplexity(lda, score, words, evaluate, len(source)))
         units = other.numdocs
         if units:
             trained.converged_share = converged / units
-        if mixes:
-            trained.mixes = np.concatenate(mixes)
-            mixes.clear()
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)

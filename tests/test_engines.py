@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
@@ -44,7 +45,7 @@ def planted() -> tuple[object, list[list[tuple[int, int]]], list[int]]:
 def spec(name: str, rows: int) -> engines.TrainSpec:
     return engines.TrainSpec(
         engine=name, num_topics=K, seed=1, passes=10, iterations=LENGTH[name], alpha="auto",
-        eta="symmetric", chunksize=2000, update_every=0, eval_rows=np.arange(rows) % 2 == 0, keep_mixes=True,
+        eta="symmetric", chunksize=2000, update_every=0, eval_rows=np.arange(rows) % 2 == 0,
     )  # fmt: skip
 
 
@@ -83,10 +84,14 @@ def test_engine_contract(name: str, tmp_path: Path) -> None:
     dct, corpus, labels = planted()
     request = spec(name, len(corpus))
     steps: list[engines.TrainStep] = []
-    model, _ = engines.train(request, corpus, dct, LocalExecutor(1), steps.append)
-    again, _ = engines.train(request, corpus, dct, LocalExecutor(1))
-    for trained, folder in ((model, tmp_path / "a"), (again, tmp_path / "b")):
+    for folder in (tmp_path / "a", tmp_path / "b", tmp_path / "c"):
         folder.mkdir()
+    # Trained into the folder it is saved in (as the train stage does), and elsewhere.
+    model, _ = engines.train(
+        replace(request, mixes_to=tmp_path / "a"), corpus, dct, LocalExecutor(1), steps.append
+    )
+    again, _ = engines.train(replace(request, mixes_to=tmp_path / "c"), corpus, dct, LocalExecutor(1))
+    for trained, folder in ((model, tmp_path / "a"), (again, tmp_path / "b")):
         trained.save(folder)
     assert _files(tmp_path / "a") == _files(tmp_path / "b")  # reproducible, to the byte
     assert json.loads((tmp_path / "a" / "engine.json").read_text(encoding="utf-8"))["engine"] == name

@@ -231,7 +231,7 @@ def test_row_source_reads_rows_and_knows_the_empty_ones_without_reading(tmp_path
     assert [len(ids) for ids, _ in source.read(0, len(bows))] == [len(b) for b in bows]
 
 
-def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes() -> None:
+def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes(tmp_path: Path) -> None:
     """The perplexity summed inside the E-steps is gensim's log_perplexity of the sample;
     the mixes kept from the last E-step are what inference with the final topics gives,
     once training has converged."""
@@ -249,7 +249,7 @@ def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes() -
     sample[::3] = True
     spec = engines.TrainSpec(
         engine="gensim", num_topics=PLANTED, seed=1, passes=30, iterations=200,
-        alpha="auto", eta="symmetric", chunksize=2000, update_every=0, eval_rows=sample, keep_mixes=True,
+        alpha="auto", eta="symmetric", chunksize=2000, update_every=0, eval_rows=sample, mixes_to=tmp_path,
     )  # fmt: skip
     model, log = engines.train(spec, corpus, dct, LocalExecutor(1))
     assert len(log.perplexity) == 30 and log.perplexity[0] > log.perplexity[-1]
@@ -258,9 +258,60 @@ def test_batch_em_tracks_gensims_perplexity_and_keeps_the_last_e_steps_mixes() -
     theirs = np.exp2(-lda.log_perplexity(chunk, total_docs=len(corpus)))
     assert abs(log.perplexity[-1] - theirs) / theirs < 1e-3
     assert model.train_theta is not None and model.train_theta.shape == (len(corpus), PLANTED)
+    kept = model.train_theta.read()
     inferred = np.array(list(model.infer(corpus)))
-    assert np.abs(model.train_theta - inferred).max() < 0.01
-    np.testing.assert_allclose(model.train_theta.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.abs(kept - inferred).max() < 0.01
+    np.testing.assert_allclose(kept.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_batch_em_writes_each_partitions_mixes_to_disk_as_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The units' mixes are never gathered in memory: the last pass hands each partition's
+    to the writer as soon as its E-step is done, before the next partition's E-step runs
+    (one process: the executor runs a partition when the previous one has been taken),
+    and the file is the same bytes as ``np.save`` of all of them."""
+    from gensim.corpora import Dictionary
+
+    from pipeline import engines
+    from pipeline.artifacts import ArrayRows, ArrayWriter
+
+    monkeypatch.setattr(em, "PARTITION_ROWS", 40)
+    rng = random.Random(11)
+    docs = [[rng.choice(WORDS[i % PLANTED]) for _ in range(20)] for i in range(150)]
+    dct = Dictionary(docs)
+    corpus = [dct.doc2bow(d) for d in docs]
+    esteps: list[int] = []
+    appended: list[tuple[int, int]] = []  # (rows, E-steps run by then)
+    blocks: list[np.ndarray] = []
+    estep, append = em.estep, ArrayWriter.append
+
+    def counted(part: tuple[int, int, int], step: em.EStep) -> em.Statistics:
+        esteps.append(part[0])
+        return estep(part, step)
+
+    def recorded(self: ArrayWriter, rows: np.ndarray) -> None:
+        appended.append((len(rows), len(esteps)))
+        blocks.append(np.array(rows))
+        append(self, rows)
+
+    monkeypatch.setattr(em, "estep", counted)
+    monkeypatch.setattr(ArrayWriter, "append", recorded)
+    spec = engines.TrainSpec(
+        engine="gensim", num_topics=PLANTED, seed=1, passes=3, iterations=50, alpha="auto",
+        eta="symmetric", chunksize=2000, update_every=0, init="random", mixes_to=tmp_path,
+    )  # fmt: skip
+    model, _ = engines.train(spec, corpus, dct, LocalExecutor(1))
+    before_last = 2 * 4  # two passes of four partitions (40 + 40 + 40 + 30 rows)
+    assert appended == [
+        (40, before_last + 1),
+        (40, before_last + 2),
+        (40, before_last + 3),
+        (30, before_last + 4),
+    ]
+    np.save(tmp_path / "whole.npy", np.concatenate(blocks))
+    assert (tmp_path / engines.base.THETA).read_bytes() == (tmp_path / "whole.npy").read_bytes()
+    assert isinstance(model.train_theta, ArrayRows) and model.train_theta.shape == (150, PLANTED)
 
 
 def test_assign_writes_the_mixes_training_kept(tmp_path: Path) -> None:
@@ -273,7 +324,7 @@ def test_assign_writes_the_mixes_training_kept(tmp_path: Path) -> None:
     assert model.train_theta is not None
     with (config.run_dir / "assignments.csv").open(encoding="utf-8") as fh:
         written = np.array([[float(row[f"topic_{k}"]) for k in range(PLANTED)] for row in csv.DictReader(fh)])
-    np.testing.assert_allclose(written, model.train_theta, atol=PLANTED * 1e-6)  # six decimals
+    np.testing.assert_allclose(written, model.train_theta.read(), atol=PLANTED * 1e-6)  # six decimals
     from gensim.corpora import MmCorpus
 
     inferred = np.array(list(model.infer(MmCorpus(str(config.run_dir / "corpus" / "corpus.mm")))))

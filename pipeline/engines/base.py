@@ -9,6 +9,7 @@ report, the measures) uses only this contract, so it is engine-blind.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from pipeline.artifacts import ArrayRows
 from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
 CHUNK = 2000  # units inferred at a time: a unit's mix depends only on its chunk
 ENGINE_FILE = "engine.json"  # in every model folder: which engine wrote it, its seed and K
+THETA = "train_theta.npy"  # in a model folder: the training units' mixes, where training gave them
 
 
 @dataclass
@@ -40,7 +43,9 @@ class TrainSpec:
     documents: np.ndarray | None = None  # each corpus row's document number, for the nmf start
     eta_prior: np.ndarray | None = None  # K x V, from seed words
     eval_rows: np.ndarray | None = None  # mask over the corpus rows: units for per-pass perplexity
-    keep_mixes: bool = False  # gensim batch EM: keep every unit's mix from the last E-step
+    # The model folder being written: training that gives every unit its mix (gensim's
+    # batch EM, tomotopy) writes them there (THETA) as it computes them, never all in memory.
+    mixes_to: Path | None = None
 
 
 @dataclass
@@ -83,7 +88,9 @@ class TopicModel:
     """A trained model: ``topic_term`` (K x V, rows sum to 1) and ``alpha`` (K)."""
 
     engine = "base"  # the name of the engine that trained it (Engine.name)
-    train_theta: np.ndarray | None = None  # the training units' mixes, where training gave them
+    train_theta: ArrayRows | None = (
+        None  # the training units' mixes (THETA on disk), where training gave them
+    )
 
     def __init__(self, topic_term: np.ndarray, alpha: np.ndarray, seed: int) -> None:
         self.topic_term = topic_term
@@ -113,6 +120,21 @@ class TopicModel:
             json.dumps({"engine": self.engine, "seed": self.seed, "num_topics": self.num_topics}) + "\n",
             encoding="utf-8",
         )
+
+
+def save_theta(theta: ArrayRows | None, folder: Path) -> None:
+    """Put the training units' mixes in ``folder``: nothing to do when training wrote them
+    there (``TrainSpec.mixes_to``), else the file copied, a block at a time."""
+    target = folder / THETA
+    if theta is not None and not (target.exists() and target.samefile(theta.path)):
+        shutil.copyfile(theta.path, target)
+
+
+def load_theta(folder: Path) -> ArrayRows | None:
+    """The training units' mixes in a model folder, to read a block at a time (None: the
+    model has none); its header checked, never unpickled."""
+    path = folder / THETA
+    return ArrayRows.open(path) if path.exists() else None
 
 
 class Engine(Protocol):

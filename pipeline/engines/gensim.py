@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import em
+from pipeline.artifacts import ArrayRows, write_rows
 from pipeline.engines import base, nmf
 from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, TrainStep
 from pipeline.errors import StoreError
@@ -32,16 +33,17 @@ GENSIM_SETTINGS = "lda.json"
 class GensimModel(TopicModel):
     engine = "gensim"
 
-    def __init__(self, lda: Any, seed: int, train_theta: np.ndarray | None = None) -> None:
+    def __init__(self, lda: Any, seed: int, train_theta: ArrayRows | None = None) -> None:
         alpha = np.asarray(lda.alpha, dtype=float)
         super().__init__(lda.get_topics().astype(np.float64), alpha, seed)
         self.lda = lda
-        self.train_theta = train_theta  # rows: every corpus row, from batch EM's last E-step
+        self.train_theta = train_theta  # rows: every training row, from batch EM's last E-step (on disk)
 
     def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
         if self.train_theta is None:
             return self.infer(corpus)
-        return (np.asarray(row, dtype=float) for row, _ in zip(self.train_theta, corpus, strict=True))
+        rows = self.train_theta.rows()  # a block at a time from disk
+        return (np.asarray(row, dtype=float) for row, _ in zip(rows, corpus, strict=True))
 
     def infer(self, bows: Iterable[Bow]) -> Iterator[np.ndarray]:
         it = iter(bows)
@@ -68,8 +70,7 @@ class GensimModel(TopicModel):
         for name, array in (("lda_alpha", lda.alpha), ("lda_eta", lda.eta), ("lda_sstats", lda.state.sstats)):
             np.save(folder / f"{name}.npy", np.asarray(array))
         np.save(folder / "lda_exp_elog_beta.npy", lda.expElogbeta)
-        if self.train_theta is not None:
-            np.save(folder / "train_theta.npy", self.train_theta)
+        base.save_theta(self.train_theta, folder)
 
     @classmethod
     def load(cls, folder: Path, seed: int) -> GensimModel:
@@ -94,10 +95,8 @@ class GensimModel(TopicModel):
         )
         lda.state.sstats = array("lda_sstats")
         lda.expElogbeta = array("lda_exp_elog_beta")
-        theta = folder / "train_theta.npy"
-        # Mapped, not read: only assign walks through the mixes, row by row.
-        mixes = np.load(theta, mmap_mode="r", allow_pickle=False) if theta.exists() else None
-        return cls(lda, seed, mixes)
+        # Not read: only assign walks through the mixes, a block of rows at a time.
+        return cls(lda, seed, base.load_theta(folder))
 
 
 class OldModelFormat(StoreError):
@@ -237,22 +236,34 @@ def train(
     mixes = None
     with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():
         if batch:
-            # Full variational EM: every pass replaces the topics with what the whole
-            # corpus says, its E-step spread over the executor (pipeline.em).
-            def passed(done: int, perplexity: list[float]) -> None:
-                latest = perplexity[-1] if perplexity else None
-                on_pass(TrainStep("pass", done, spec.passes, latest, len(perplexity) or None))
-
-            trained = em.train(
-                lda, source, ex, spec.passes, spec.seed, spec.eval_rows, spec.keep_mixes, passed
-            )
-            log.perplexity, log.converged_share = trained.perplexity, trained.converged_share
-            mixes = trained.mixes
+            mixes = _train_batch(lda, source, spec, ex, on_pass, log)
         else:
             rows = np.flatnonzero(spec.eval_rows) if spec.eval_rows is not None else np.zeros(0, dtype=int)
             sample = [list(zip(i.tolist(), c.tolist(), strict=True)) for i, c in source.read_rows(rows)]
             _train_online(lda, corpus, sample, spec.passes, on_pass, log)
     return GensimModel(lda, spec.seed, mixes), log
+
+
+def _train_batch(
+    lda: Any, source: em.RowSource, spec: TrainSpec, ex: Executor, on_pass: OnStep, log: TrainLog
+) -> ArrayRows | None:
+    """Full variational EM: every pass replaces the topics with what the whole corpus says,
+    its E-step spread over the executor (``pipeline.em``). The last E-step's mixes go to
+    ``spec.mixes_to`` as each partition's arrive; what was written, if asked for."""
+
+    def passed(done: int, perplexity: list[float]) -> None:
+        latest = perplexity[-1] if perplexity else None
+        on_pass(TrainStep("pass", done, spec.passes, latest, len(perplexity) or None))
+
+    keep = spec.mixes_to is not None and spec.passes > 0
+    with (
+        write_rows(spec.mixes_to / base.THETA, (len(source), lda.num_topics), np.float32)
+        if keep and spec.mixes_to is not None
+        else contextlib.nullcontext()
+    ) as mixes:
+        trained = em.train(lda, source, ex, spec.passes, spec.seed, spec.eval_rows, mixes, passed)
+    log.perplexity, log.converged_share = trained.perplexity, trained.converged_share
+    return base.load_theta(spec.mixes_to) if keep and spec.mixes_to is not None else None
 
 
 def _train_online(

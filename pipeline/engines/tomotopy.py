@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.artifacts import ArrayRows, write_rows
 from pipeline.engines import base
 from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, TrainStep, words
 from pipeline.executor import Executor
@@ -20,9 +21,8 @@ STEP = 50  # sampling iterations between perplexity readings
 
 class TomotopyModel(TopicModel):
     engine = "tomotopy"
-    train_theta: np.ndarray  # always: the sampler gives every training unit its distribution
 
-    def __init__(self, mdl: Any, id2token: dict[int, str], seed: int, train_theta: np.ndarray) -> None:
+    def __init__(self, mdl: Any, id2token: dict[int, str], seed: int, train_theta: ArrayRows | None) -> None:
         token2id = {t: i for i, t in id2token.items()}
         topic_term = np.zeros((mdl.k, len(id2token)))
         cols = np.array([token2id[w] for w in mdl.used_vocabs])
@@ -32,12 +32,14 @@ class TomotopyModel(TopicModel):
         super().__init__(topic_term, np.asarray(mdl.alpha, dtype=float), seed)
         self.mdl = mdl
         self.id2token = id2token
-        self.train_theta = train_theta  # rows: the non-empty training units, in order
+        # Rows: the non-empty training units, in order. None only for a model just
+        # trained without a folder to write them to: its sampler still holds them.
+        self.train_theta = train_theta
 
     def unit_distributions(self, corpus: Iterable[Bow]) -> Iterator[np.ndarray]:
         # Training units keep the distribution the sampler gave them; Gibbs inference
         # again would only add noise.
-        rows = iter(self.train_theta)
+        rows = self.train_theta.rows() if self.train_theta is not None else _sampled(self.mdl)
         prior = self.prior_distribution()
         for bow in corpus:
             yield next(rows).astype(float) if bow else prior
@@ -54,7 +56,9 @@ class TomotopyModel(TopicModel):
     def save(self, folder: Path) -> None:
         super().save(folder)
         self.mdl.save(str(folder / "tomotopy.bin"), full=False)
-        np.save(folder / "train_theta.npy", self.train_theta)
+        if self.train_theta is None:
+            _write_theta(self.mdl, folder)
+        base.save_theta(self.train_theta, folder)
         (folder / "id2token.json").write_text(json.dumps(self.id2token, ensure_ascii=False), encoding="utf-8")
 
 
@@ -87,7 +91,7 @@ class TomotopyEngine:
         id2token = {
             int(k): v for k, v in json.loads((folder / "id2token.json").read_text(encoding="utf-8")).items()
         }
-        return TomotopyModel(mdl, id2token, seed, np.load(folder / "train_theta.npy", allow_pickle=False))
+        return TomotopyModel(mdl, id2token, seed, base.load_theta(folder))
 
 
 ENGINE = TomotopyEngine()
@@ -104,11 +108,9 @@ def train(spec: TrainSpec, corpus: Any, dictionary: Any, on_step: OnStep) -> tup
     if spec.eta_prior is not None:
         for w in np.flatnonzero((spec.eta_prior != spec.eta_prior.min()).any(axis=0)):
             mdl.set_word_prior(id2token[int(w)], [float(x) for x in spec.eta_prior[:, w]])
-    n_docs = 0
     for bow in corpus:
         if bow:
             mdl.add_doc(words(bow, id2token))
-            n_docs += 1
     # Hyperparameter optimisation learns an asymmetric alpha, as gensim's alpha=auto does.
     mdl.optim_interval = 10 if spec.alpha in ("auto", "asymmetric") else 0
     mdl.burn_in = min(100, spec.iterations // 5)
@@ -120,7 +122,21 @@ def train(spec: TrainSpec, corpus: Any, dictionary: Any, on_step: OnStep) -> tup
         done += n
         log.perplexity.append(float(mdl.perplexity))
         on_step(TrainStep("iteration", done, spec.iterations, log.perplexity[-1], done))
-    theta = np.array([doc.get_topic_dist() for doc in mdl.docs], dtype=np.float32).reshape(
-        n_docs, spec.num_topics
-    )
+    theta = None
+    if spec.mixes_to is not None:
+        _write_theta(mdl, spec.mixes_to)
+        theta = base.load_theta(spec.mixes_to)
     return TomotopyModel(mdl, id2token, spec.seed, theta), log
+
+
+def _sampled(mdl: Any) -> Iterator[np.ndarray]:
+    """Each training unit's distribution as the sampler left it, in order (float32)."""
+    return (np.asarray(doc.get_topic_dist(), dtype=np.float32) for doc in mdl.docs)
+
+
+def _write_theta(mdl: Any, folder: Path) -> None:
+    """The training units' distributions into ``folder`` (THETA), a block at a time."""
+    with write_rows(folder / base.THETA, (len(mdl.docs), mdl.k), np.float32) as out:
+        it = _sampled(mdl)
+        while block := list(islice(it, base.CHUNK)):
+            out.append(np.array(block))

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -318,6 +319,41 @@ def left_out(
     return keep, {"documents": docs, "units": int((nonempty & ~keep).sum())}
 
 
+def _train_kept(
+    store: RunStore,
+    config: Config,
+    chosen: tuple[int, int],
+    data: tuple[Any, Any, np.ndarray | None, np.ndarray | None],
+    nonempty: np.ndarray,
+    label: str,
+    progress: Progress,
+    ex: Executor,
+) -> tuple[engines.TopicModel, engines.TrainLog]:
+    """The model kept: K and seed ``chosen``, trained on the ``keep`` rows of the corpus,
+    written into the model folder as it trains."""
+    (k, seed), (corpus, dct, keep, documents) = chosen, data
+    spec = spec_for(config, k, seed, dct)
+    spec.documents = documents if keep is None or documents is None else documents[keep]
+    spec.eval_rows = evaluation_rows(nonempty)
+    unit, total = engines.progress_total(spec)
+
+    def train(folder: Path) -> tuple[engines.TopicModel, engines.TrainLog]:
+        # The model folder is written as training goes: the units' mixes reach it a
+        # partition at a time, never all in memory.
+        spec.mixes_to = folder
+        with progress.task(total, label, unit, throttle=False) as update:
+            return engines.train(
+                spec,
+                corpus if keep is None else Subset(corpus, keep),
+                dct,
+                ex,
+                lambda step: update(step.done, **step_facts(step)),
+            )
+
+    model, log = store.train_model(train)
+    return model, log
+
+
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     dct = store.load_dictionary()
     corpus = store.load_corpus()
@@ -357,20 +393,10 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     else:
         k, seed = ks[0], config.run.seed
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
-    spec = spec_for(config, k, seed, dct)
-    spec.documents = documents if keep is None or documents is None else documents[keep]
-    spec.eval_rows = evaluation_rows(nonempty)
-    spec.keep_mixes = True
-    unit, total = engines.progress_total(spec)
     label = f"{job_label(config, k, seed)} on every unit" if sweeping else ""
-    with progress.task(total, label, unit, throttle=False) as update:
-        model, train_log = engines.train(
-            spec,
-            corpus if keep is None else Subset(corpus, keep),
-            dct,
-            ex,
-            lambda step: update(step.done, **step_facts(step)),
-        )
+    model, train_log = _train_kept(
+        store, config, (k, seed), (corpus, dct, keep, documents), nonempty, label, progress, ex
+    )
     for warning in train_log.warnings:
         log.warning("train: %s", warning)
     if sweeping and config.model.seeds > 1:
@@ -383,7 +409,6 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     training.update(num_topics=k, seed=seed, **train_log.as_dict())
     if dropped:
         training["duplicates_left_out"] = dropped
-    store.save_model(model)
     store.write_json(TRAINING, training)
     counts: Counts = {"topics": k, "units": n_units, "terms": len(dct), "engine": config.model.engine}
     if train_log.converged_share is not None:
