@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pipeline import boilerplate, corpus, dates, duplicates, layout
@@ -69,9 +70,16 @@ def normalize(line: str) -> str:
 
 
 def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
-    patterns = list(corpus.load_resource_lines("furniture.txt")) if cfg.furniture else []
+    """The furniture patterns, compiled once a process for each set of settings: every
+    partition asks for them, and a folder of small files is many partitions."""
+    return list(_compiled_furniture(cfg.furniture, tuple(cfg.furniture_patterns)))
+
+
+@cache
+def _compiled_furniture(builtin: bool, extra: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    patterns = list(corpus.load_resource_lines("furniture.txt")) if builtin else []
     compiled = []
-    for i, pat in enumerate([*patterns, *cfg.furniture_patterns]):
+    for i, pat in enumerate([*patterns, *extra]):
         try:
             compiled.append(re.compile(pat))
         except re.error as exc:
@@ -79,7 +87,7 @@ def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
                 f"segment.furniture_patterns[{i - len(patterns)}]" if i >= len(patterns) else "furniture.txt"
             )
             raise ConfigError(f"{where}: invalid regular expression {pat!r} ({exc})") from exc
-    return compiled
+    return tuple(compiled)
 
 
 def simplifier(cfg: SegmentConfig) -> Callable[[str], str] | None:
@@ -542,7 +550,7 @@ def count_partition(files: list[corpus.InputFile], config: Config) -> boilerplat
     simplify = simplifier(config.segment)
     counts = boilerplate.KeyCounts()
     with _quiet_reading():
-        for doc in corpus.read_documents(config, files, dedupe=False):
+        for doc in corpus.read_documents(config, files, dedupe=False, warn=False):
             removed: list[tuple[str, int, str, str]] = []
             paras = paragraphs(doc, config.segment, furniture, removed, simplify)
             lines = [text for _, _, kind, text in removed if kind in ("title", "heading")]
@@ -555,10 +563,9 @@ def learn_boilerplate(
 ) -> boilerplate.Boilerplate:
     """The first pass over the corpus: what repeats in more than
     ``segment.boilerplate_share`` of the documents (and in ``boilerplate_min_docs``)."""
-    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     total = boilerplate.KeyCounts()
     with progress.task(None, "learning boilerplate", "documents") as update:
-        for part in ex.map(count_partition, partitions, config):
+        for part in ex.map(count_partition, corpus.partitions(files, config.input.encoding), config):
             total.merge(part)
             update(total.documents)
     cfg = config.segment
@@ -635,10 +642,11 @@ def _documents(
     dedupe: bool = True,
     learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
-    """Each document segmented, streamed one at a time; what reading gave added to ``read``."""
+    """Each document segmented, streamed one at a time; what reading gave added to ``read``
+    (empty files are named in a warning by the caller that reads every partition)."""
     furniture = compile_furniture(config.segment)
     simplify = simplifier(config.segment)
-    for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read):
+    for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read, warn=dedupe):
         yield segment_document(doc, config.segment, furniture, simplify, learned)
 
 
@@ -658,9 +666,10 @@ def _partitioned_documents(
     learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
-    unique here, in order. A partition is one file, or one block of a large jsonl file."""
-    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
+    unique here, in order. A partition is one block of a large jsonl file, or consecutive
+    small files together (``corpus.partitions``)."""
     dedup = corpus.IdDeduper()
+    partitions = corpus.partitions(files, config.input.encoding)
     for result, counts in ex.map(segment_partition, partitions, config, learned):
         read.merge(counts)
         for seg in result:
@@ -670,6 +679,7 @@ def _partitioned_documents(
                 for n, unit in enumerate(seg.units, start=1):
                     unit["doc_id"], unit["unit_id"] = doc_id, f"{doc_id}-{n:04d}"
             yield seg
+    corpus.warn_empty(read.empty)
 
 
 class Coverage:
