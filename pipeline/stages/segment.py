@@ -136,14 +136,18 @@ def split_long(text: str, max_chars: int) -> list[str]:
     pieces: list[str] = []
     current = ""
     for sentence in split_sentences(text):
-        while len(sentence) > max_chars:
-            cut = max((sentence.rfind(c, 0, max_chars) for c in ",，;；:：、"), default=-1)
+        # A sentence too long is cut from an offset on, never by copying what is left of
+        # it: a line of 200 MB without a sentence end is cut in time linear in its length.
+        at = 0
+        while len(sentence) - at > max_chars:
+            cut = max((sentence.rfind(c, at, at + max_chars) - at for c in ",，;；:：、"), default=-1)
             cut = cut + 1 if cut > max_chars // 3 else max_chars
             if current:
                 pieces.append(current)
                 current = ""
-            pieces.append(sentence[:cut])
-            sentence = sentence[cut:]
+            pieces.append(sentence[at : at + cut])
+            at += cut
+        sentence = sentence[at:] if at else sentence
         if len(current) + len(sentence) > max_chars and current:
             pieces.append(current)
             current = ""
@@ -748,7 +752,7 @@ COVERAGE_NAMED = 10  # files named one a line; the rest are counted
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     files = corpus.list_inputs(config, warn=True)
-    counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
+    counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "chars": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
     coverage = Coverage()
     read = corpus.ReadCounts()
@@ -783,6 +787,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                     undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
                 for unit in seg.units:
                     counts["units"] += 1
+                    counts["chars"] += len(unit["text"])
                     yield unit
             if counts["units"] == 0:
                 # Raised inside the stream so both writes are abandoned and old outputs stay.
