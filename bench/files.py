@@ -7,10 +7,10 @@ Run from the repository root::
 
 Corpus
 ------
-``../shared/corpora/xwlb/xwlb_2012-2026.jsonl.xz`` (CCTV Xinwen Lianbo news items; research
-use only). If it is absent the script prints ``skipped: <reason>`` and exits 0. Everything is
-written to a temporary folder outside the repository and removed at the end (``--keep`` keeps
-it).
+``../shared/corpora/xwlb/xwlb_2012-2026.jsonl.xz``, or ``../../shared/...`` from a worktree
+(CCTV Xinwen Lianbo news items; research use only). If it is absent the script prints
+``skipped: <reason>`` and exits 0. Everything is written to a temporary folder outside the
+repository and removed at the end (``--keep`` keeps it).
 
 What is compared, side by side in each repetition
 -------------------------------------------------
@@ -50,7 +50,11 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
+XWLB = Path("shared") / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
+# Beside the repository, or beside the folder of its worktrees (/work/wt/NAME).
+CORPUS = next(
+    (base / XWLB for base in (REPO.parent, REPO.parent.parent) if (base / XWLB).is_file()), REPO.parent / XWLB
+)
 PAIRS = (("files", "jsonl"), ("line", "lines"))
 
 
