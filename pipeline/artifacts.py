@@ -71,6 +71,29 @@ def is_run_folder(folder: Path) -> bool:
         return False
 
 
+LONG = 100  # entries of a JSON list or object above which each is written on one line
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def dumps_indented(data: Any, depth: int = 0) -> str:
+    """``json.dumps(data, ensure_ascii=False, indent=2)``, except that a list or object of
+    more than ``LONG`` entries (the manifest's input files, their coverage) has each entry
+    on one line, encoded by the C encoder: writing the manifest of 100,000 files takes
+    a fraction of a second, not seconds, and it is written twice for every stage."""
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(data, dict) and data:
+        if len(data) > LONG:
+            rows = (f"{_compact(str(k))}: {_compact(v)}" for k, v in data.items())
+        else:
+            rows = (f"{_compact(str(k))}: {dumps_indented(v, depth + 1)}" for k, v in data.items())
+        return "{\n" + ",\n".join(inner + r for r in rows) + "\n" + pad + "}"
+    if isinstance(data, list | tuple) and data:
+        encode = _compact if len(data) > LONG else (lambda v: dumps_indented(v, depth + 1))
+        return "[\n" + ",\n".join(inner + encode(v) for v in data) + "\n" + pad + "]"
+    return _compact(data)
+
+
 class RunStore:
     """Named artifacts inside one run folder."""
 
@@ -610,7 +633,7 @@ class RunStore:
         return data if isinstance(data, dict) else {}
 
     def save_manifest(self, manifest: dict[str, Any]) -> None:
-        self.write_json(MANIFEST, manifest)
+        self.write_text(MANIFEST, dumps_indented(manifest) + "\n")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -45,6 +45,7 @@ class InputFile:
     encoding: str | None = None  # of a block: found at the head of its file
     digest: str | None = None  # of a block: the fingerprint of its bytes when it was cut
     file_digest: str | None = None  # of a block: that of the whole file, as its blocks were cut
+    size: int | None = None  # bytes, as listed: how partitions are sized (reading checks the bytes)
 
 
 @dataclass
@@ -104,52 +105,84 @@ def list_inputs(config: Config, paths: list[str] | None = None, warn: bool = Fal
             log.warning(
                 "%s: skipped %d %s (only regular files are read): %s", spec, n, what, ", ".join(special)
             )
-        for p, source in found:
-            real = p.resolve()
+        for p, source, entry in found:
+            real = entry.real if entry is not None else p.resolve()
             if real in seen:
                 continue
             seen.add(real)
-            files.append(InputFile(p, source, fmt if fmt != "auto" else _guess_format(p)))
+            size = entry.size if entry is not None else None
+            files.append(InputFile(p, source, fmt if fmt != "auto" else _guess_format(p), size=size))
     return files
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A regular file found in a folder, as the walk saw it: its size and real path."""
+
+    size: int
+    real: Path
 
 
 def _found(
     spec: str, target: Path, fmt: str, origin: _PathsFrom, special: list[str]
-) -> list[tuple[Path, str]]:
-    """The files one input path names, with the names shown for them; the entries of a
-    folder or pattern that are not regular files are added to ``special``, named."""
-    found: list[tuple[Path, str]] = []
+) -> list[tuple[Path, str, _Entry | None]]:
+    """The files one input path names, with the names shown for them (and, for a folder's
+    files, what the walk saw of them); the entries of a folder or pattern that are not
+    regular files are added to ``special``, named."""
+    found: list[tuple[Path, str, _Entry | None]] = []
     if glob.has_magic(spec):
         base = _glob_base(target)
         for match in sorted(glob.glob(str(target), recursive=True)):
             p = Path(match)
             shown = _utf8_name(f"{base.name}/{p.relative_to(base).as_posix()}")
             if p.is_file():
-                found.append((p, shown))
+                found.append((p, shown, None))
             elif not p.is_dir():
                 special.append(f"{shown} ({_kind(p)})")
         if not found:
             raise InputError(f"{spec}: no files match this pattern ({origin.check})")
     elif target.is_dir():
-        for p in sorted(target.rglob("*")):
+        real = target.resolve()
+        for rel, entry in _walk(target):
+            p = target.joinpath(*rel)
             wanted = fmt != "auto" or p.suffix.lower() in EXTENSIONS
-            shown = f"{target.name}/{p.relative_to(target).as_posix()}"
-            if p.is_dir() or p.name.startswith("."):
+            shown = f"{target.name}/{'/'.join(rel)}"
+            if entry.is_dir() or p.name.startswith("."):
                 continue
-            if not p.is_file():
+            if not entry.is_file():
                 special.append(f"{_escaped(shown)} ({_kind(p)})")
             elif wanted:
-                found.append((p, _utf8_name(shown)))
+                # A link is resolved; any other file's real path is the folder's plus its own.
+                where = p.resolve() if entry.is_symlink() else real.joinpath(*rel)
+                found.append((p, _utf8_name(shown), _Entry(entry.stat().st_size, where)))
         if not found:
             kinds = ", ".join(sorted(EXTENSIONS))
             raise InputError(f"{spec}: folder has no input files ({kinds}); add files or {origin.fix}")
     elif target.is_file():
-        found.append((target, _utf8_name(target.name)))
+        found.append((target, _utf8_name(target.name), None))
     elif target.exists():
         raise InputError(f"{spec}: not a regular file or folder ({_kind(target)}); {origin.fix}")
     else:
         raise InputError(f"{spec}: no such file or folder ({origin.relative})")
     return found
+
+
+def _walk(folder: Path) -> list[tuple[tuple[str, ...], os.DirEntry[str]]]:
+    """Every entry under ``folder`` as ``sorted(folder.rglob("*"))`` lists them (links to
+    folders listed, not followed), with its parts below ``folder``: one scandir a folder,
+    and the entries' own cached types, so a folder of 100,000 files costs no stat each."""
+    out: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+    todo: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    while todo:
+        here, parts = todo.pop()
+        with os.scandir(here) as entries:
+            for entry in entries:
+                rel = (*parts, entry.name)
+                out.append((rel, entry))
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((Path(entry.path), rel))
+    out.sort(key=lambda item: item[0])
+    return out
 
 
 def _escaped(name: str) -> str:
@@ -232,6 +265,7 @@ def read_documents(
     files: list[InputFile] | None = None,
     dedupe: bool = True,
     counts: ReadCounts | None = None,
+    warn: bool = True,
 ) -> Iterator[Document]:
     """Stream documents from every input file: one per txt file, one per csv/jsonl row.
 
@@ -241,17 +275,18 @@ def read_documents(
     record's paragraphs, one a line. Empty files, and csv/jsonl records whose text is
     not text (null, an object, a list of anything but strings), give no documents and
     are named in a warning; ``counts`` adds up the documents and those records, so a
-    caller that gets no text can say why (``ReadCounts.nothing_read``).
+    caller that gets no text can say why (``ReadCounts.nothing_read``). Empty files are
+    listed in ``counts.empty`` too; ``warn=False`` leaves their warning to the caller
+    (``warn_empty``), which partitioned reading needs to give it once.
     """
     dedup = IdDeduper()
-    empty: list[str] = []
     counts = counts if counts is not None else ReadCounts()
     for whole in files if files is not None else list_inputs(config):
         notes = _Notes()
         for f in file_blocks(whole, config.input.encoding):
             text, encoding, bad = _read_text(f, config.input.encoding, counts)
             if f.byte_range is None and not text.strip():
-                empty.append(f.source)
+                counts.empty.append(f.source)
                 continue
             if f.format == "txt":
                 docs: Iterator[Document] = iter([_txt_document(f, text)])
@@ -268,6 +303,12 @@ def read_documents(
                 yield doc
         notes.warn(whole.source, config.input.text_field)
         counts.add(whole.source, notes)
+    if warn:
+        warn_empty(counts.empty)
+
+
+def warn_empty(empty: list[str]) -> None:
+    """One warning naming the empty input files (the first ``EMPTY_NAMED``), if any."""
     if empty:
         n = len(empty)
         shown = ", ".join(empty[:EMPTY_NAMED]) + (f" and {n - EMPTY_NAMED} more" if n > EMPTY_NAMED else "")
@@ -347,6 +388,7 @@ class ReadCounts:
     # The fingerprint of each file (by path) as its bytes were read: what the run records
     # is what it read, however the file changes meanwhile.
     read: dict[str, str] = field(default_factory=dict)
+    empty: list[str] = field(default_factory=list)  # files of 0 bytes or only whitespace, skipped
 
     def add(self, source: str, notes: _Notes) -> None:
         for why, n in notes.skipped.items():
@@ -357,6 +399,7 @@ class ReadCounts:
     def merge(self, other: ReadCounts) -> None:
         self.documents += other.documents
         self.read.update(other.read)
+        self.empty += other.empty
         for why, n in other.skipped.items():
             self.skipped[why] = self.skipped.get(why, 0) + n
         self.first_skipped = self.first_skipped or other.first_skipped
@@ -453,6 +496,29 @@ def file_blocks(f: InputFile, encoding: str) -> list[InputFile]:
     if not "a\n".encode(found).endswith(b"a\n"):  # a BOM before them is fine (utf-8-sig)
         return [f]
     return [replace(b, encoding=found) for b in jsonl_blocks(f, READ_BLOCK)]
+
+
+PARTITION_FILES = 1000  # files read in one partition at most, however small
+
+
+def partitions(files: list[InputFile], encoding: str) -> Iterator[list[InputFile]]:
+    """The files as the partitions workers read, in order: each block of a large jsonl
+    file alone, consecutive small files together, up to ``READ_BLOCK`` bytes or
+    ``PARTITION_FILES`` files. A folder of 100,000 small files is a hundred tasks, not
+    100,000, and no partition holds much more text than one block."""
+    batch: list[InputFile] = []
+    held = 0
+    for f in files:
+        for block in file_blocks(f, encoding):
+            n = block.byte_range[1] - block.byte_range[0] if block.byte_range else block.size
+            n = n if n is not None else _size(block.path, block.source)
+            if batch and (held + n > READ_BLOCK or len(batch) >= PARTITION_FILES):
+                yield batch
+                batch, held = [], 0
+            batch.append(block)
+            held += n
+    if batch:
+        yield batch
 
 
 def decode(data: bytes, encoding: str, source: str) -> tuple[str, str, int]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ NUM_PERM = 128  # MinHash permutations
 SEED = 1
 SHORT_EDITS = 2  # changed characters a short text may differ by and still be a near-duplicate
 FLOOR = 0.5  # the least similarity that makes a near-duplicate, however short the text
+BATCH = 1 << 16  # shingles permuted at a time
 SCHEME = "affine32"  # datasketch's hash scheme, named so that signatures stay comparable
 DUPLICATES = "duplicates.csv"
 HEADER = ["doc_id", "duplicate_of", "similarity"]
@@ -76,9 +78,21 @@ def signature(text: str, size: int = SHINGLE) -> Signature | None:
     hashes = shingle_hashes(text, size)
     if not len(hashes):
         return None
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_hash32, scheme=SCHEME)
-    m.update_batch(hashes.tolist())
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_hash32, scheme=SCHEME, permutations=_permutations())
+    # In slices: datasketch permutes a batch as one (shingles x NUM_PERM) array, which for
+    # a document of a 200 MB line would be tens of gigabytes; the minimum is the same.
+    for start in range(0, len(hashes), BATCH):
+        m.update_batch(hashes[start : start + BATCH].tolist())
     return Signature(np.asarray(m.hashvalues, dtype=np.uint64), len(hashes))
+
+
+@cache
+def _permutations() -> Any:
+    """datasketch's permutations for ``NUM_PERM`` and ``SEED``, drawn once a process, not
+    for every document's MinHash."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_hash32, scheme=SCHEME).permutations
 
 
 def needed(threshold: float, shingles: int) -> float:
@@ -113,7 +127,14 @@ class Finder:
 
         if sig is None:
             return None
-        m = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_hash32, hashvalues=sig.hashvalues, scheme=SCHEME)
+        m = MinHash(
+            num_perm=NUM_PERM,
+            seed=SEED,
+            hashfunc=_hash32,
+            hashvalues=sig.hashvalues,
+            scheme=SCHEME,
+            permutations=_permutations(),
+        )
         need = needed(self.threshold, sig.shingles)
         for n in sorted(self.lsh.query(m)):
             original, other = self.originals[n]

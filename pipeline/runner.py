@@ -14,6 +14,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import platform
 import re
 import sys
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, TypeVar
 
 from pipeline import __version__, corpus
@@ -217,20 +219,28 @@ def _all_settings(config: Config, resolved: dict[str, Any], stage: Stage) -> dic
 def _stage_files(stage: Stage, config: Config) -> dict[str, str | None]:
     """The fingerprints of the files a stage reads from outside the run folder, by path (a
     file that is missing counts as None, so creating it re-runs the stage)."""
-    return {str(p): _file_fingerprint(p) if p.is_file() else None for p in stage.reads(config)}
+    return {str(p): _fingerprint_if_file(p) for p in stage.reads(config)}
 
 
 _FINGERPRINTS: dict[tuple[str, int, int], str] = {}
 
 
-def _file_fingerprint(path: Path, source: str | None = None) -> str:
-    """Each file is read once a process while it is unchanged, however many times it is
-    planned (``source`` only names it in an error)."""
-    stat = path.stat()
+def _fingerprint_if_file(path: Path) -> str | None:
+    """A file's fingerprint, None when it is missing or not a regular file: one stat."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _file_record(path, stat)[1] if S_ISREG(stat.st_mode) else None
+
+
+def _file_record(path: Path, stat: os.stat_result, source: str | None = None) -> tuple[int, str]:
+    """A file's size and fingerprint, from one stat and, once a process while the file is
+    unchanged, one read however many times it is planned (``source`` names it in an error)."""
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _FINGERPRINTS:
         _FINGERPRINTS[key] = corpus.fingerprint(path, source)
-    return _FINGERPRINTS[key]
+    return stat.st_size, _FINGERPRINTS[key]
 
 
 def plan(config: Config, store: RunStore, force: bool = False) -> list[StagePlan]:
@@ -308,16 +318,11 @@ def _package_versions() -> dict[str, str]:
 
 
 def input_fingerprints(config: Config) -> list[dict[str, Any]]:
-    files = corpus.list_inputs(config)
-    return [
-        {
-            "source": f.source,
-            "format": f.format,
-            "bytes": f.path.stat().st_size,
-            "sha256": _file_fingerprint(f.path, f.source),
-        }
-        for f in files
-    ]
+    out = []
+    for f in corpus.list_inputs(config):
+        size, digest = _file_record(f.path, f.path.stat(), f.source)
+        out.append({"source": f.source, "format": f.format, "bytes": size, "sha256": digest})
+    return out
 
 
 # -- running --------------------------------------------------------------------------
@@ -518,7 +523,7 @@ def _check_read(p: StagePlan, reported: dict[str, Any]) -> None:
     for path, planned in p.reads.items():
         shown, digest = reported.get(path) or (path, None)
         if path not in reported:
-            digest = _file_fingerprint(Path(path)) if Path(path).is_file() else None
+            digest = _fingerprint_if_file(Path(path))
         if digest != planned:
             raise InputError(f"{shown}: changed while being read; run again")
 

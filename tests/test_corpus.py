@@ -752,10 +752,10 @@ def test_jsonl_half_surrogate_pairs_are_replaced_and_counted(
 def test_unlistable_folder_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "corpus").mkdir()
 
-    def deny(self: Path, pattern: str) -> Any:
-        raise PermissionError(13, "Permission denied", str(self))
+    def deny(path: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "rglob", deny)
+    monkeypatch.setattr(corpus.os, "scandir", deny)  # the folder is listed with scandir
     with pytest.raises(InputError) as info:
         corpus.list_inputs(config_for("corpus", base=tmp_path))
     assert str(info.value) == "corpus: cannot read (Permission denied); check its permissions"

@@ -414,6 +414,26 @@ def test_split_long_prefers_a_comma_inside_an_overlong_sentence() -> None:
     assert "".join(pieces) == sentence
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        (P1 + P2 + P3) * 332,  # about 50,000 characters of sentences
+        "疫情防控工作尤为重要" * 5000,  # 50,000 characters without a sentence end or a comma
+    ],
+    ids=["sentences", "no sentence end"],
+)
+def test_a_long_line_becomes_units_within_the_bound_holding_its_text_whole_in_order(line: str) -> None:
+    units, _ = segment([TITLE, line])
+    assert len(line) >= 50_000
+    assert all(len(u["text"]) <= DEFAULT.max_chars for u in units)
+    assert "".join(u["text"] for u in units) == line
+    assert {(u["line_start"], u["line_end"]) for u in units} == {(2, 2)}
+
+
+def test_split_long_cuts_a_sentence_without_ends_at_the_bound() -> None:
+    assert split_long("一" * 1000, 300) == ["一" * 300] * 3 + ["一" * 100]
+
+
 # -- helpers ----------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from pipeline.stages import STAGES, Stage
 from pipeline.stages import dictionary as dictionary_stage
 from pipeline.stages import segment as segment_stage
 
-from .conftest import invoke, write_config
+from .conftest import SEEDS, invoke, write_config
 
 TEXT_SUFFIXES = {".jsonl", ".csv", ".tsv", ".json", ".md"}
 
@@ -333,6 +333,57 @@ def test_partitioned_segment_says_why_no_record_has_text(
         "rows.jsonl:1: every record's 'paragraphs' is a list of objects (200 records); "
         "set input.text_field to a field that holds a string or a list of strings"
     )
+
+
+def test_300_tiny_files_give_the_units_of_one_jsonl_of_the_same_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sentences = [s + "。" for p in sorted(SEEDS.glob("*.txt")) for s in p.read_text("utf-8").split("。")]
+    sentences = [s.strip() for s in sentences if len(s.strip()) > 12]
+    texts = [
+        f"{sentences[i % len(sentences)]}\n{sentences[(7 * i + 3) % len(sentences)]}" for i in range(300)
+    ]
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i, text in enumerate(texts):
+        (folder / f"{i:03d}.txt").write_text(text + "\n", encoding="utf-8")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(
+            json.dumps({"id": f"{i:03d}", "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)
+        )
+    )
+    monkeypatch.setattr(corpus, "PARTITION_FILES", 40)  # several partitions on two workers
+
+    def units(paths: str, workers: int, **opts: object) -> list[dict[str, object]]:
+        config = load_config(write_config(tmp_path, input={"paths": [paths], **opts}))
+        store = RunStore(config.run_dir)
+        segment_stage.run(config, store, Reporter(), LocalExecutor(workers))
+        return [json.loads(line) for line in (config.run_dir / "units.jsonl").open(encoding="utf-8")]
+
+    from_files = units(str(folder), 2)
+    assert units(str(folder), 1) == from_files  # the same whatever the partitions
+    from_rows = units(str(rows), 2, id_field="id")
+    where = ("source", "line_start", "line_end", "text_line_start", "text_line_end")
+    assert len(from_files) >= 300
+    assert [{k: v for k, v in u.items() if k not in where} for u in from_files] == [
+        {k: v for k, v in u.items() if k not in where} for u in from_rows
+    ]
+
+
+def test_small_files_are_read_in_partitions_of_bounded_files_and_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(25):
+        (tmp_path / f"{i:02d}.txt").write_text("疫情防控。" * (40 if i == 10 else 1), encoding="utf-8")
+    files = corpus.list_inputs(load_config(write_config(tmp_path, input={"paths": [str(tmp_path)]})))
+    monkeypatch.setattr(corpus, "PARTITION_FILES", 4)
+    monkeypatch.setattr(corpus, "READ_BLOCK", 200)
+    parts = list(corpus.partitions(files, "auto"))
+    assert [f for part in parts for f in part] == files
+    assert max(len(part) for part in parts) == 4
+    assert [f.path.name for f in parts[3]] == ["10.txt"]  # 600 bytes: alone
+    assert all(sum(f.size or 0 for f in part) <= 200 for part in parts if len(part) > 1)
 
 
 def test_report_agrees_with_the_other_outputs(seeds_run: Path) -> None:

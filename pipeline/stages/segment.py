@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pipeline import boilerplate, corpus, dates, duplicates, layout
@@ -69,9 +70,16 @@ def normalize(line: str) -> str:
 
 
 def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
-    patterns = list(corpus.load_resource_lines("furniture.txt")) if cfg.furniture else []
+    """The furniture patterns, compiled once a process for each set of settings: every
+    partition asks for them, and a folder of small files is many partitions."""
+    return list(_compiled_furniture(cfg.furniture, tuple(cfg.furniture_patterns)))
+
+
+@cache
+def _compiled_furniture(builtin: bool, extra: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    patterns = list(corpus.load_resource_lines("furniture.txt")) if builtin else []
     compiled = []
-    for i, pat in enumerate([*patterns, *cfg.furniture_patterns]):
+    for i, pat in enumerate([*patterns, *extra]):
         try:
             compiled.append(re.compile(pat))
         except re.error as exc:
@@ -79,7 +87,7 @@ def compile_furniture(cfg: SegmentConfig) -> list[re.Pattern[str]]:
                 f"segment.furniture_patterns[{i - len(patterns)}]" if i >= len(patterns) else "furniture.txt"
             )
             raise ConfigError(f"{where}: invalid regular expression {pat!r} ({exc})") from exc
-    return compiled
+    return tuple(compiled)
 
 
 def simplifier(cfg: SegmentConfig) -> Callable[[str], str] | None:
@@ -128,14 +136,18 @@ def split_long(text: str, max_chars: int) -> list[str]:
     pieces: list[str] = []
     current = ""
     for sentence in split_sentences(text):
-        while len(sentence) > max_chars:
-            cut = max((sentence.rfind(c, 0, max_chars) for c in ",，;；:：、"), default=-1)
+        # A sentence too long is cut from an offset on, never by copying what is left of
+        # it: a line of 200 MB without a sentence end is cut in time linear in its length.
+        at = 0
+        while len(sentence) - at > max_chars:
+            cut = max((sentence.rfind(c, at, at + max_chars) - at for c in ",，;；:：、"), default=-1)
             cut = cut + 1 if cut > max_chars // 3 else max_chars
             if current:
                 pieces.append(current)
                 current = ""
-            pieces.append(sentence[:cut])
-            sentence = sentence[cut:]
+            pieces.append(sentence[at : at + cut])
+            at += cut
+        sentence = sentence[at:] if at else sentence
         if len(current) + len(sentence) > max_chars and current:
             pieces.append(current)
             current = ""
@@ -542,7 +554,7 @@ def count_partition(files: list[corpus.InputFile], config: Config) -> boilerplat
     simplify = simplifier(config.segment)
     counts = boilerplate.KeyCounts()
     with _quiet_reading():
-        for doc in corpus.read_documents(config, files, dedupe=False):
+        for doc in corpus.read_documents(config, files, dedupe=False, warn=False):
             removed: list[tuple[str, int, str, str]] = []
             paras = paragraphs(doc, config.segment, furniture, removed, simplify)
             lines = [text for _, _, kind, text in removed if kind in ("title", "heading")]
@@ -555,10 +567,9 @@ def learn_boilerplate(
 ) -> boilerplate.Boilerplate:
     """The first pass over the corpus: what repeats in more than
     ``segment.boilerplate_share`` of the documents (and in ``boilerplate_min_docs``)."""
-    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
     total = boilerplate.KeyCounts()
     with progress.task(None, "learning boilerplate", "documents") as update:
-        for part in ex.map(count_partition, partitions, config):
+        for part in ex.map(count_partition, corpus.partitions(files, config.input.encoding), config):
             total.merge(part)
             update(total.documents)
     cfg = config.segment
@@ -635,10 +646,11 @@ def _documents(
     dedupe: bool = True,
     learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
-    """Each document segmented, streamed one at a time; what reading gave added to ``read``."""
+    """Each document segmented, streamed one at a time; what reading gave added to ``read``
+    (empty files are named in a warning by the caller that reads every partition)."""
     furniture = compile_furniture(config.segment)
     simplify = simplifier(config.segment)
-    for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read):
+    for doc in corpus.read_documents(config, files, dedupe=dedupe, counts=read, warn=dedupe):
         yield segment_document(doc, config.segment, furniture, simplify, learned)
 
 
@@ -658,9 +670,10 @@ def _partitioned_documents(
     learned: boilerplate.Boilerplate | None = None,
 ) -> Iterator[Segmented]:
     """Documents segmented as partitions by worker processes or on a cluster, ids made
-    unique here, in order. A partition is one file, or one block of a large jsonl file."""
-    partitions = ([block] for f in files for block in corpus.file_blocks(f, config.input.encoding))
+    unique here, in order. A partition is one block of a large jsonl file, or consecutive
+    small files together (``corpus.partitions``)."""
     dedup = corpus.IdDeduper()
+    partitions = corpus.partitions(files, config.input.encoding)
     for result, counts in ex.map(segment_partition, partitions, config, learned):
         read.merge(counts)
         for seg in result:
@@ -670,6 +683,7 @@ def _partitioned_documents(
                 for n, unit in enumerate(seg.units, start=1):
                     unit["doc_id"], unit["unit_id"] = doc_id, f"{doc_id}-{n:04d}"
             yield seg
+    corpus.warn_empty(read.empty)
 
 
 class Coverage:
@@ -738,7 +752,7 @@ COVERAGE_NAMED = 10  # files named one a line; the rest are counted
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     files = corpus.list_inputs(config, warn=True)
-    counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "removed_lines": 0}
+    counts: dict[str, int] = {"files": len(files), "documents": 0, "units": 0, "chars": 0, "removed_lines": 0}
     undecodable: dict[str, int] = {}
     coverage = Coverage()
     read = corpus.ReadCounts()
@@ -773,6 +787,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
                     undecodable[seg.source] = undecodable.get(seg.source, 0) + seg.bad_bytes
                 for unit in seg.units:
                     counts["units"] += 1
+                    counts["chars"] += len(unit["text"])
                     yield unit
             if counts["units"] == 0:
                 # Raised inside the stream so both writes are abandoned and old outputs stay.

@@ -374,12 +374,17 @@ def _unit_lines(store: RunStore) -> Iterator[str]:
 
 
 NEW_WORD_UNITS = 20_000  # units new words are found in: every n-th, for a bounded cost
+NEW_WORD_CHARS = 3_000_000  # and characters: units of a huge paragraph are long (150 on average)
 
 
-def find_new_words(config: Config, store: RunStore, units: int | None) -> list[newwords.NewWord]:
+def find_new_words(
+    config: Config, store: RunStore, units: int | None, chars: int | None = None
+) -> list[newwords.NewWord]:
     """The words of this corpus that the segmenter would cut (``pipeline.newwords``),
-    found in an evenly spaced sample of the units."""
-    step = max(1, -(-(units or 0) // NEW_WORD_UNITS))  # every n-th unit, n rounded up
+    found in an evenly spaced sample of the units: every n-th, for at most
+    ``NEW_WORD_UNITS`` units and about ``NEW_WORD_CHARS`` characters (``chars``, the
+    units' characters, as segment counted them)."""
+    step = max(1, -(-(units or 0) // NEW_WORD_UNITS), -(-(chars or 0) // NEW_WORD_CHARS))  # rounded up
     rows = store.read_jsonl_where("units.jsonl", lambda i: i % step == 0)
     texts = (row.get("text_simplified", row["text"]) for _, row in rows)
     cut = Tokenizer(config)._words  # the segmenter as it is, to see what it cuts
@@ -397,7 +402,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     small = ex.kind == "local" and total is not None and total < PARALLEL_MIN_UNITS
     runner = LocalExecutor(1) if small else ex
     size = PARTITION if ex.kind == "dask" else CHUNK
-    found = find_new_words(config, store, total) if config.tokenize.new_words else []
+    chars = segment_counts.get("chars")
+    found = find_new_words(config, store, total, chars) if config.tokenize.new_words else []
     segmenter = Segmenter(config, [w.word for w in found])
     lines = _unit_lines(store)
     chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), segmenter)
