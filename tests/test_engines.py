@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import get_args
@@ -165,3 +166,18 @@ def test_a_model_from_an_engine_this_version_lacks_is_a_clear_error(tmp_path: Pa
         f"{folder}: written by engine 'mallet', which this version does not have (gensim, tomotopy, "
         "sklearn); retrain with `pipeline run --from train --force`"
     )
+
+
+def test_no_module_outside_the_engines_asks_which_engine_it_has() -> None:
+    """What differs between engines is a property of the registered engine, never a test
+    of its name elsewhere (a fourth engine would have to find every such test)."""
+    package = Path(engines.__file__).parent.parent
+    asked = re.compile(r"engine\s*(==|!=|\bin\b)\s*[\"'(\[]|[\"'](gensim|tomotopy|sklearn)[\"']\s*(==|!=)")
+    found = [
+        f"{path.relative_to(package)}:{n}"
+        for path in sorted(package.rglob("*.py"))
+        if "engines" not in path.relative_to(package).parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if asked.search(line)
+    ]
+    assert found == []

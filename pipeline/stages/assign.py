@@ -114,7 +114,7 @@ def whole_document_mixes(
     units' mixes says which themes its passages carry. On xwlb items (bench/quality.py)
     the dominant topic of the whole bag matched the section labels better."""
     bows = document_bows(store, corpus)
-    if model.engine == "gensim" and ex.parallel:
+    if engines.get(model.engine).parallel_inference and ex.parallel:
         partitions = iter(lambda: list(islice(bows, PARTITION)), [])
         return chain.from_iterable(ex.map(_infer_partition, partitions, model))
     return model.infer(bows)
