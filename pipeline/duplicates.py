@@ -17,7 +17,9 @@ below ``FLOOR`` (``duplicates.csv``: ``doc_id``,
 (datasketch ``MinHashLSH``) that finds such candidates without comparing every pair.
 Signatures are computed where each document is segmented (on the run's workers); the
 index is kept in the main process, in input order, so the result does not depend on
-the number of workers. Memory grows with the number of documents: about 2 KB each.
+the number of workers. Memory grows with the number of documents: about 9 KB each
+(measured on 74,545 news items: datasketch keeps a set for each LSH band of each
+document).
 
 By default the training leaves duplicates out (``model.train_duplicates``), and the
 report does not quote them; they still get their topic mixes in every output.
