@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/scale.py                         # 10%, 50%, 100% of the corpus
     .venv/bin/python bench/scale.py --sizes 0.1,0.5 --repeat 3
     .venv/bin/python bench/scale.py --quick                 # smoke run on a tiny sample
+    .venv/bin/python bench/scale.py --sizes 1,10 --topics 50 --dask   # ten times the corpus
 
 Corpus
 ------
@@ -16,6 +17,20 @@ temporary jsonl outside the repository (under ``tempfile.gettempdir()``), one ro
 ``id``, ``date``, ``text`` = the item's paragraphs joined with newlines, so the segment stage
 makes paragraph units. Nothing of the corpus is written inside the repository; the temporary
 files are removed at the end (``--keep`` keeps them).
+
+Multiples of the corpus (``--sizes 1,10``): a corpus of m times the items' text, made of
+recombined real items (``write_multiples``): m rounds over every broadcast day, each cutting
+the day's items into documents of three items, their paragraphs in turn; no two documents
+of a day share more than ``LIKENESS`` of their text (so none is a near-duplicate of
+another), and an item that would sits the round out, so the corpus is a little under m
+times the text (the table gives the ratio). The 1x corpus is round 0, nested in the others.
+Each multiple gets one measurement only: the whole run with the default config
+(``executor.workers``, ``model.num_topics``, ``model.passes`` as given), its wall time, peak
+memory of all its processes and stage seconds, against those of the smallest multiple.
+``--dask`` then runs it again on a Dask cluster started as a user would (``dask scheduler``
+and ``dask worker --nworkers W --nthreads 1``, processes of their own) and compares every
+file of the two run folders by sha256, but ``manifest.json``, ``report.html`` and
+``report.md``, which name times, paths and the executor.
 
 What is measured, per size and repetition
 -----------------------------------------
@@ -79,6 +94,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import lzma
 import os
@@ -101,6 +117,8 @@ CORPUS = REPO.parent / "shared" / "corpora" / "xwlb" / "xwlb_2012-2026.jsonl.xz"
 RESULTS = REPO / "bench" / "results"
 STAGES = ["segment", "tokenize", "dictionary", "train", "assign", "report"]
 PREVALENCE_FIELD: str | None = None  # report.prevalence_field of the runs (--prevalence-field)
+MULTIPLES = False  # --sizes are multiples of the corpus (1,10), not fractions
+DAYS: int | None = None  # multiples: the first broadcast days only (--quick)
 CEILING: dict[str, float] = {}  # two_process_ceiling(), measured once before the runs
 SEED = 42
 CHILD_ENV = dict(os.environ)  # PYTHONPATH gets the code snapshot (see snapshot_code)
@@ -470,11 +488,240 @@ def plain(run_dir: Path, out: Path) -> None:
     out.write_text(json.dumps(result), encoding="utf-8")
 
 
+# -- ten times the corpus ----------------------------------------------------------------
+
+GROUP = 3  # items of one day a recombined document takes
+
+
+def write_multiples(multiples: list[int], folder: Path) -> dict[float, dict[str, Any]]:
+    """One jsonl per multiple m: m rounds over every broadcast day. In each round a day's
+    items are cut into documents of ``GROUP`` items (``_day_round``), their paragraphs in
+    turn, so every item is in m documents and no two documents hold the same items. The
+    rounds are nested: the 1x corpus is the first round of the 10x."""
+    days: dict[str, list[list[str]]] = {}
+    with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            days.setdefault(item["date"], []).append(item["paragraphs"])
+    info: dict[float, dict[str, Any]] = {
+        float(m): {"path": folder / f"xwlb-x{m}.jsonl", "items": 0, "chars": 0} for m in multiples
+    }
+    outs = {m: info[float(m)]["path"].open("w", encoding="utf-8") for m in multiples}
+    try:
+        for date in sorted(days)[:DAYS]:
+            items, made = days[date], []
+            lengths = [sum(map(len, paragraphs)) for paragraphs in items]
+            for r in range(max(multiples)):
+                for j, group in enumerate(_day_round(lengths, r, date, made)):
+                    text = "\n".join(p for i in group for p in items[i])
+                    row = json.dumps(
+                        {"id": f"{date}-{r}-{j}", "date": date, "text": text}, ensure_ascii=False
+                    )
+                    for m in multiples:
+                        if r < m:
+                            outs[m].write(row + "\n")
+                            info[float(m)]["items"] += 1
+                            info[float(m)]["chars"] += len(text)
+    finally:
+        for out in outs.values():
+            out.close()
+    return info
+
+
+LIKENESS = 0.35  # the most text two documents of one day may share, as a share of their union
+
+
+def _day_round(lengths: list[int], r: int, date: str, made: list[frozenset[int]]) -> list[list[int]]:
+    """Round ``r``'s documents of one day (its items' lengths given), ``GROUP`` items each
+    (the last one what is left). Round 0 takes the items in order. Later rounds shuffle
+    them; each document takes the first item left and the first partners that keep the
+    text it shares with every document made that day (the shared items' characters over
+    those of both) under ``LIKENESS``. An item that finds no such partners sits the round
+    out. So no two documents are near-duplicates, as the same items or one long shared
+    item would make them; the corpus is a little under m times the items' text."""
+    rng = random.Random(f"{SEED}-{date}-{r}")
+    left = list(range(len(lengths)))
+    if r:
+        rng.shuffle(left)
+
+    def likeness(group: frozenset[int]) -> float:
+        size = sum(lengths[i] for i in group)
+        return max(
+            (
+                sum(lengths[i] for i in group & other) / max(1, size + sum(lengths[i] for i in other - group))
+                for other in made
+            ),
+            default=0.0,
+        )
+
+    groups: list[list[int]] = []
+    while left:
+        first, rest = left[0], left[1:]
+        width = len(left) if len(left) < 2 * GROUP else GROUP  # the last document takes the rest
+        options = (
+            [frozenset(left[:width])]
+            if not r
+            else (frozenset((first, *partners)) for partners in itertools.combinations(rest, width - 1))
+        )
+        group = next((g for g in options if not r or likeness(g) < LIKENESS), None)
+        if group is None:  # sits this round out
+            left = rest
+            continue
+        made.append(group)
+        groups.append(sorted(group))
+        left = [i for i in left if i not in group]
+    return groups
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, workers: int) -> Any:
+    """A Dask cluster on this machine, as a user starts one: ``dask scheduler`` and
+    ``dask worker --nworkers N --nthreads 1``, each a process of its own; its address."""
+    dask = str(Path(sys.executable).parent / "dask")
+    info = folder / "scheduler.json"
+    info.unlink(missing_ok=True)
+    log = (folder / "dask.log").open("ab")
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--scheduler-file", str(info), "--no-dashboard", "--port", "0"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=CHILD_ENV,
+            cwd=folder,
+        )
+    ]
+    try:
+        for _ in range(300):
+            if info.is_file() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        procs.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    "worker",
+                    "--scheduler-file",
+                    str(info),
+                    "--nworkers",
+                    str(workers),
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=CHILD_ENV,
+                cwd=folder,
+            )
+        )
+        address = json.loads(info.read_text(encoding="utf-8"))["address"]
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(30)
+        log.close()
+
+
+VARYING = {"manifest.json", "report.html", "report.md"}  # they name times, paths and the executor
+
+
+def file_digests(run_dir: Path) -> dict[str, str]:
+    """sha256 of every file of a run folder but those that name times, paths or the executor."""
+    import hashlib
+
+    out = {}
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        name = str(path.relative_to(run_dir))
+        if name in VARYING:
+            continue
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        out[name] = h.hexdigest()
+    return out
+
+
+def measure_whole(folder: Path, sample: Path, name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The whole run with the default config (and on a Dask cluster with ``--dask``)."""
+    config = write_config(folder, sample, name)
+    run_dir = folder / "runs" / name
+    log = folder / f"{name}.log"
+    sets = [
+        "--set",
+        f"executor.workers={args.workers}",
+        "--set",
+        f"model.passes={args.passes}",
+        "--set",
+        f"model.num_topics={args.topics}",
+    ]
+    full = must(run_child([*pipeline_cmd(), "run", str(config), *sets], log), "whole run", log)
+    st = manifest(run_dir)["stages"]
+    out: dict[str, Any] = {
+        "full_s": full.seconds,
+        "full_cpu_s": full.cpu_seconds,
+        "rss_mb": full.max_rss_mb,
+        "stage_s": {s: st[s].get("seconds", 0.0) for s in STAGES},
+        "units": st["segment"]["counts"].get("units"),
+        "duplicates": st["segment"]["counts"].get("duplicates", 0),
+        "terms": st["dictionary"]["counts"].get("terms"),
+    }
+    if args.dask:
+        digests = file_digests(run_dir)
+        shutil.rmtree(run_dir)
+        with dask_cluster(folder, args.workers) as address:
+            dask_sets = ["--set", "executor.kind=dask", "--set", f"executor.address={address}"]
+            on_dask = must(
+                run_child([*pipeline_cmd(), "run", str(config), *sets, *dask_sets], log), "dask run", log
+            )
+        out["dask_s"] = on_dask.seconds
+        theirs = file_digests(run_dir)
+        out["dask_differs"] = sorted(
+            n for n in digests.keys() | theirs.keys() if digests.get(n) != theirs.get(n)
+        )
+        out["dask_files"] = len(digests)
+    if not args.keep:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return out
+
+
+def multiples_table(results: list[dict[str, Any]]) -> str:
+    base = results[0]
+    lines = [
+        "### Multiples of the corpus: the whole run with the default config",
+        "",
+        "| corpus | documents | characters | units | duplicates found | terms | "
+        + " | ".join(STAGES)
+        + f" | wall s (CPU) | wall vs x{base['size']:g} | peak RSS MB, all processes "
+        f"| RSS vs x{base['size']:g} | on a Dask cluster: wall s, files |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        dask = "not run"
+        if "dask_s" in r:
+            same = "identical" if not r["dask_differs"] else "DIFFER: " + ", ".join(r["dask_differs"])
+            dask = f"{fmt(r['dask_s'])}, {r['dask_files']} files {same}"
+        lines.append(
+            f"| x{r['size']:g} | {r['items']:,} | {r['chars']:,} ({r['chars'] / base['chars']:.2f}×) "
+            f"| {r['units']:,} | {r['duplicates']:,} | {r['terms']:,} | "
+            + " | ".join(fmt(r["stage_s"][s]) for s in STAGES)
+            + f" | {fmt(r['full_s'])} ({fmt(r['full_cpu_s'])}) | {r['full_s'] / base['full_s']:.2f}× "
+            f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× | {dask} |"
+        )
+    return "\n".join(lines)
+
+
 # -- the table --------------------------------------------------------------------------
 
 
 def pct(size: float) -> str:
-    return f"{size * 100:g}%"
+    return f"x{size:g}" if MULTIPLES else f"{size * 100:g}%"
 
 
 def fmt(x: float, digits: int = 1) -> str:
@@ -506,6 +753,8 @@ def page_table(results: list[dict[str, Any]]) -> str:
 
 
 def tables(results: list[dict[str, Any]]) -> str:
+    if "plain_s" not in results[0] and "page" not in results[0]:  # multiples of the corpus
+        return multiples_table(results)
     if "plain_s" not in results[0]:  # --report-only
         return page_table(results)
     return full_tables(results) + "\n\n" + page_table(results)
@@ -615,18 +864,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="a tiny sample, K=5, 1 pass: a smoke run")
     ap.add_argument("--report-only", action="store_true", help="the full run and the report page only")
     ap.add_argument("--prevalence-field", default=None, help="report.prevalence_field of the runs (date)")
+    ap.add_argument(
+        "--dask",
+        action="store_true",
+        help="with --sizes 1,10: also run each on a local Dask cluster and compare the files",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (samples and runs)")
     ap.add_argument("--plain", nargs=2, metavar=("RUN_DIR", "OUT_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
-        args.sizes, args.topics, args.passes = "0.004,0.008", 5, 1
+        quick_sizes = (
+            "1,2" if any(float(s) > 1 for s in args.sizes.split(",") if s.strip()) else "0.004,0.008"
+        )
+        args.sizes, args.topics, args.passes = quick_sizes, 5, 1
         args.repeat = args.repeat or 1
     args.notes = []
     global PREVALENCE_FIELD
     PREVALENCE_FIELD = args.prevalence_field
     args.size_list = sorted({float(s) for s in args.sizes.split(",") if s.strip()})
-    if not args.size_list or not all(0 < s <= 1 for s in args.size_list):
+    # Multiples of the corpus (1,10): recombined documents, the whole run only.
+    args.multiples = any(s > 1 for s in args.size_list)
+    global MULTIPLES, DAYS
+    MULTIPLES = args.multiples
+    DAYS = 40 if args.quick and args.multiples else None
+    if args.multiples and not all(s == int(s) for s in args.size_list):
+        ap.error("--sizes: fractions in (0, 1] (0.1,0.5,1.0) or whole multiples of the corpus (1,10)")
+    if not args.size_list or not all(s > 0 for s in args.size_list):
         ap.error("--sizes: fractions in (0, 1], e.g. 0.1,0.5,1.0")
+    if args.dask and not args.multiples:
+        ap.error("--dask: with multiples of the corpus only, e.g. --sizes 1,10")
     return args
 
 
@@ -643,7 +909,10 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     try:
         t = time.perf_counter()
-        samples = write_samples(args.size_list, folder)
+        if args.multiples:
+            samples = write_multiples([int(s) for s in args.size_list], folder)
+        else:
+            samples = write_samples(args.size_list, folder)
         print(f"samples written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         snapshot_code(folder)
         CEILING.update(two_process_ceiling())
@@ -651,6 +920,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.size_list:
             info = samples[size]
             repeat = args.repeat or (3 if size < 0.5 else 1)
+            measure = measure_whole if args.multiples else measure_once
             load_before = os.getloadavg()[0]
             runs = []
             args.size = size
@@ -659,7 +929,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"size {pct(size)} ({info['items']:,} items), repetition {i + 1}/{repeat} ...",
                     file=sys.stderr,
                 )
-                runs.append(measure_once(folder, info["path"], f"xwlb-{size:g}-{i}", args))
+                runs.append(measure(folder, info["path"], f"xwlb-{size:g}-{i}", args))
             r = median_of(runs)
             r.update(size=size, items=info["items"], chars=info["chars"], repeat=repeat)
             r["load"] = (load_before, os.getloadavg()[0])
