@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
@@ -36,11 +37,40 @@ from pipeline.samples import Subset
 from pipeline.stages.base import Counts, Progress, Stage
 
 MIXES = "mixes.npy"  # the curated unit mixes, unrounded: (units, kept topics), float64
-PARTITION = 5 * ENGINE_CHUNK  # units per task: whole inference chunks, so results match one process
+PARTITION = ENGINE_CHUNK  # bags of words a task: whole inference chunks, so results match one process
 
 
-def _infer_partition(bows: list[list[tuple[int, int]]], model: TopicModel) -> list[np.ndarray]:
-    return list(model.infer(bows))
+@dataclass(frozen=True)
+class Packed:
+    """A partition's bags of words in three arrays, as it crosses to a worker: a term of a
+    bag as Python tuples costs about a hundred bytes, and a partition of whole documents
+    holds millions of terms."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    ends: np.ndarray  # where each bag ends in ids and counts
+
+    @classmethod
+    def of(cls, bows: list[list[tuple[int, int]]]) -> Packed:
+        ids = np.fromiter((t for bow in bows for t, _ in bow), dtype=np.int64)
+        counts = np.fromiter((int(c) for bow in bows for _, c in bow), dtype=np.int64)
+        return cls(ids, counts, np.cumsum([len(bow) for bow in bows], dtype=np.int64))
+
+    def bows(self) -> Iterator[list[tuple[int, int]]]:
+        start = 0
+        for end in self.ends.tolist():
+            yield list(zip(self.ids[start:end].tolist(), self.counts[start:end].tolist(), strict=True))
+            start = end
+
+
+def _infer_partition(packed: Packed, model: TopicModel) -> np.ndarray:
+    return np.array(list(model.infer(packed.bows())))
+
+
+def _inferred(bows: Iterator[list[tuple[int, int]]], model: TopicModel, ex: Executor) -> Iterator[np.ndarray]:
+    """The mixes of ``bows``, in order, inferred a partition a task on the workers."""
+    partitions = (Packed.of(part) for part in iter(lambda: list(islice(bows, PARTITION)), []))
+    return chain.from_iterable(ex.map(_infer_partition, partitions, model))
 
 
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
@@ -62,9 +92,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         nonlocal mass
         if model.train_theta is None and engines.get(model.engine).parallel_inference and ex.parallel:
-            stream = counted()
-            partitions = iter(lambda: list(islice(stream, PARTITION)), [])
-            thetas: Iterable[np.ndarray] = chain.from_iterable(ex.map(_infer_partition, partitions, model))
+            thetas: Iterable[np.ndarray] = _inferred(counted(), model, ex)
         elif keep is not None and model.train_theta is not None:
             thetas = _with_left_out(model, corpus, keep, counted())
         else:
@@ -77,7 +105,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 
     # Inferred before the units are written: one mix a document, in memory (documents x K).
     whole = (
-        iter(list(whole_document_mixes(model, corpus, store, ex)))
+        iter(_stacked(whole_document_mixes(model, corpus, store, ex), model.num_topics))
         if config.model.document_mix == "whole"
         else None
     )
@@ -115,9 +143,23 @@ def whole_document_mixes(
     the dominant topic of the whole bag matched the section labels better."""
     bows = document_bows(store, corpus)
     if engines.get(model.engine).parallel_inference and ex.parallel:
-        partitions = iter(lambda: list(islice(bows, PARTITION)), [])
-        return chain.from_iterable(ex.map(_infer_partition, partitions, model))
+        return _inferred(bows, model, ex)
     return model.infer(bows)
+
+
+def _stacked(rows: Iterable[np.ndarray], width: int) -> np.ndarray:
+    """The rows as one array of their type (a list of small arrays costs a hundred bytes
+    more a row)."""
+    out: np.ndarray | None = None
+    n = 0
+    for row in rows:
+        if out is None:
+            out = np.zeros((1024, width), dtype=np.asarray(row).dtype)
+        elif n == len(out):
+            out = np.concatenate([out, np.zeros_like(out)])
+        out[n] = row
+        n += 1
+    return np.zeros((0, width)) if out is None else out[:n].copy()
 
 
 def _with_left_out(
