@@ -509,7 +509,7 @@ def write_multiples(multiples: list[int], folder: Path) -> dict[float, dict[str,
     outs = {m: info[float(m)]["path"].open("w", encoding="utf-8") for m in multiples}
     try:
         for date in sorted(days)[:DAYS]:
-            items, made = days[date], []
+            items, made = days[date], list[frozenset[int]]()
             lengths = [sum(map(len, paragraphs)) for paragraphs in items]
             for r in range(max(multiples)):
                 for j, group in enumerate(_day_round(lengths, r, date, made)):

@@ -568,11 +568,12 @@ class RunStore:
             model.save(folder)
         return model, log
 
-    def read_array(self, name: str) -> Any:
-        """A ``.npy`` array, memory-mapped read-only: rows are read from disk as they are used."""
+    def read_rows(self, name: str) -> ArrayRows:
+        """A 2-D ``.npy`` array, read a block of rows at a time as it is used: never held
+        whole, nor mapped (a memory map's pages count in resident memory once read)."""
         path = self._require(name)
         try:
-            return np.load(path, mmap_mode="r", allow_pickle=False)
+            return ArrayRows.open(path)
         except (OSError, ValueError) as exc:
             raise self.corrupt(name, f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
@@ -753,6 +754,32 @@ class ArrayRows:
             fh.seek(self.offset + start * width * self.dtype.itemsize)
             data = np.fromfile(fh, dtype=self.dtype, count=max(0, stop - start) * width)
         return data.reshape(-1, width)
+
+    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Rows as an array in memory: a slice (step 1), or row numbers (a mask or indices),
+        read a block at a time. For code written for an in-memory array of rows."""
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(self.shape[0])
+            if step != 1:
+                raise ValueError("rows: a slice with step 1")
+            return self.read(start, stop)
+        wanted = np.asarray(rows)
+        if wanted.dtype == bool:
+            wanted = np.flatnonzero(wanted)
+        out = np.empty((len(wanted), self.shape[1]), dtype=self.dtype)
+        order = np.argsort(wanted, kind="stable")
+        done = 0
+        while done < len(order):
+            first = int(wanted[order[done]])
+            block = self.read(first, first + ROW_BLOCK)
+            take = order[done:][wanted[order[done:]] < first + ROW_BLOCK]
+            out[take] = block[wanted[take] - first]
+            done += len(take)
+        return out
+
+    @property
+    def ndim(self) -> int:
+        return 2
 
     def blocks(self, size: int = ROW_BLOCK) -> Iterator[np.ndarray]:
         """Every row, ``size`` rows at a time, in order."""

@@ -169,9 +169,9 @@ class TopicAccumulator:
         self.rank1[int(np.argmax(theta))] += 1
         self.units += 1
 
-    def add_rows(self, thetas: np.ndarray, tokens: np.ndarray, block: int = 50_000) -> None:
-        """``add`` for many units at once (rows of ``thetas``, a memory-mapped array read
-        a block at a time)."""
+    def add_rows(self, thetas: Any, tokens: np.ndarray, block: int = 50_000) -> None:
+        """``add`` for many units at once (rows of ``thetas``, an array or rows on disk,
+        read a block at a time by slices)."""
         for start in range(0, len(tokens), block):
             n = np.asarray(tokens[start : start + block], dtype=float)
             keep = n > 0

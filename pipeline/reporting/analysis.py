@@ -4,7 +4,7 @@ terms over time, and the data the relevance explorer re-ranks. Arrays in, datacl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -16,13 +16,16 @@ LAMBDA_STEP = 0.05
 LISTED = 0.005  # a chosen term's topics are listed down to this share of its tokens
 
 
-def relations(similarity: np.ndarray, ids: Sequence[int], thetas: np.ndarray) -> Relations | None:
+def relations(
+    similarity: np.ndarray, ids: Sequence[int], thetas: np.ndarray | Iterable[np.ndarray]
+) -> Relations | None:
     """Hierarchy and merge candidates from the topics' terms; co-occurrence from the units.
 
     ``similarity`` is ``measures.js_similarity`` of the topics' term distributions; the
     hierarchy is average linkage on the distances ``1 - similarity``;
     co-occurrence is stm's ``topicCorr`` (method "simple"): the Pearson correlation of the
-    units' mixes, a pair counting as together when it is above 0.01.
+    units' mixes (``thetas``: the rows, or blocks of them), a pair counting as together
+    when it is above 0.01.
     """
     k = len(ids)
     if k < 2:
@@ -38,7 +41,7 @@ def relations(similarity: np.ndarray, ids: Sequence[int], thetas: np.ndarray) ->
         ((float(similarity[a, b]), ids[a], ids[b]) for a in range(k) for b in range(a + 1, k)),
         key=lambda p: (-p[0], p[1], p[2]),
     )
-    corr = _correlation(thetas)
+    corr = _correlation([thetas] if isinstance(thetas, np.ndarray) else thetas, k)
     together = sorted(
         ((ids[a], ids[b], float(corr[a, b])) for a in range(k) for b in range(a + 1, k) if corr[a, b] > 0.01),
         key=lambda p: (-p[2], p[0], p[1]),
@@ -56,13 +59,12 @@ def relations(similarity: np.ndarray, ids: Sequence[int], thetas: np.ndarray) ->
     )
 
 
-def _correlation(thetas: np.ndarray, block: int = 50_000) -> np.ndarray:
-    """Pearson correlation of the columns, in blocks of rows so a memory-mapped array is
-    never copied whole."""
-    n, k = thetas.shape
-    s, ss = np.zeros(k), np.zeros((k, k))
-    for start in range(0, n, block):
-        x = np.asarray(thetas[start : start + block], dtype=float)
+def _correlation(blocks: Iterable[np.ndarray], k: int) -> np.ndarray:
+    """Pearson correlation of the ``k`` columns of the rows, summed a block at a time."""
+    n, s, ss = 0, np.zeros(k), np.zeros((k, k))
+    for block in blocks:
+        x = np.asarray(block, dtype=float)
+        n += len(x)
         s += x.sum(axis=0)
         ss += x.T @ x
     if n < 2:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import __version__, duplicates
-from pipeline.artifacts import SWEEP, TRAINING, RunStore
+from pipeline.artifacts import SWEEP, TRAINING, ArrayRows, RunStore
 from pipeline.config import Config
 from pipeline.labels import match_labels
 from pipeline.progress import Progress
@@ -27,6 +27,7 @@ from pipeline.samples import coherence_texts
 
 SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
 NAME_CHARS = 16  # a document without a title is named by the start of its text
+BLOCK = 50_000  # rows of the mixes read at a time
 
 
 def load_report_inputs(
@@ -39,7 +40,7 @@ def load_report_inputs(
     training = store.read_json(TRAINING)
     facts = _facts(store.load_manifest().get("stages", {}))
     labels = match_labels(store, model.topic_term, dct.id2token)
-    mixes = store.read_array("mixes.npy")
+    mixes = store.read_rows("mixes.npy")
     lengths = np.fromiter(
         (sum(c for _, c in bow) for bow in progress.track(corpus, len(corpus), "report")), int
     )
@@ -110,20 +111,26 @@ def _new_words(store: RunStore) -> tuple[tuple[str, int], ...]:
     return tuple((str(w[0]), int(w[1])) for w in found)
 
 
-def _quotable(mixes: np.ndarray, has_tokens: np.ndarray, n: int, one_per_document: bool) -> Quotable:
+def _quotable(mixes: ArrayRows, has_tokens: np.ndarray, n: int, one_per_document: bool) -> Quotable:
     """Per topic, the units the report may quote: the representatives' candidates (a wider
     set when one per document is asked for) and the passages the search box looks through.
-    Units without tokens carry only the prior and are never quoted; earlier units win ties."""
+    Units without tokens carry only the prior and are never quoted; earlier units win ties.
+    The mixes are read a block of rows at a time, each topic keeping its best so far."""
     width = max(n * 10 if one_per_document else n, SEARCH_UNITS)
-    rows = np.flatnonzero(has_tokens)
-    reps, search = [], []
-    for c in range(mixes.shape[1]):
-        col = np.asarray(mixes[rows, c])
-        top = rows[np.lexsort((rows, -col))[:width]]
-        ranked = [(float(mixes[i, c]), int(i)) for i in top]
-        reps.append(ranked)
-        search.append(ranked[:SEARCH_UNITS])
-    return Quotable(reps, search)
+    k = mixes.shape[1]
+    best_rows = [np.zeros(0, dtype=np.int64)] * k
+    best_values = [np.zeros(0)] * k
+    start = 0
+    for block in mixes.blocks(BLOCK):
+        rows = np.flatnonzero(has_tokens[start : start + len(block)])
+        for c in range(k):
+            r = np.concatenate([best_rows[c], rows + start])
+            v = np.concatenate([best_values[c], block[rows, c]])
+            top = np.lexsort((r, -v))[:width]
+            best_rows[c], best_values[c] = r[top], v[top]
+        start += len(block)
+    reps = [[(float(v), int(i)) for v, i in zip(best_values[c], best_rows[c], strict=True)] for c in range(k)]
+    return Quotable(reps, [ranked[:SEARCH_UNITS] for ranked in reps])
 
 
 def _read_units(config: Config, store: RunStore, n: int, quoted: set[int]) -> Units:

@@ -1,19 +1,35 @@
 """What the report reads from the run folder, as ``build.load_report_inputs`` loads it.
 
 The views compute from these alone: no view opens the store. Large things stay lazy or
-small: the mixes are memory-mapped, the corpus is a stream, and of ``units.jsonl`` only
-each unit's document and group keys are kept, plus the units a view may quote.
+small: the mixes are read from disk a block of rows at a time, the corpus is a stream,
+and of ``units.jsonl`` only each unit's document and group keys are kept, plus the units
+a view may quote.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from pipeline.config import Config
 from pipeline.labels import Labels
+
+
+class Rows(Protocol):
+    """A 2-D array of rows on disk, read a block at a time (the store's ``ArrayRows``)."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray: ...
+
+    def blocks(self, size: int = ...) -> Iterator[np.ndarray]: ...
+
 
 Ranked = list[tuple[float, int]]  # (a unit's share of the topic, unit index), best first
 
@@ -64,7 +80,7 @@ class ReportInputs:
     dictionary: Any  # the gensim Dictionary
     corpus: Any  # the bag-of-words corpus, a stream
     lengths: np.ndarray  # tokens per unit
-    mixes: np.ndarray  # (units, kept topics): curated topic shares, memory-mapped
+    mixes: Rows  # (units, kept topics): curated topic shares, read a block at a time
     units: Units
     quotable: Quotable
     training: dict[str, Any]  # training.json

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline import measures
-from pipeline.reporting.inputs import ReportInputs
+from pipeline.reporting.inputs import ReportInputs, Rows
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,14 @@ def basis(inputs: ReportInputs) -> Basis:
 
 
 def group_mass(
-    group: np.ndarray, n_groups: int, mixes: np.ndarray, lengths: np.ndarray, cols: list[int] | None = None
+    group: np.ndarray,
+    n_groups: int,
+    mixes: np.ndarray | Rows,
+    lengths: np.ndarray,
+    cols: list[int] | None = None,
 ) -> np.ndarray:
     """Each group's token-weighted sum of its units' mixes (the columns ``cols``, or all),
-    read a block of rows at a time from the memory-mapped mixes."""
+    read a block of rows at a time."""
     mass = np.zeros((n_groups, mixes.shape[1] if cols is None else len(cols)))
     for start in range(0, len(group), 50_000):
         part = slice(start, start + 50_000)

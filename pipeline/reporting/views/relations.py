@@ -3,6 +3,7 @@ merging, and which topics occur together in the units."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,10 +13,19 @@ from pipeline.reporting.data import Relations, ReportData
 from pipeline.reporting.inputs import ReportInputs
 from pipeline.reporting.views.basis import Basis
 
+BLOCK = 50_000  # rows of the mixes read at a time
+
 
 def build(inputs: ReportInputs, basis: Basis) -> Relations | None:
-    thetas = np.asarray(inputs.mixes[basis.has_tokens][:, basis.shown])  # units with tokens only
-    return analysis.relations(basis.similarity, basis.shown_ids, thetas)
+    return analysis.relations(basis.similarity, basis.shown_ids, _shown(inputs, basis))
+
+
+def _shown(inputs: ReportInputs, basis: Basis) -> Iterator[np.ndarray]:
+    """The shown topics' columns of the mixes of the units with tokens, a block at a time."""
+    start = 0
+    for block in inputs.mixes.blocks(BLOCK):
+        yield block[basis.has_tokens[start : start + len(block)]][:, basis.shown]
+        start += len(block)
 
 
 def page(data: ReportData) -> dict[str, Any] | None:
