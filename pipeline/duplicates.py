@@ -17,8 +17,8 @@ the others are indexed by LSH bands (the bands datasketch's ``MinHashLSH`` would
 choose) that find such candidates without comparing every pair.
 Signatures are computed where each document is segmented (on the run's workers); the
 index is kept in the main process, in input order, so the result does not depend on
-the number of workers. Memory grows with the number of documents: about 4 KB each (9 KB with
-``MinHashLSH`` itself, on 74,545 news items).
+the number of workers. Memory grows with the number of documents: about 800 bytes each
+(9 KB with ``MinHashLSH`` itself, on 74,545 news items).
 
 By default the training leaves duplicates out (``model.train_duplicates``), and the
 report does not quote them; they still get their topic mixes in every output.
@@ -118,49 +118,110 @@ class Finder:
     The originals are indexed by LSH bands: two documents are candidates when one band
     (``r`` consecutive values of their signatures) is equal. The bands and rows are
     datasketch's ``MinHashLSH`` choice for the threshold, so the candidates are the ones
-    it would find; each band is a dict from the band's bytes to the originals holding it,
-    about half the memory of ``MinHashLSH``'s set a band a document."""
+    it would find. Each band's values are hashed to one 64-bit key (a collision only adds
+    a candidate, which the signatures then judge), kept in a ``_BandIndex``; signatures
+    are kept as 32-bit rows of arrays. About 800 bytes an original document."""
 
     def __init__(self, threshold: float) -> None:
         from datasketch import MinHashLSH
 
         self.threshold = threshold
-        self.ranges = list(MinHashLSH(threshold=min(threshold, FLOOR), num_perm=NUM_PERM).hashranges)
-        self.bands: list[dict[bytes, int | list[int]]] = [{} for _ in self.ranges]
-        self.originals: list[tuple[str, np.ndarray]] = []  # (doc_id, signature), numbered as indexed
+        ranges = list(MinHashLSH(threshold=min(threshold, FLOOR), num_perm=NUM_PERM).hashranges)
+        self.bands, self.rows = len(ranges), ranges[0][1] - ranges[0][0]
+        if ranges != [(i * self.rows, (i + 1) * self.rows) for i in range(self.bands)]:
+            raise ValueError(f"bands of unequal rows: {ranges}")
+        self.index = _BandIndex()
+        self.ids: list[str] = []  # the originals' doc ids, numbered as indexed
+        self.signatures: list[np.ndarray] = []  # blocks of SIGNATURE_BLOCK rows (uint32)
 
-    def _candidates(self, values: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for (start, end), band in zip(self.ranges, self.bands, strict=True):
-            hit = band.get(values[start:end].tobytes())
-            if isinstance(hit, int):
-                found.add(hit)
-            elif hit is not None:
-                found.update(hit)
-        return found
+    def _keys(self, values: np.ndarray) -> np.ndarray:
+        """One key per band: a polynomial hash of its values, with the band's number."""
+        bands = values[: self.bands * self.rows].reshape(self.bands, self.rows)
+        keys = np.arange(self.bands, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(self.rows):
+                keys = keys * _KEY_BASE + bands[:, j]
+        return keys
+
+    def _signature(self, n: int) -> np.ndarray:
+        return self.signatures[n // SIGNATURE_BLOCK][n % SIGNATURE_BLOCK]
 
     def add(self, doc_id: str, sig: Signature | None) -> Duplicate | None:
         if sig is None:
             return None
         values = np.asarray(sig.hashvalues, dtype=np.uint64)
+        keys = self._keys(values)
         need = needed(self.threshold, sig.shingles)
-        for n in sorted(self._candidates(values)):
-            original, other = self.originals[n]
-            similarity = float(np.count_nonzero(values == other)) / NUM_PERM  # MinHash.jaccard
+        own = values.astype(np.uint32)
+        for n in sorted(self.index.find(keys)):
+            similarity = float(np.count_nonzero(own == self._signature(n))) / NUM_PERM  # MinHash.jaccard
             if similarity >= need:
-                return Duplicate(doc_id, original, similarity)
-        n = len(self.originals)
-        for (start, end), band in zip(self.ranges, self.bands, strict=True):
-            key = values[start:end].tobytes()
-            hit = band.get(key)
+                return Duplicate(doc_id, self.ids[n], similarity)
+        n = len(self.ids)
+        self.index.add(keys, n)
+        if n % SIGNATURE_BLOCK == 0:
+            self.signatures.append(np.zeros((SIGNATURE_BLOCK, NUM_PERM), dtype=np.uint32))
+        self.signatures[-1][n % SIGNATURE_BLOCK] = own
+        self.ids.append(doc_id)
+        return None
+
+
+SIGNATURE_BLOCK = 4096  # signatures a block
+RECENT = 1 << 16  # keys held in a dict before they join the sorted runs
+_KEY_BASE = np.uint64(0x9E3779B97F4A7C15)
+
+
+class _BandIndex:
+    """Band keys -> the originals holding them, as a log-structured index: the latest
+    keys in a dict, the rest in sorted runs of (key, original) arrays, 12 bytes an
+    entry where a dict entry costs about a hundred; a run is merged with the one before
+    it when that is no more than twice its size, so there are few runs to search."""
+
+    def __init__(self) -> None:
+        self.recent: dict[int, int | list[int]] = {}
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def find(self, keys: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for key in keys.tolist():
+            hit = self.recent.get(key)
+            if isinstance(hit, int):
+                found.add(hit)
+            elif hit is not None:
+                found.update(hit)
+        for run_keys, run_ids in self.runs:
+            at = np.searchsorted(run_keys, keys)
+            hits = run_keys[np.minimum(at, len(run_keys) - 1)] == keys
+            for key, a in zip(keys[hits].tolist(), at[hits].tolist(), strict=True):
+                while a < len(run_keys) and run_keys[a] == key:  # a key's originals, in a row
+                    found.add(int(run_ids[a]))
+                    a += 1
+        return found
+
+    def add(self, keys: np.ndarray, n: int) -> None:
+        for key in keys.tolist():
+            hit = self.recent.get(key)
             if hit is None:
-                band[key] = n  # most bands hold one document: no list for it
+                self.recent[key] = n  # most keys belong to one document: no list for it
             elif isinstance(hit, int):
-                band[key] = [hit, n]
+                self.recent[key] = [hit, n]
             else:
                 hit.append(n)
-        self.originals.append((doc_id, values))
-        return None
+        if len(self.recent) >= RECENT:
+            self._flush()
+
+    def _flush(self) -> None:
+        pairs = [(k, v) for k, hit in self.recent.items() for v in ([hit] if isinstance(hit, int) else hit)]
+        keys = np.fromiter((k for k, _ in pairs), dtype=np.uint64, count=len(pairs))
+        ids = np.fromiter((v for _, v in pairs), dtype=np.int32, count=len(pairs))
+        self.recent = {}
+        self.runs.append((keys, ids))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            (k1, i1), (k2, i2) = self.runs.pop(), self.runs.pop()
+            self.runs.append((np.concatenate([k2, k1]), np.concatenate([i2, i1])))
+        keys, ids = self.runs[-1]
+        order = np.argsort(keys, kind="stable")
+        self.runs[-1] = (keys[order], ids[order])
 
 
 def rows(found: list[Duplicate]) -> Iterator[list[str]]:

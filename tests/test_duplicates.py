@@ -70,6 +70,25 @@ def test_planted_one_character_copies_are_found(tmp_path: Path) -> None:
         assert found is not None and found.duplicate_of == f"s{i}"
 
 
+def test_the_sorted_runs_of_the_band_index_find_what_its_dict_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys leave the dict for sorted runs every few documents, runs merge: the same
+    duplicates, of the same originals, as when every key stays in the dict."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    paragraphs = [p for t in texts for p in t.split("\n") if len(p) > 40]
+    docs = [*paragraphs, *(one_changed(p, len(p) // 2) for p in paragraphs[::3]), *paragraphs[::4]]
+    sigs = [duplicates.signature(d) for d in docs]
+
+    def found() -> list[tuple[str, str]]:
+        finder = duplicates.Finder(0.7)
+        hits = [finder.add(f"d{i}", s) for i, s in enumerate(sigs)]
+        return [(h.doc_id, h.duplicate_of) for h in hits if h]
+
+    whole = found()
+    monkeypatch.setattr(duplicates, "RECENT", 30)
+    assert found() == whole
+    assert len(whole) >= len(paragraphs[::3]) + len(paragraphs[::4])
+
+
 def _run(tmp_path: Path, *overrides: str) -> Path:
     inputs = tmp_path / "inputs"
     shutil.copytree(SEEDS, inputs)
