@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -68,12 +69,12 @@ class Curation:
         merged = {int(t): int(m) for t, m in (record.get("merged") or {}).items()}
         return cls(k, merged, frozenset(int(t) for t in record.get("dropped") or []))
 
-    @property
+    @cached_property
     def kept(self) -> tuple[int, ...]:
         """The topics that keep a column, ascending: all but those merged into others."""
         return tuple(t for t in range(self.num_topics) if t not in self.merged)
 
-    @property
+    @cached_property
     def members(self) -> dict[int, tuple[int, ...]]:
         """Each kept topic: itself, then the topics merged into it, ascending."""
         return {t: (t, *sorted(s for s, m in self.merged.items() if m == t)) for t in self.kept}
@@ -95,10 +96,15 @@ class Curation:
     def dominant(self, curated: np.ndarray) -> np.ndarray:
         """The topic id of each curated row's largest column, passing over the dropped topics
         (ties go to the lower id, as ``argmax`` gives them)."""
-        kept = np.array(self.kept)
-        open_ = np.array([t not in self.dropped for t in self.kept])
+        kept, open_ = self._columns
         masked = np.where(open_, np.atleast_2d(curated), -np.inf)
         return np.asarray(kept[np.argmax(masked, axis=1)])
+
+    @cached_property
+    def _columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kept topics' ids and which of them are not dropped, as arrays: ``dominant``
+        runs for every document and segment."""
+        return np.array(self.kept), np.array([t not in self.dropped for t in self.kept])
 
     def topic_term(self, phi: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """The topic-term rows of the kept topics: a merged topic's row is the mean of its

@@ -52,9 +52,9 @@ class Packed:
 
     @classmethod
     def of(cls, bows: list[list[tuple[int, int]]]) -> Packed:
-        ids = np.fromiter((t for bow in bows for t, _ in bow), dtype=np.int64)
-        counts = np.fromiter((int(c) for bow in bows for _, c in bow), dtype=np.int64)
-        return cls(ids, counts, np.cumsum([len(bow) for bow in bows], dtype=np.int64))
+        pairs = np.fromiter(chain.from_iterable(chain.from_iterable(bows)), dtype=np.int64).reshape(-1, 2)
+        ends = np.cumsum([len(bow) for bow in bows], dtype=np.int64)
+        return cls(pairs[:, 0].copy(), pairs[:, 1].copy(), ends)
 
     def bows(self) -> Iterator[list[tuple[int, int]]]:
         start = 0
