@@ -9,9 +9,16 @@ its paragraphs (after layout, so hard-wrapped paragraphs are whole):
 
 - the whole paragraph, when it is at most ``LINE_CHARS`` long;
 - each leading span that ends at a colon, a closing bracket, a bar or a space within the
-  first ``SPAN_CHARS`` characters (央视网消息（新闻联播）：, 【晨报】);
+  first ``SPAN_CHARS`` characters (央视网消息（新闻联播）：, 【晨光快讯】);
 - each trailing span that starts at an opening bracket, a bar or after a sentence end
   within the last ``SPAN_CHARS`` characters (（记者：… 编辑：…）).
+
+A leading or trailing span needs ``SPAN_LETTERS`` letters (Chinese characters or Latin
+letters; digits do not count). A span of one or two characters is a word, not furniture:
+组图：, (图) and (组图) on one-line news titles, 目的： opening abstracts, say what kind of
+item or passage follows, and the topics use them (on 2,000 THUCNews titles, cutting them
+lowered the NMI of the document topics from 0.232 to 0.211). Datelines, issue numbers and
+credit lines are longer.
 
 A key is the span with its digits masked and with the short runs of Chinese after a
 colon or a space (names: 记者：王小明) masked, so spans that differ only in a date, an
@@ -41,6 +48,7 @@ SPAN_CHARS = 40  # a leading or trailing span is cut within this many characters
 LINE_CHARS = 200  # a longer paragraph is not taken whole as a candidate
 MAX_KEYS = 2_000_000  # distinct keys counted before those seen once are forgotten
 MAX_STRIPS = 3  # spans taken from each end of a paragraph, one after another
+SPAN_LETTERS = 3  # letters a leading or trailing span needs: 组图, (图) and 目的 are words
 
 DIGITS = re.compile(r"\d+(?:[.,:：]\d+)*")
 # A run of 2-4 Chinese characters between a colon or a space and a space, a closing
@@ -51,6 +59,7 @@ SPAN_END = re.compile(r"[：:）)】」』\]|]|\s")  # a leading span ends after
 SPAN_START = re.compile(r"[（(【「『\[|]|(?<=[。！？!?])")  # a trailing span starts at one of these
 SEPARATOR = re.compile(r"[\s：:，,、;；|/—-]")  # taken along after a leading span
 CONTENT = re.compile(r"[\w\u4e00-\u9fff]")  # what makes what is left of a paragraph text
+LETTER = re.compile(r"[^\W\d_]")  # a Chinese character or a letter: what a span is counted in
 
 WHOLE, LEADING, TRAILING = "W", "P", "S"
 
@@ -66,21 +75,28 @@ def key(kind: str, text: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+def letters(text: str) -> int:
+    """Chinese characters and letters in text, digits and punctuation not counted."""
+    return len(LETTER.findall(text))
+
+
 def leading_cuts(text: str) -> list[int]:
-    """Where a leading span may end (exclusive), shortest first; text must follow it."""
+    """Where a leading span of ``SPAN_LETTERS`` letters or more may end (exclusive),
+    shortest first; text must follow it."""
     return [
         m.end()
         for m in SPAN_END.finditer(text, 0, min(len(text), SPAN_CHARS))
-        if CONTENT.search(text, m.end()) and CONTENT.search(text, 0, m.end())
+        if CONTENT.search(text, m.end()) and letters(text[: m.end()]) >= SPAN_LETTERS
     ]
 
 
 def trailing_cuts(text: str) -> list[int]:
-    """Where a trailing span may start, longest span first; text must precede it."""
+    """Where a trailing span of ``SPAN_LETTERS`` letters or more may start, longest span
+    first; text must precede it."""
     return [
         m.start()
         for m in SPAN_START.finditer(text, max(0, len(text) - SPAN_CHARS))
-        if CONTENT.search(text, m.start()) and CONTENT.search(text, 0, m.start())
+        if CONTENT.search(text, 0, m.start()) and letters(text[m.start() :]) >= SPAN_LETTERS
     ]
 
 

@@ -118,6 +118,37 @@ def test_a_span_in_too_few_documents_is_not_learned() -> None:
     assert prefix not in counts.learned(0.1, 21).keys  # fewer than 21 documents
 
 
+def titles(n: int = 40, seed: int = 11) -> list[list[str]]:
+    """``n`` one-line titles: every third opens with the word 图集：, every third ends in
+    (多图), every fifth opens with the bulletin prefix 【星河快讯】."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        title = f"{rng.choice(PLACES)}{rng.choice(THINGS)}{rng.choice(DEEDS)}"
+        if i % 3 == 0:
+            title = f"图集：{title}"
+        if i % 3 == 1:
+            title = f"{title}(多图)"
+        if i % 5 == 0:
+            title = f"【星河快讯】{title}"
+        docs.append([title])
+    return docs
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("图集：东湖区水稻育秧有序推进", "图集：东湖区水稻育秧有序推进"),  # a word, not furniture
+        ("西山县旧房改造顺利完成(多图)", "西山县旧房改造顺利完成(多图)"),
+        ("【星河快讯】南港市河道清淤全面铺开", "南港市河道清淤全面铺开"),  # four letters: furniture
+        ("【星河快讯】图集：北岭镇夜校开课取得实效", "图集：北岭镇夜校开课取得实效"),
+    ],
+)
+def test_a_span_of_fewer_than_three_letters_is_a_word_and_stays(text: str, kept: str) -> None:
+    learned = learn(titles())
+    assert learned.cut(text).kept == kept
+
+
 def test_partition_counts_add_up_to_the_counts_of_one_pass() -> None:
     docs = planted()
     whole = boilerplate.KeyCounts()

