@@ -15,6 +15,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 SPACES = " \t\u3000\xa0\u2002\u2003"
 MIN_WRAP = 16  # characters: below this, lines of equal length are verse or lists, not a wrap
@@ -26,8 +29,23 @@ MAX_LONGER_SHARE = 0.1  # lines longer than the width: a wrapped document has (a
 
 
 def columns(text: str) -> int:
-    """Display width: wide and full-width characters (CJK) take two columns."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Display width: wide and full-width characters (CJK) take two columns. Looked up
+    for the whole line at once (a table of the basic plane), as every line is measured."""
+    if text.isascii():
+        return len(text)
+    if len(text) < 64:  # a table lookup pays off on longer lines only
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    basic = codes < len(_wide())
+    wide = int(_wide()[codes[basic]].sum())
+    wide += sum(unicodedata.east_asian_width(chr(c)) in "WF" for c in codes[~basic].tolist())
+    return len(text) + wide
+
+
+@cache
+def _wide() -> np.ndarray:
+    """1 for each wide or full-width character of the basic plane, else 0."""
+    return np.array([unicodedata.east_asian_width(chr(c)) in "WF" for c in range(0x10000)], dtype=np.uint8)
 
 
 def chars(text: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,12 @@ def test_paragraphs_that_happen_to_share_a_length_are_not_a_wrap() -> None:
     doc = corpus.Document("d", "d.txt", list(enumerate(lines, start=1)))
     units = [u for u, _ in segment_documents([doc], cfg.segment) if u]
     assert [u["text"] for u in units] == [same[0], same[1], PARAGRAPHS[0], same[2]]
+
+
+@pytest.mark.parametrize("n", [3, 63, 64, 200])
+def test_display_width_counts_wide_and_full_width_characters_twice(n: int) -> None:
+    """Short lines and long ones (a table lookup), with astral characters (𠀀, 🙂) too."""
+    text = ("中ａ a，𠀀🙂é" * n)[:n]
+    expected = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    assert layout.columns(text) == expected
+    assert layout.columns(text) > len(text)
