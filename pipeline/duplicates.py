@@ -237,12 +237,22 @@ def read(store: Any) -> dict[str, str]:
     return {row["doc_id"]: row["duplicate_of"] for row in store.read_csv(DUPLICATES)}
 
 
-def training_rows(store: Any, train_duplicates: bool) -> np.ndarray | None:
+def training_rows(
+    store: Any, train_duplicates: bool, documents: tuple[np.ndarray, dict[str, int]] | None = None
+) -> np.ndarray | None:
     """Which corpus rows (units, in units.jsonl order) training uses: all (None) unless
-    near-duplicate documents are left out, when theirs are False."""
+    near-duplicate documents are left out, when theirs are False. ``documents``, each
+    unit's document number and the numbering of the doc ids, spares a caller that has
+    them a pass over units.jsonl."""
     if train_duplicates:
         return None
     dupes = read(store)
     if not dupes:
         return None
-    return np.fromiter((row["doc_id"] not in dupes for row in store.read_jsonl("units.jsonl")), dtype=bool)
+    if documents is None:
+        units = store.read_jsonl("units.jsonl")
+        return np.fromiter((row["doc_id"] not in dupes for row in units), dtype=bool)
+    rows, numbering = documents
+    left = np.zeros(len(numbering), dtype=bool)
+    left[[numbering[d] for d in dupes if d in numbering]] = True
+    return ~left[rows]

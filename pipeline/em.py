@@ -17,7 +17,7 @@ Two things come out of the E-steps without a pass of their own:
 - the perplexity of an evaluation sample of units after each pass: gensim's variational
   bound (``LdaModel.bound``, per word, as ``log_perplexity`` scales it), its units' terms
   summed in the E-step that follows the pass, which uses those topics; the last pass's
-  in an E-step of the sample alone, in this process;
+  in an E-step of the sample alone, spread over the executor too;
 - each unit's topic mix (normalised gamma) from the last pass's E-step, so that assign
   need not infer the units again. Those mixes are inferred with the topics the last
   pass started from, the ones its M-step then refined. Each partition's mixes are
@@ -28,7 +28,7 @@ Two things come out of the E-steps without a pass of their own:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ import numpy as np
 from pipeline.artifacts import ArrayWriter, Doc, read_corpus_rows, read_corpus_rows_at
 from pipeline.executor import Executor
 
+SCORE_ROWS = 500  # rows of the evaluation sample scored a task after the last pass
 PARTITION_ROWS = 2000  # corpus rows a partition: fixed, so results do not depend on the workers
 
 
@@ -156,7 +157,10 @@ def estep(part: tuple[int, int, int], step: EStep) -> Statistics:
 
     number, start, end = part
     docs = step.source.read(start, end)
-    scored = step.evaluate[start:end] if step.evaluate is not None else np.zeros(len(docs), dtype=bool)
+    scored = np.zeros(len(docs), dtype=bool)
+    if step.evaluate is not None:  # a mask over all rows: of the rows read, those kept
+        mask = step.source.mask
+        scored = step.evaluate[start:end] if mask is None else step.evaluate[start:end][mask[start:end]]
     beta = step.exp_elogbeta
     dtype = beta.dtype
     k = beta.shape[0]
@@ -266,7 +270,7 @@ def train(
         if not last:
             on_pass(pass_ + 1, trained.perplexity)
     if sample is not None and passes:
-        trained.perplexity.append(_score_sample(lda, source, sample, seed, passes))
+        trained.perplexity.append(_score_sample(lda, source, sample, seed, passes, ex))
     if passes:
         on_pass(passes, trained.perplexity)
     return trained
@@ -282,12 +286,26 @@ def _perplexity(lda: Any, score: float, words: float, sample: np.ndarray, units:
     return float(np.exp2(-(score * ratio + float(lda.bound([]))) / (ratio * words)))
 
 
-def _score_sample(lda: Any, source: RowSource, sample: np.ndarray, seed: int, pass_: int) -> float:
-    """The sample's perplexity under the final topics: an E-step of the sample alone, in
-    this process (workers forked now would each count this process's memory again, at
-    its largest)."""
-    docs = source.read_rows(np.flatnonzero(sample))
+def _score_sample(
+    lda: Any, source: RowSource, sample: np.ndarray, seed: int, pass_: int, ex: Executor
+) -> float:
+    """The sample's perplexity under the final topics: an E-step of the sample's rows
+    alone, ``SCORE_ROWS`` of them a task on the executor."""
+    rows = np.flatnonzero(sample)
+    parts = ((n, rows[i : i + SCORE_ROWS]) for n, i in enumerate(range(0, len(rows), SCORE_ROWS)))
+    step = EStep.of(lda, source, seed, pass_, collect=False)
+    score = words = 0.0
+    for part_score, part_words in ex.map(_score_rows, parts, step):
+        score += part_score
+        words += part_words
+    return _perplexity(lda, score, words, sample, len(source))
+
+
+def _score_rows(part: tuple[int, np.ndarray], step: EStep) -> tuple[float, float]:
+    """One part of the sample: the bound's terms of its rows, and their tokens."""
+    number, rows = part
+    docs = step.source.read_rows(rows)
     alone = RowSource(len(docs), docs=docs)
-    step = EStep.of(lda, alone, seed, pass_, collect=False, evaluate=np.ones(len(docs), dtype=bool))
-    stats = estep((0, 0, len(docs)), step)
-    return _perplexity(lda, stats.score, stats.words, sample, len(source))
+    scored = replace(step, source=alone, evaluate=np.ones(len(docs), dtype=bool))
+    stats = estep((number, 0, len(docs)), scored)
+    return stats.score, stats.words

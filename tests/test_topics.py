@@ -430,3 +430,26 @@ def test_nmf_start_pools_units_per_document_and_samples_large_corpora(
     counts, tokens = nmf._start_matrix(corpus, 3, 2, documents)
     assert tokens == 17
     np.testing.assert_array_equal(counts.toarray(), [[1, 2, 0], [0, 1, 5]])
+
+
+def test_the_evaluated_rows_of_a_masked_corpus_are_the_rows_scored() -> None:
+    """With rows left out (near-duplicates), the E-step scores the evaluation rows it was
+    given, not the rows at their positions among those kept."""
+    from gensim.corpora import Dictionary
+
+    from pipeline import engines
+
+    docs = [["一二"] * (i + 1) for i in range(6)]  # row i holds i + 1 tokens
+    dct = Dictionary(docs)
+    corpus = [dct.doc2bow(d) for d in docs]
+    spec = engines.TrainSpec(
+        engine="gensim", num_topics=2, seed=1, passes=1, iterations=5,
+        alpha="symmetric", eta="symmetric", chunksize=10, update_every=0,
+    )  # fmt: skip
+    model, _ = engines.train(spec, corpus, dct, LocalExecutor(1))
+    keep = np.array([True, False, True, False, True, True])
+    evaluate = np.zeros(6, dtype=bool)
+    evaluate[4] = True  # the third row kept
+    step = em.EStep.of(model.lda, em.RowSource.of(corpus, keep), 1, 0, evaluate=evaluate)
+    stats = em.estep((0, 0, 6), step)
+    assert stats.words == 5

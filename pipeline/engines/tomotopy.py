@@ -131,7 +131,7 @@ def train(spec: TrainSpec, corpus: Any, dictionary: Any, on_step: OnStep) -> tup
     log = TrainLog()
     marks = sample_marks(spec.iterations) if spec.mixes_to is not None else []
     total = None
-    if marks:
+    if marks and spec.mixes_to is not None:
         shape = (len(mdl.docs), mdl.k)
         total = np.lib.format.open_memmap(spec.mixes_to / base.THETA, "w+", np.float32, shape)
     done = 0

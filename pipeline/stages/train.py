@@ -288,11 +288,13 @@ class _JobProgress:
             self.open.pop((k, seed))[0].close()
 
 
-def document_numbers(store: RunStore) -> np.ndarray:
-    """Each unit's document, numbered in order of first appearance, in corpus row order."""
+def document_numbers(store: RunStore) -> tuple[np.ndarray, dict[str, int]]:
+    """Each unit's document, numbered in order of first appearance, in corpus row order;
+    and the numbering of the doc ids."""
     numbers: dict[str, int] = {}
     rows = store.read_jsonl("units.jsonl")
-    return np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
+    unit_docs = np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
+    return unit_docs, numbers
 
 
 def evaluation_rows(nonempty: np.ndarray) -> np.ndarray:
@@ -308,11 +310,11 @@ def _fmt(v: float | None) -> str:
 
 
 def left_out(
-    store: RunStore, config: Config, nonempty: np.ndarray
+    store: RunStore, config: Config, nonempty: np.ndarray, documents: tuple[np.ndarray, dict[str, int]]
 ) -> tuple[np.ndarray | None, dict[str, int]]:
     """The rows training keeps (None: all) and what it leaves out: the units of
     near-duplicate documents, unless ``model.train_duplicates``."""
-    keep = duplicates.training_rows(store, config.model.train_duplicates)
+    keep = duplicates.training_rows(store, config.model.train_duplicates, documents)
     if keep is None:
         return None, {}
     docs = len(duplicates.read(store))
@@ -358,7 +360,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     dct = store.load_dictionary()
     corpus = store.load_corpus()
     nonempty = em.RowSource.of(corpus).nonempty()
-    keep, dropped = left_out(store, config, nonempty)
+    unit_docs = document_numbers(store)  # one pass over units.jsonl, for the start and the left-out
+    keep, dropped = left_out(store, config, nonempty, unit_docs)
     if keep is not None:
         nonempty = nonempty & keep  # a left-out unit is neither trained on nor held out
     n_units = int(nonempty.sum())
@@ -378,7 +381,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     sweeping = len(ks) > 1 or config.model.seeds > 1
     training: dict[str, Any] = {"engine": engine.name}
     nmf_start = config.model.init == "nmf" and "nmf" in engine.starts
-    documents = document_numbers(store) if nmf_start else None
+    documents = unit_docs[0] if nmf_start else None
     if sweeping:
         texts = coherence_texts(store, dct, len(corpus))
         sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress, ex)
