@@ -16,10 +16,11 @@ What is compared, side by side in each repetition
 -------------------------------------------------
 1. ``files`` / ``jsonl``: the first ``--files`` items, each item's paragraphs joined with
    newlines, as one ``.txt`` file per item in a folder, and as one jsonl of one row per item
-   (``id`` = the file's stem, so documents and units are the same).
-2. ``line`` / ``lines``: items' paragraphs until ``--line-mb`` MB of UTF-8, as one ``.txt``
-   file of one line (the paragraphs run together), and as one ``.txt`` file of one line per
-   paragraph.
+   (``id`` = the file's stem, so documents and units are the same). Past the corpus's 74,545
+   items, items of two paragraphs or more are cut in two, in order, to make up the number.
+2. ``line`` / ``lines``: items' paragraphs until ``--line-mb`` MB of UTF-8 (the corpus read
+   again from its start past its end), as one ``.txt`` file of one line (the paragraphs run
+   together), and as one ``.txt`` file of one line per paragraph.
 
 Each case is ``pipeline run CONFIG --force`` in a fresh child process (``executor.workers`` =
 ``--workers``, ``model.passes`` = ``--passes``, every other setting at its default); its wall
@@ -59,18 +60,39 @@ PAIRS = (("files", "jsonl"), ("line", "lines"))
 
 
 def items(n: int | None = None, mb: float | None = None) -> list[list[str]]:
-    """The paragraphs of the corpus's first ``n`` items, or of its first items up to ``mb`` MB."""
+    """The paragraphs of the corpus's first ``n`` items, or of its first items up to ``mb`` MB.
+    Past the corpus's end, ``mb`` reads it again from the start; ``n`` splits items in two,
+    from the first, until there are ``n`` documents (100,000 small posts from 74,545 items)."""
     out: list[list[str]] = []
     size = 0
-    with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            paragraphs = [p.strip() for p in json.loads(line)["paragraphs"] if p.strip()]
-            if not paragraphs:
-                continue
+    while True:
+        with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                paragraphs = [p.strip() for p in json.loads(line)["paragraphs"] if p.strip()]
+                if not paragraphs:
+                    continue
+                out.append(paragraphs)
+                size += sum(len(p.encode()) for p in paragraphs)
+                if (n is not None and len(out) >= n) or (mb is not None and size >= mb * 2**20):
+                    return out
+        if n is not None:
+            return _split_to(out, n)
+        if not out:
+            return out
+
+
+def _split_to(docs: list[list[str]], n: int) -> list[list[str]]:
+    """``docs`` with items of two paragraphs or more cut in two, in order, until there are
+    ``n`` (or no item left to cut)."""
+    out: list[list[str]] = []
+    extra = n - len(docs)
+    for paragraphs in docs:
+        if extra > 0 and len(paragraphs) >= 2:
+            half = len(paragraphs) // 2
+            out += [paragraphs[:half], paragraphs[half:]]
+            extra -= 1
+        else:
             out.append(paragraphs)
-            size += sum(len(p.encode()) for p in paragraphs)
-            if (n is not None and len(out) >= n) or (mb is not None and size >= mb * 2**20):
-                break
     return out
 
 
