@@ -24,7 +24,8 @@ the day's items into documents of three items, their paragraphs in turn; no two 
 of a day share more than ``LIKENESS`` of their text (so none is a near-duplicate of
 another), and an item that would sits the round out, so the corpus is a little under m
 times the text (the table gives the ratio). The 1x corpus is round 0, nested in the others.
-Each multiple gets one measurement only: the whole run with the default config
+Each multiple gets one measurement only (so does each fraction with ``--whole-only``): the
+whole run with the default config
 (``executor.workers``, ``model.num_topics``, ``model.passes`` as given), its wall time, peak
 memory of all its processes and stage seconds, against those of the smallest multiple.
 ``--dask`` then runs it again on a Dask cluster started as a user would (``dask scheduler``
@@ -698,8 +699,8 @@ def multiples_table(results: list[dict[str, Any]]) -> str:
         "",
         "| corpus | documents | characters | units | duplicates found | terms | "
         + " | ".join(STAGES)
-        + f" | wall s (CPU) | wall vs x{base['size']:g} | peak RSS MB, all processes "
-        f"| RSS vs x{base['size']:g} | on a Dask cluster: wall s, files |",
+        + f" | wall s (CPU) | wall vs {pct(base['size'])} | peak RSS MB, all processes "
+        f"| RSS vs {pct(base['size'])} | on a Dask cluster: wall s, files |",
         "|---|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|---|",
     ]
     for r in results:
@@ -708,7 +709,7 @@ def multiples_table(results: list[dict[str, Any]]) -> str:
             same = "identical" if not r["dask_differs"] else "DIFFER: " + ", ".join(r["dask_differs"])
             dask = f"{fmt(r['dask_s'])}, {r['dask_files']} files {same}"
         lines.append(
-            f"| x{r['size']:g} | {r['items']:,} | {r['chars']:,} ({r['chars'] / base['chars']:.2f}×) "
+            f"| {pct(r['size'])} | {r['items']:,} | {r['chars']:,} ({r['chars'] / base['chars']:.2f}×) "
             f"| {r['units']:,} | {r['duplicates']:,} | {r['terms']:,} | "
             + " | ".join(fmt(r["stage_s"][s]) for s in STAGES)
             + f" | {fmt(r['full_s'])} ({fmt(r['full_cpu_s'])}) | {r['full_s'] / base['full_s']:.2f}× "
@@ -869,6 +870,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --sizes 1,10: also run each on a local Dask cluster and compare the files",
     )
+    ap.add_argument(
+        "--whole-only",
+        action="store_true",
+        help="fractions too: the whole run with the default config only (as for multiples)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (samples and runs)")
     ap.add_argument("--plain", nargs=2, metavar=("RUN_DIR", "OUT_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -891,8 +897,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--sizes: fractions in (0, 1] (0.1,0.5,1.0) or whole multiples of the corpus (1,10)")
     if not args.size_list or not all(s > 0 for s in args.size_list):
         ap.error("--sizes: fractions in (0, 1], e.g. 0.1,0.5,1.0")
-    if args.dask and not args.multiples:
-        ap.error("--dask: with multiples of the corpus only, e.g. --sizes 1,10")
+    if args.dask and not (args.multiples or args.whole_only):
+        ap.error("--dask: with multiples of the corpus (--sizes 1,10) or --whole-only")
     return args
 
 
@@ -920,7 +926,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.size_list:
             info = samples[size]
             repeat = args.repeat or (3 if size < 0.5 else 1)
-            measure = measure_whole if args.multiples else measure_once
+            measure = measure_whole if args.multiples or args.whole_only else measure_once
             load_before = os.getloadavg()[0]
             runs = []
             args.size = size
