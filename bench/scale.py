@@ -19,11 +19,12 @@ makes paragraph units. Nothing of the corpus is written inside the repository; t
 files are removed at the end (``--keep`` keeps them).
 
 Multiples of the corpus (``--sizes 1,10``): a corpus of m times the items' text, made of
-recombined real items (``write_multiples``): m rounds over every broadcast day, each cutting
-the day's items into documents of three items, their paragraphs in turn; no two documents
-of a day share more than ``LIKENESS`` of their text (so none is a near-duplicate of
-another), and an item that would sits the round out, so the corpus is a little under m
-times the text (the table gives the ratio). The 1x corpus is round 0, nested in the others.
+recombined real items (``write_multiples``): rounds over every broadcast day, each cutting
+the day's items into documents of three items, their paragraphs in turn, until the day has
+m times its text; no two documents of a day share more than ``LIKENESS`` of their text
+(two of three items of like length share a half; a near-duplicate needs 0.7), and an item
+that would sits the round out (the table gives the ratio of characters). The 1x corpus is
+round 0, nested in the others.
 Each multiple gets one measurement only (so does each fraction with ``--whole-only``): the
 whole run with the default config
 (``executor.workers``, ``model.num_topics``, ``model.passes`` as given), its wall time, peak
@@ -495,10 +496,11 @@ GROUP = 3  # items of one day a recombined document takes
 
 
 def write_multiples(multiples: list[int], folder: Path) -> dict[float, dict[str, Any]]:
-    """One jsonl per multiple m: m rounds over every broadcast day. In each round a day's
-    items are cut into documents of ``GROUP`` items (``_day_round``), their paragraphs in
-    turn, so every item is in m documents and no two documents hold the same items. The
-    rounds are nested: the 1x corpus is the first round of the 10x."""
+    """One jsonl per multiple m: rounds over every broadcast day until m times the day's
+    text is written. In each round a day's items are cut into documents of ``GROUP`` items
+    (``_day_round``), their paragraphs in turn, so no two documents hold the same items;
+    an item may sit a round out, so a day takes more rounds than m (at most 3m). The
+    multiples are nested: the 1x corpus is the first round, the 10x its first rounds."""
     days: dict[str, list[list[str]]] = {}
     with lzma.open(CORPUS, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -512,24 +514,30 @@ def write_multiples(multiples: list[int], folder: Path) -> dict[float, dict[str,
         for date in sorted(days)[:DAYS]:
             items, made = days[date], list[frozenset[int]]()
             lengths = [sum(map(len, paragraphs)) for paragraphs in items]
-            for r in range(max(multiples)):
+            written = dict.fromkeys(multiples, 0)
+            target: dict[int, int] = {}
+            r = 0
+            while r < 3 * max(multiples) and (not target or any(written[m] < target[m] for m in multiples)):
                 for j, group in enumerate(_day_round(lengths, r, date, made)):
                     text = "\n".join(p for i in group for p in items[i])
-                    row = json.dumps(
-                        {"id": f"{date}-{r}-{j}", "date": date, "text": text}, ensure_ascii=False
-                    )
+                    record = {"id": f"{date}-{r}-{j}", "date": date, "text": text}
+                    row = json.dumps(record, ensure_ascii=False)
                     for m in multiples:
-                        if r < m:
+                        if not target or written[m] < target[m]:
                             outs[m].write(row + "\n")
+                            written[m] += len(text)
                             info[float(m)]["items"] += 1
                             info[float(m)]["chars"] += len(text)
+                if r == 0:  # the day's text, once: each multiple takes m times as much
+                    target = {m: m * written[m] for m in multiples}
+                r += 1
     finally:
         for out in outs.values():
             out.close()
     return info
 
 
-LIKENESS = 0.35  # the most text two documents of one day may share, as a share of their union
+LIKENESS = 0.55  # the most text two documents of one day may share, as a share of their union
 
 
 def _day_round(lengths: list[int], r: int, date: str, made: list[frozenset[int]]) -> list[list[int]]:
