@@ -755,31 +755,12 @@ class ArrayRows:
             data = np.fromfile(fh, dtype=self.dtype, count=max(0, stop - start) * width)
         return data.reshape(-1, width)
 
-    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray:
-        """Rows as an array in memory: a slice (step 1), or row numbers (a mask or indices),
-        read a block at a time. For code written for an in-memory array of rows."""
-        if isinstance(rows, slice):
-            start, stop, step = rows.indices(self.shape[0])
-            if step != 1:
-                raise ValueError("rows: a slice with step 1")
-            return self.read(start, stop)
-        wanted = np.asarray(rows)
-        if wanted.dtype == bool:
-            wanted = np.flatnonzero(wanted)
-        out = np.empty((len(wanted), self.shape[1]), dtype=self.dtype)
-        order = np.argsort(wanted, kind="stable")
-        done = 0
-        while done < len(order):
-            first = int(wanted[order[done]])
-            block = self.read(first, first + ROW_BLOCK)
-            take = order[done:][wanted[order[done:]] < first + ROW_BLOCK]
-            out[take] = block[wanted[take] - first]
-            done += len(take)
-        return out
-
-    @property
-    def ndim(self) -> int:
-        return 2
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        """Rows ``[start:stop]`` as an array in memory, as an in-memory array's slice."""
+        start, stop, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("rows: a slice with step 1")
+        return self.read(start, stop)
 
     def blocks(self, size: int = ROW_BLOCK) -> Iterator[np.ndarray]:
         """Every row, ``size`` rows at a time, in order."""

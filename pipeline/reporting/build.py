@@ -21,13 +21,12 @@ from pipeline.progress import Progress
 from pipeline.reporting import summary as S
 from pipeline.reporting import views
 from pipeline.reporting.data import ReportData
-from pipeline.reporting.inputs import Facts, Quotable, ReportInputs, Units
+from pipeline.reporting.inputs import MIX_BLOCK, Facts, Quotable, ReportInputs, Units
 from pipeline.reporting.views.basis import basis
 from pipeline.samples import coherence_texts
 
 SEARCH_UNITS = 20  # passages per topic the page's search box looks through, beside the cards'
 NAME_CHARS = 16  # a document without a title is named by the start of its text
-BLOCK = 50_000  # rows of the mixes read at a time
 
 
 def load_report_inputs(
@@ -121,7 +120,7 @@ def _quotable(mixes: ArrayRows, has_tokens: np.ndarray, n: int, one_per_document
     best_rows = [np.zeros(0, dtype=np.int64)] * k
     best_values = [np.zeros(0)] * k
     start = 0
-    for block in mixes.blocks(BLOCK):
+    for block in mixes.blocks(MIX_BLOCK):
         rows = np.flatnonzero(has_tokens[start : start + len(block)])
         for c in range(k):
             r = np.concatenate([best_rows[c], rows + start])

@@ -26,11 +26,12 @@ class Rows(Protocol):
 
     def __len__(self) -> int: ...
 
-    def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray: ...
+    def __getitem__(self, rows: slice) -> np.ndarray: ...
 
     def blocks(self, size: int = ...) -> Iterator[np.ndarray]: ...
 
 
+MIX_BLOCK = 50_000  # rows of the mixes a view reads at a time
 Ranked = list[tuple[float, int]]  # (a unit's share of the topic, unit index), best first
 
 

@@ -150,16 +150,11 @@ def whole_document_mixes(
 def _stacked(rows: Iterable[np.ndarray], width: int) -> np.ndarray:
     """The rows as one array of their type (a list of small arrays costs a hundred bytes
     more a row)."""
-    out: np.ndarray | None = None
-    n = 0
-    for row in rows:
-        if out is None:
-            out = np.zeros((1024, width), dtype=np.asarray(row).dtype)
-        elif n == len(out):
-            out = np.concatenate([out, np.zeros_like(out)])
-        out[n] = row
-        n += 1
-    return np.zeros((0, width)) if out is None else out[:n].copy()
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return np.zeros((0, width))
+    return np.fromiter(chain([first], it), dtype=np.dtype((np.asarray(first).dtype, width)))
 
 
 def _with_left_out(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline import measures
-from pipeline.reporting.inputs import ReportInputs, Rows
+from pipeline.reporting.inputs import MIX_BLOCK, ReportInputs, Rows
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ def group_mass(
     """Each group's token-weighted sum of its units' mixes (the columns ``cols``, or all),
     read a block of rows at a time."""
     mass = np.zeros((n_groups, mixes.shape[1] if cols is None else len(cols)))
-    for start in range(0, len(group), 50_000):
-        part = slice(start, start + 50_000)
+    for start in range(0, len(group), MIX_BLOCK):
+        part = slice(start, start + MIX_BLOCK)
         rows = np.asarray(mixes[part]) if cols is None else np.asarray(mixes[part])[:, cols]
         np.add.at(mass, group[part], rows * lengths[part, None])
     return mass

@@ -10,10 +10,8 @@ import numpy as np
 
 from pipeline.reporting import analysis, charts
 from pipeline.reporting.data import Relations, ReportData
-from pipeline.reporting.inputs import ReportInputs
+from pipeline.reporting.inputs import MIX_BLOCK, ReportInputs
 from pipeline.reporting.views.basis import Basis
-
-BLOCK = 50_000  # rows of the mixes read at a time
 
 
 def build(inputs: ReportInputs, basis: Basis) -> Relations | None:
@@ -23,7 +21,7 @@ def build(inputs: ReportInputs, basis: Basis) -> Relations | None:
 def _shown(inputs: ReportInputs, basis: Basis) -> Iterator[np.ndarray]:
     """The shown topics' columns of the mixes of the units with tokens, a block at a time."""
     start = 0
-    for block in inputs.mixes.blocks(BLOCK):
+    for block in inputs.mixes.blocks(MIX_BLOCK):
         yield block[basis.has_tokens[start : start + len(block)]][:, basis.shown]
         start += len(block)
 

@@ -10,10 +10,9 @@ import numpy as np
 from pipeline import measures
 from pipeline.reporting import summary as S
 from pipeline.reporting.data import Corpus, Coverage, LabelScores, Model, ReportData, Summary
-from pipeline.reporting.inputs import Facts, ReportInputs
+from pipeline.reporting.inputs import MIX_BLOCK, Facts, ReportInputs
 from pipeline.reporting.views.basis import Basis
 
-BLOCK = 50_000  # rows of the mixes read at a time
 BOILERPLATE_SHOWN = 10  # learned boilerplate spans listed on the page
 TOKEN_FILTERS = ("stopword", "punctuation", "number", "number_suffix", "latin", "short", "pos")
 
@@ -87,7 +86,7 @@ def _label_scores(inputs: ReportInputs, basis: Basis) -> LabelScores | None:
         return None
     rows = np.flatnonzero(basis.has_tokens)
     dominant = np.concatenate(
-        [cur.dominant(block) for block in inputs.mixes.blocks(BLOCK)] or [np.zeros(0, dtype=np.int64)]
+        [cur.dominant(block) for block in inputs.mixes.blocks(MIX_BLOCK)] or [np.zeros(0, dtype=np.int64)]
     )[rows]
     unit_scores = measures.label_scores([units.labels[i] for i in rows], dominant.tolist())
     first_label: dict[int, str] = {}
