@@ -568,6 +568,36 @@ class RunStore:
             model.save(folder)
         return model, log
 
+    @contextlib.contextmanager
+    def spilled(self, rows: Iterable[np.ndarray], width: int) -> Iterator[Iterator[np.ndarray]]:
+        """``rows`` (each ``width`` numbers of the first row's type) written to a scratch
+        file as they come, all of them before the block starts, then read back in order a
+        block at a time: what one pass computes for the next to use, never held whole (nor
+        copied into the worker processes forked in between). The file is removed when the
+        block ends."""
+        self.ensure_dir()
+        folder = self.staging if self.staged else self.run_dir  # where write_path's files go
+        try:
+            folder.mkdir(exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMPORARY[0]}spill.", dir=folder)
+        except OSError as exc:
+            raise StoreError(f"{self.run_dir}: cannot write ({_reason(exc)})") from exc
+        tmp = Path(tmp_name)
+        try:
+            count, dtype = 0, np.dtype("float64")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    for row in rows:
+                        if not count:
+                            dtype = np.asarray(row).dtype
+                        fh.write(np.ascontiguousarray(row, dtype=dtype).tobytes())
+                        count += 1
+            except OSError as exc:
+                raise StoreError(f"{self.run_dir}: cannot write ({_reason(exc)})") from exc
+            yield ArrayRows(tmp, (count, width), dtype, 0).rows()
+        finally:
+            _remove(tmp)
+
     def read_rows(self, name: str) -> ArrayRows:
         """A 2-D ``.npy`` array, read a block of rows at a time as it is used: never held
         whole, nor mapped (a memory map's pages count in resident memory once read)."""

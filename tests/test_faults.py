@@ -142,6 +142,36 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "topics.csv"]
 
 
+def test_spilled_rows_come_back_in_order_and_leave_no_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    store = RunStore(tmp_path, staged=True)
+    rows = [np.arange(3, dtype=np.float32) + i for i in range(5000)]  # more than a block
+    with store.spilled(iter(rows), 3) as back:
+        got = np.array(list(back))
+        assert got.dtype == np.float32
+        spills = [p.name for p in (tmp_path / STAGING).iterdir() if p.name.startswith(TEMPORARY)]
+        assert len(spills) == 1
+    np.testing.assert_array_equal(got, np.array(rows))
+    assert not [p for p in (tmp_path / STAGING).iterdir() if p.name.startswith(TEMPORARY)]
+
+
+def test_a_full_disk_while_spilling_is_a_store_error_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    store = RunStore(tmp_path, staged=True)
+
+    def rows() -> Any:
+        yield np.zeros(2)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(StoreError, match=r"cannot write \(the disk is full\)"), store.spilled(rows(), 2):
+        pass
+    assert not [p for p in (tmp_path / STAGING).iterdir() if p.name.startswith(TEMPORARY)]
+
+
 @pytest.fixture(scope="module")
 def thousand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """About 1,000 documents made of the seeds' paragraphs, and a clean run of them."""

@@ -103,13 +103,17 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             mass += theta * n_tok
             yield unit, theta, n_tok
 
-    # Inferred before the units are written: one mix a document, in memory (documents x K).
-    whole = (
-        iter(_stacked(whole_document_mixes(model, corpus, store, ex), model.num_topics))
-        if config.model.document_mix == "whole"
-        else None
+    # Inferred before the units are written, one mix a document, and kept on disk until
+    # documents.csv takes them: at 264,000 documents and K=50 they would be 106 MB, in
+    # this process and in the workers forked to infer the units.
+    whole_mixes = (
+        whole_document_mixes(model, corpus, store, ex) if config.model.document_mix == "whole" else iter(())
     )
-    with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
+    with (
+        store.spilled(whole_mixes, model.num_topics) as spilled,
+        store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes,
+    ):
+        whole = spilled if config.model.document_mix == "whole" else None
         counts = write_assignments(
             store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store), whole
         )
@@ -145,16 +149,6 @@ def whole_document_mixes(
     if engines.get(model.engine).parallel_inference and ex.parallel:
         return _inferred(bows, model, ex)
     return model.infer(bows)
-
-
-def _stacked(rows: Iterable[np.ndarray], width: int) -> np.ndarray:
-    """The rows as one array of their type (a list of small arrays costs a hundred bytes
-    more a row)."""
-    it = iter(rows)
-    first = next(it, None)
-    if first is None:
-        return np.zeros((0, width))
-    return np.fromiter(chain([first], it), dtype=np.dtype((np.asarray(first).dtype, width)))
 
 
 def _with_left_out(
