@@ -1,4 +1,5 @@
-"""Deterministic samples of a run's units, shared by training and the report."""
+"""Deterministic samples of a run's units, and the documents they belong to, shared by
+training, assign and the report."""
 
 from __future__ import annotations
 
@@ -47,3 +48,12 @@ class Subset:
 
     def __len__(self) -> int:
         return int(self.mask.sum())
+
+
+def document_numbers(store: RunStore) -> tuple[np.ndarray, dict[str, int]]:
+    """Each unit's document, numbered in order of first appearance, in corpus row order;
+    and the numbering of the doc ids. One pass over units.jsonl."""
+    numbers: dict[str, int] = {}
+    rows = store.read_jsonl("units.jsonl")
+    unit_docs = np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
+    return unit_docs, numbers

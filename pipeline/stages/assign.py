@@ -33,7 +33,7 @@ from pipeline.engines import CHUNK as ENGINE_CHUNK
 from pipeline.engines import TopicModel
 from pipeline.executor import Executor
 from pipeline.labels import BASIS, LABELS, curation_written, ensure_labels, match_labels, written_entries
-from pipeline.samples import Subset
+from pipeline.samples import Subset, document_numbers
 from pipeline.stages.base import Counts, Progress, Stage
 
 MIXES = "mixes.npy"  # the curated unit mixes, unrounded: (units, kept topics), float64
@@ -87,7 +87,9 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             lengths.append(int(sum(c for _, c in bow)))
             yield bow
 
-    keep = duplicates.training_rows(store, config.model.train_duplicates)
+    whole = config.model.document_mix == "whole"
+    dupes = duplicates.read(store)
+    keep, whole_mixes = _by_document(store, config, dupes, (model, corpus, ex))
 
     def rows() -> Iterator[tuple[dict[str, Any], np.ndarray, int]]:
         nonlocal mass
@@ -103,19 +105,21 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
             mass += theta * n_tok
             yield unit, theta, n_tok
 
-    # Inferred before the units are written, one mix a document, and kept on disk until
-    # documents.csv takes them: at 264,000 documents and K=50 they would be 106 MB, in
-    # this process and in the workers forked to infer the units.
-    whole_mixes = (
-        whole_document_mixes(model, corpus, store, ex) if config.model.document_mix == "whole" else iter(())
-    )
+    # The whole-document mixes are inferred before the units are written, and kept on disk
+    # until documents.csv takes them: at 264,000 documents and K=50 they would be 106 MB,
+    # in this process and in the workers forked to infer the units.
     with (
         store.spilled(whole_mixes, model.num_topics) as spilled,
         store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes,
     ):
-        whole = spilled if config.model.document_mix == "whole" else None
         counts = write_assignments(
-            store, rows(), curation, config.input.meta_fields, mixes, duplicates.read(store), whole
+            store,
+            rows(),
+            curation,
+            config.input.meta_fields,
+            mixes,
+            dupes,
+            spilled if whole else None,
         )
     shares = mass / mass.sum() if mass.sum() else mass
     ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
@@ -123,15 +127,32 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     return {**counts, "topics": model.num_topics, "details": details}
 
 
-def document_bows(store: RunStore, corpus: Any) -> Iterator[list[tuple[int, int]]]:
-    """Each document's bag of words, its units' summed, in document order."""
-    current: str | None = None
+def _by_document(
+    store: RunStore, config: Config, dupes: dict[str, str], inference: tuple[TopicModel, Any, Executor]
+) -> tuple[np.ndarray | None, Iterator[np.ndarray]]:
+    """The rows training kept (None: all), and each document's whole-bag mix to come
+    (none unless ``model.document_mix: whole``), from one pass over units.jsonl (each
+    parses every unit). Nothing of the pass outlives the mixes' inference."""
+    whole = config.model.document_mix == "whole"
+    left_out = bool(dupes) and not config.model.train_duplicates
+    if not (whole or left_out):
+        return None, iter(())
+    documents = document_numbers(store)
+    keep = duplicates.training_rows(store, config.model.train_duplicates, documents)
+    model, corpus, ex = inference
+    return keep, whole_document_mixes(model, corpus, documents[0], ex) if whole else iter(())
+
+
+def document_bows(unit_docs: np.ndarray, corpus: Any) -> Iterator[list[tuple[int, int]]]:
+    """Each document's bag of words, its units' summed, in document order (``unit_docs``:
+    each unit's document number, as ``samples.document_numbers`` gives them)."""
+    current: int | None = None
     bag: dict[int, int] = {}
-    for unit, bow in zip(store.read_jsonl("units.jsonl"), corpus, strict=True):
-        if unit["doc_id"] != current:
+    for doc, bow in zip(unit_docs.tolist(), corpus, strict=True):
+        if doc != current:
             if current is not None:
                 yield sorted(bag.items())
-            current, bag = unit["doc_id"], {}
+            current, bag = doc, {}
         for term, n in bow:
             bag[term] = bag.get(term, 0) + int(n)
     if current is not None:
@@ -139,13 +160,13 @@ def document_bows(store: RunStore, corpus: Any) -> Iterator[list[tuple[int, int]
 
 
 def whole_document_mixes(
-    model: TopicModel, corpus: Any, store: RunStore, ex: Executor
+    model: TopicModel, corpus: Any, unit_docs: np.ndarray, ex: Executor
 ) -> Iterator[np.ndarray]:
     """Each document's mix inferred from its whole bag of words with the trained topics,
     in document order: what a model of whole documents says of it, where the mean of its
     units' mixes says which themes its passages carry. On xwlb items (bench/quality.py)
     the dominant topic of the whole bag matched the section labels better."""
-    bows = document_bows(store, corpus)
+    bows = document_bows(unit_docs, corpus)
     if engines.get(model.engine).parallel_inference and ex.parallel:
         return _inferred(bows, model, ex)
     return model.infer(bows)

@@ -25,7 +25,7 @@ from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, SWEEP, TRAINING, RunSt
 from pipeline.config import Config
 from pipeline.errors import ConfigError, DataError
 from pipeline.executor import Executor
-from pipeline.samples import Subset, coherence_texts
+from pipeline.samples import Subset, coherence_texts, document_numbers
 from pipeline.stages.base import Counts, Progress, Stage
 
 log = logging.getLogger(__name__)
@@ -286,15 +286,6 @@ class _JobProgress:
     def finished(self, k: int, seed: int) -> None:
         if (k, seed) in self.open:
             self.open.pop((k, seed))[0].close()
-
-
-def document_numbers(store: RunStore) -> tuple[np.ndarray, dict[str, int]]:
-    """Each unit's document, numbered in order of first appearance, in corpus row order;
-    and the numbering of the doc ids."""
-    numbers: dict[str, int] = {}
-    rows = store.read_jsonl("units.jsonl")
-    unit_docs = np.fromiter((numbers.setdefault(row["doc_id"], len(numbers)) for row in rows), dtype=np.int64)
-    return unit_docs, numbers
 
 
 def evaluation_rows(nonempty: np.ndarray) -> np.ndarray:
