@@ -40,7 +40,9 @@ Every pipeline run is a fresh child process, ``<venv>/bin/pipeline run CONFIG --
 ``executor.workers=--workers`` (2), ``model.num_topics=--topics``, ``model.passes=--passes``, every
 other setting at its default. Its wall time is measured around the child (interpreter start-up
 included) and its peak resident memory is that of all its processes together (the child and its
-workers, their RSS summed every 0.1 s).
+workers, their RSS summed every 0.1 s; with whole runs, also the stage the peak fell in,
+and the peak of their proportional set sizes summed, PSS: a page that forked processes
+share counts once in all, where RSS counts it in each).
 
 Before the runs, this machine's two-process ceiling: one plain-Python task alone, then two at
 once in two processes; ceiling = 2 x t1 / t2. Parallel speed-ups are printed beside their share
@@ -135,6 +137,8 @@ class Child:
     cpu_seconds: float  # user + system of the child and the worker processes it waited for
     max_rss_mb: float
     returncode: int
+    max_pss_mb: float = 0.0  # proportional set size summed: a page shared by n processes counts 1/n
+    rss_peak_at: float = 0.0  # seconds from the start to the RSS peak
 
 
 def run_child(cmd: list[str], log: Path) -> Child:
@@ -148,23 +152,42 @@ def run_child(cmd: list[str], log: Path) -> Child:
         fh.flush()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=log.parent, env=CHILD_ENV)
-        peak = 0
+        peak = peak_pss = 0
+        peak_at = 0.0
         watched = psutil.Process(proc.pid)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            total = 0
+            total = pss = 0
             with contextlib.suppress(psutil.Error):
                 for p in [watched, *watched.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
-                        total += p.memory_info().rss
-            peak = max(peak, total)
+                        full = p.memory_full_info()  # smaps_rollup: rss and pss of one instant
+                        total += full.rss
+                        pss += full.pss
+            if total > peak:
+                peak, peak_at = total, time.perf_counter() - t0
+            peak_pss = max(peak_pss, pss)
             time.sleep(0.1)
         seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak_mb = max(peak / 2**20, usage.ru_maxrss / 1024)  # a process too short to sample
-    return Child(seconds, usage.ru_utime + usage.ru_stime, peak_mb, proc.returncode)
+    return Child(
+        seconds, usage.ru_utime + usage.ru_stime, peak_mb, proc.returncode, peak_pss / 2**20, peak_at
+    )
+
+
+def stage_at(seconds: float, stage_s: dict[str, float], wall: float) -> str:
+    """The stage a moment of a whole run falls in, from the stages' recorded seconds (the
+    start-up before the first stage is spread over the run in proportion)."""
+    scale = wall / max(sum(stage_s.values()), 1e-9)
+    elapsed = 0.0
+    for name in STAGES:
+        elapsed += stage_s.get(name, 0.0) * scale
+        if seconds <= elapsed:
+            return name
+    return STAGES[-1]
 
 
 def _spin(n: int) -> int:
@@ -676,11 +699,13 @@ def measure_whole(folder: Path, sample: Path, name: str, args: argparse.Namespac
         "full_s": full.seconds,
         "full_cpu_s": full.cpu_seconds,
         "rss_mb": full.max_rss_mb,
+        "pss_mb": full.max_pss_mb,
         "stage_s": {s: st[s].get("seconds", 0.0) for s in STAGES},
         "units": st["segment"]["counts"].get("units"),
         "duplicates": st["segment"]["counts"].get("duplicates", 0),
         "terms": st["dictionary"]["counts"].get("terms"),
     }
+    out["rss_stage"] = stage_at(full.rss_peak_at, out["stage_s"], full.seconds)
     if args.dask:
         digests = file_digests(run_dir)
         shutil.rmtree(run_dir)
@@ -707,9 +732,10 @@ def multiples_table(results: list[dict[str, Any]]) -> str:
         "",
         "| corpus | documents | characters | units | duplicates found | terms | "
         + " | ".join(STAGES)
-        + f" | wall s (CPU) | wall vs {pct(base['size'])} | peak RSS MB, all processes "
-        f"| RSS vs {pct(base['size'])} | on a Dask cluster: wall s, files |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|---|",
+        + f" | wall s (CPU) | wall vs {pct(base['size'])} | peak RSS MB, all processes (stage) "
+        f"| RSS vs {pct(base['size'])} | peak PSS MB, all processes | PSS vs {pct(base['size'])} "
+        "| on a Dask cluster: wall s, files |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         dask = "not run"
@@ -721,7 +747,8 @@ def multiples_table(results: list[dict[str, Any]]) -> str:
             f"| {r['units']:,} | {r['duplicates']:,} | {r['terms']:,} | "
             + " | ".join(fmt(r["stage_s"][s]) for s in STAGES)
             + f" | {fmt(r['full_s'])} ({fmt(r['full_cpu_s'])}) | {r['full_s'] / base['full_s']:.2f}× "
-            f"| {r['rss_mb']:,.0f} | {r['rss_mb'] / base['rss_mb']:.2f}× | {dask} |"
+            f"| {r['rss_mb']:,.0f} ({r['rss_stage']}) | {r['rss_mb'] / base['rss_mb']:.2f}× "
+            f"| {r['pss_mb']:,.0f} | {r['pss_mb'] / base['pss_mb']:.2f}× | {dask} |"
         )
     return "\n".join(lines)
 
