@@ -267,6 +267,9 @@ def train(
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
         lda.do_mstep(1.0, other, pass_ > 0)
+        # The pass's statistics and the topics it started from (the step's expElogbeta) are
+        # spent: not kept into the next fork of the workers, which would each count them.
+        del step, other
         if not last:
             on_pass(pass_ + 1, trained.perplexity)
     if sample is not None and passes:

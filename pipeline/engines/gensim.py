@@ -33,9 +33,12 @@ GENSIM_SETTINGS = "lda.json"
 class GensimModel(TopicModel):
     engine = "gensim"
 
-    def __init__(self, lda: Any, seed: int, train_theta: ArrayRows | None = None) -> None:
+    def __init__(
+        self, lda: Any, seed: int, train_theta: ArrayRows | None = None, topic_term: np.ndarray | None = None
+    ) -> None:
         alpha = np.asarray(lda.alpha, dtype=float)
-        super().__init__(lda.get_topics().astype(np.float64), alpha, seed)
+        topics = lda.get_topics().astype(np.float64) if topic_term is None else topic_term
+        super().__init__(topics, alpha, seed)
         self.lda = lda
         self.train_theta = train_theta  # rows: every training row, from batch EM's last E-step (on disk)
 
@@ -80,7 +83,9 @@ class GensimModel(TopicModel):
         settings = json.loads((folder / GENSIM_SETTINGS).read_text(encoding="utf-8"))
 
         def array(name: str) -> np.ndarray:
-            return np.load(folder / f"{name}.npy", allow_pickle=False)
+            # Mapped from the file, read-only: a worker forked to infer counts only the
+            # pages it reads (expElogbeta), not a copy of every topics x terms array.
+            return np.load(folder / f"{name}.npy", allow_pickle=False, mmap_mode="r")
 
         dtype = np.dtype(settings["dtype"])
         lda = LdaModel(
@@ -96,7 +101,7 @@ class GensimModel(TopicModel):
         lda.state.sstats = array("lda_sstats")
         lda.expElogbeta = array("lda_exp_elog_beta")
         # Not read: only assign walks through the mixes, a block of rows at a time.
-        return cls(lda, seed, base.load_theta(folder))
+        return cls(lda, seed, base.load_theta(folder), array("topic_term"))
 
 
 class OldModelFormat(StoreError):

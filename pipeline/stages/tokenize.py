@@ -378,7 +378,7 @@ NEW_WORD_CHARS = 3_000_000  # and characters: units of a huge paragraph are long
 
 
 def find_new_words(
-    config: Config, store: RunStore, units: int | None, chars: int | None = None
+    config: Config, store: RunStore, units: int | None, chars: int | None, ex: Executor
 ) -> list[newwords.NewWord]:
     """The words of this corpus that the segmenter would cut (``pipeline.newwords``),
     found in an evenly spaced sample of the units: every n-th, for at most
@@ -386,7 +386,16 @@ def find_new_words(
     units' characters, as segment counted them)."""
     step = max(1, -(-(units or 0) // NEW_WORD_UNITS), -(-(chars or 0) // NEW_WORD_CHARS))  # rounded up
     rows = store.read_jsonl_where("units.jsonl", lambda i: i % step == 0)
-    texts = (row.get("text_simplified", row["text"]) for _, row in rows)
+    texts = [row.get("text_simplified", row["text"]) for _, row in rows]
+    [found] = ex.map(_discover, [texts], config)  # to the end: the worker is gone after
+    return found
+
+
+def _discover(texts: list[str], config: Config) -> list[newwords.NewWord]:
+    """New-word discovery in whichever process the executor gives it: a worker, when
+    there are workers. The segmenter it builds and its n-gram counts leave about 50 MB
+    that freeing does not return to the system, which every later worker of the run
+    would be forked with."""
     cut = Tokenizer(config)._words  # the segmenter as it is, to see what it cuts
     return newwords.discover(texts, config.tokenize.new_words_min_count, cut)
 
@@ -403,7 +412,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     runner = LocalExecutor(1) if small else ex
     size = PARTITION if ex.kind == "dask" else CHUNK
     chars = segment_counts.get("chars")
-    found = find_new_words(config, store, total, chars) if config.tokenize.new_words else []
+    found = find_new_words(config, store, total, chars, runner) if config.tokenize.new_words else []
     segmenter = Segmenter(config, [w.word for w in found])
     lines = _unit_lines(store)
     chunks = runner.map(_tokenize_partition, iter(lambda: list(islice(lines, size)), []), segmenter)

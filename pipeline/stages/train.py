@@ -353,6 +353,8 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     nonempty = em.RowSource.of(corpus).nonempty()
     unit_docs = document_numbers(store)  # one pass over units.jsonl, for the start and the left-out
     keep, dropped = left_out(store, config, nonempty, unit_docs)
+    unit_documents = unit_docs[0]  # the ids' table is spent: not kept into training's forks
+    del unit_docs
     if keep is not None:
         nonempty = nonempty & keep  # a left-out unit is neither trained on nor held out
     n_units = int(nonempty.sum())
@@ -372,7 +374,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     sweeping = len(ks) > 1 or config.model.seeds > 1
     training: dict[str, Any] = {"engine": engine.name}
     nmf_start = config.model.init == "nmf" and "nmf" in engine.starts
-    documents = unit_docs[0] if nmf_start else None
+    documents = unit_documents if nmf_start else None
     if sweeping:
         texts = coherence_texts(store, dct, len(corpus))
         sweep = _sweep(config, corpus, dct, texts, documents, nonempty, progress, ex)
