@@ -120,6 +120,19 @@ def test_engine_contract(name: str, tmp_path: Path) -> None:
     assert [s.done for s in steps] == sorted({s.done for s in steps})
 
 
+def test_a_loaded_gensim_model_maps_its_arrays_from_the_files(tmp_path: Path) -> None:
+    """Mapped, not read into memory: a worker forked to infer then counts the pages it
+    reads, not a copy of every topics x terms array of its parent."""
+    dct, corpus, _ = planted()
+    model, _ = engines.train(spec("gensim", len(corpus)), corpus, dct, LocalExecutor(1))
+    model.save(tmp_path)
+    loaded = engines.load_model(tmp_path)
+    lda = loaded.lda  # type: ignore[attr-defined]
+    for array in (loaded.topic_term, lda.expElogbeta, lda.state.sstats):
+        assert isinstance(array, np.memmap) and not array.flags.writeable
+    np.testing.assert_array_equal(np.array(list(loaded.infer(corpus))), np.array(list(model.infer(corpus))))
+
+
 @pytest.mark.parametrize("name", list(engines.ENGINES))
 def test_engine_runs_the_pipeline_on_the_seeds(name: str, tmp_path: Path) -> None:
     config = write_config(tmp_path)

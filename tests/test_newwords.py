@@ -119,3 +119,28 @@ def test_relevance_leaves_terms_under_the_count_floor_out() -> None:
     assert measures.relevance_terms(phi, share, count, names, 0.0, 3, 1)[0][0][0] == "罕见"
     floored = measures.relevance_terms(phi, share, count, names, 0.0, 3, 10)
     assert [[t for t, _ in row] for row in floored] == [["常见", "其他"], ["其他", "常见"]]
+
+
+def test_new_words_are_found_in_a_worker_when_there_are_workers(tmp_path: Path) -> None:
+    """The segmenter and n-gram counts of discovery would stay in the run's process, and
+    in every worker forked after it; in a worker they are gone with it, same words."""
+    from pipeline.artifacts import RunStore
+    from pipeline.executor import LocalExecutor
+    from pipeline.stages.tokenize import find_new_words
+
+    path = tmp_path / "news.jsonl"
+    rows = [{"id": f"n{i}", "text": t} for i, t in enumerate(planted_texts())]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    config = load_config(None, [f"input.paths=[{path}]", "input.id_field=id", f"run.output_dir={tmp_path}"])
+    run_pipeline(config, to_stage="segment")
+    mapped: list[str] = []
+
+    class Recording(LocalExecutor):
+        def map(self, fn, partitions, *shared, on_event=None):  # type: ignore[no-untyped-def]
+            mapped.append(fn.__name__)
+            return super().map(fn, partitions, *shared, on_event=on_event)
+
+    store = RunStore(config.run_dir)
+    alone = find_new_words(config, store, None, None, LocalExecutor(1))
+    assert find_new_words(config, store, None, None, Recording(2)) == alone
+    assert mapped == ["_discover"] and {w.word for w in alone} == {"青禾湾区", "澜湄走廊"}
