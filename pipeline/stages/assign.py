@@ -76,6 +76,12 @@ def _inferred(bows: Iterator[list[tuple[int, int]]], model: TopicModel, ex: Exec
 def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Counts:
     model = store.load_model(engines.load_model)
     corpus = store.load_corpus()
+    # The curation is matched first, so that a problem in labels.yaml stops the stage at
+    # once. The dictionary is not kept: the workers forked to infer the whole documents
+    # would each count it (its terms alone are 50 MB over all processes on all of xwlb),
+    # and reading it again at the end takes a tenth of a second. The report warns.
+    labels = match_labels(store, model.topic_term, store.load_dictionary().id2token, warn=False)
+    curation = labels.curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
     mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
 
@@ -104,24 +110,22 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
 
     # The whole-document mixes are inferred before the units are written, and kept on disk
     # until documents.csv takes them: at 264,000 documents and K=50 they would be 106 MB,
-    # in this process and in the workers forked to infer the units. The dictionary is
-    # read after that inference, so that its workers are not forked with it.
-    with store.spilled(whole_mixes, model.num_topics) as spilled:
-        dictionary = store.load_dictionary()
-        labels = match_labels(store, model.topic_term, dictionary.id2token, warn=False)  # the report warns
-        curation = labels.curation
-        with store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes:
-            counts = write_assignments(
-                store,
-                rows(),
-                curation,
-                config.input.meta_fields,
-                mixes,
-                dupes,
-                spilled if whole else None,
-            )
+    # in this process and in the workers forked to infer the units.
+    with (
+        store.spilled(whole_mixes, model.num_topics) as spilled,
+        store.open_array(MIXES, (len(corpus), len(curation.kept))) as mixes,
+    ):
+        counts = write_assignments(
+            store,
+            rows(),
+            curation,
+            config.input.meta_fields,
+            mixes,
+            dupes,
+            spilled if whole else None,
+        )
     shares = mass / mass.sum() if mass.sum() else mass
-    ensure_labels(store, model.topic_term, dictionary.id2token, shares, labels)
+    ensure_labels(store, model.topic_term, store.load_dictionary().id2token, shares, labels)
     details = {"curation": curation.record(), "topic_shares": [round(float(s), 6) for s in shares]}
     return {**counts, "topics": model.num_topics, "details": details}
 
