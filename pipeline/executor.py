@@ -128,6 +128,11 @@ class _ForkPool:
                     self.results.put((n, True, value))
                 except BaseException as exc:  # sent to the parent, which raises it
                     self.results.put((n, False, _portable(exc)))
+                # What the partition used is freed, but glibc would keep it in this worker's
+                # heap, which would grow with the partitions it ran: 125 MB against 85 after
+                # segment on all of xwlb.
+                value = part = None
+                _release_free_memory()
 
         _release_free_memory()
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

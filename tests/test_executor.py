@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -194,3 +196,26 @@ def test_a_local_cluster_closed_mid_map_is_one_line(tmp_path: Path, monkeypatch:
         f"Error: executor: lost the Dask scheduler at {address} during tokenize; "
         "the next run resumes from tokenize"
     )
+
+
+_PINNED: list[bytes] = []  # a worker's latest block, above the freed ones in its heap
+
+
+def _rss_then_churn(mb: int) -> int:
+    """This worker's resident bytes as the partition starts; then ``mb`` MB of 1 KB blocks,
+    all freed but the last, which stays above them in the heap so that free() alone
+    cannot give them back."""
+    with open("/proc/self/statm") as f:
+        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    blocks = [bytes(1000) for _ in range(mb * 1000)]
+    _PINNED[:] = [bytes(1000)]
+    del blocks
+    return rss
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm; glibc's heap")
+def test_a_worker_gives_back_what_a_partition_freed_before_the_next() -> None:
+    # Six partitions on two workers: one worker runs at least two, and starts its second
+    # with whatever the first left in its heap.
+    starts = list(executor.LocalExecutor(2).map(_rss_then_churn, iter([200] * 6)))
+    assert max(starts) - min(starts) < 100 << 20, [s >> 20 for s in starts]
