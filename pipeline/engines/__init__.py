@@ -19,6 +19,7 @@ from pipeline.engines.base import (
     ENGINE_FILE,
     Engine,
     OnStep,
+    Terms,
     TopicModel,
     TrainLog,
     TrainSpec,
@@ -53,11 +54,11 @@ def get(name: str) -> Engine:
 
 
 def train(
-    spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep = quiet
+    spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_step: OnStep = quiet
 ) -> tuple[TopicModel, TrainLog]:
-    """Train one model with ``spec.engine``; ``on_step`` hears how far training is, once a
-    step (``Engine.steps`` times in all)."""
-    model, log = get(spec.engine).train(spec, corpus, dictionary, ex, on_step)
+    """Train one model with ``spec.engine`` on ``corpus``, whose vocabulary is ``terms``;
+    ``on_step`` hears how far training is, once a step (``Engine.steps`` times in all)."""
+    model, log = get(spec.engine).train(spec, corpus, terms, ex, on_step)
     log.warnings.extend(convergence_warnings(spec, log))
     return model, log
 

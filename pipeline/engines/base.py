@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from pipeline.artifacts import ArrayRows
 from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
+Terms = Sequence[str] | Mapping[int, str]  # the vocabulary in id order (a gensim Dictionary serves)
 CHUNK = 2000  # units inferred at a time: a unit's mix depends only on its chunk
 ENGINE_FILE = "engine.json"  # in every model folder: which engine wrote it, its seed and K
 THETA = "train_theta.npy"  # in a model folder: the training units' mixes, where training gave them
@@ -163,9 +164,10 @@ class Engine(Protocol):
         ...
 
     def train(
-        self, spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep
+        self, spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_step: OnStep
     ) -> tuple[TopicModel, TrainLog]:
-        """One model; ``on_step`` hears how far training is, ``steps(spec)`` times."""
+        """One model of a corpus whose vocabulary is ``terms``; ``on_step`` hears how far
+        training is, ``steps(spec)`` times."""
         ...
 
     def load(self, folder: Path, seed: int) -> TopicModel:
@@ -173,6 +175,6 @@ class Engine(Protocol):
         ...
 
 
-def words(bow: Bow, id2token: dict[int, str]) -> list[str]:
+def words(bow: Bow, id2token: Terms) -> list[str]:
     """A bag of words as the words themselves, each as often as it is counted."""
     return [id2token[i] for i, n in bow for _ in range(int(n))]

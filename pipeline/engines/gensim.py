@@ -19,7 +19,7 @@ import numpy as np
 from pipeline import em
 from pipeline.artifacts import ArrayRows, write_rows
 from pipeline.engines import base, nmf
-from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, TrainStep
+from pipeline.engines.base import Bow, OnStep, Terms, TopicModel, TrainLog, TrainSpec, TrainStep
 from pipeline.errors import StoreError
 from pipeline.executor import Executor
 
@@ -79,6 +79,7 @@ class GensimModel(TopicModel):
     def load(cls, folder: Path, seed: int) -> GensimModel:
         """The model ``save`` wrote, rebuilt as a gensim ``LdaModel`` with the same arrays."""
         from gensim.models import LdaModel
+        from gensim.utils import FakeDict
 
         settings = json.loads((folder / GENSIM_SETTINGS).read_text(encoding="utf-8"))
 
@@ -89,7 +90,7 @@ class GensimModel(TopicModel):
 
         dtype = np.dtype(settings["dtype"])
         lda = LdaModel(
-            id2word=dict.fromkeys(range(settings["num_terms"]), ""),  # ids only: terms live in the dictionary
+            id2word=FakeDict(settings["num_terms"]),  # ids only: terms live in the dictionary
             num_topics=settings["num_topics"],
             iterations=settings["iterations"],
             gamma_threshold=settings["gamma_threshold"],
@@ -128,9 +129,9 @@ class GensimEngine:
         return f"{passes} passes, {iterations} iterations, {init} start"
 
     def train(
-        self, spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep
+        self, spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_step: OnStep
     ) -> tuple[TopicModel, TrainLog]:
-        return train(spec, corpus, dictionary, ex, on_step)
+        return train(spec, corpus, terms, ex, on_step)
 
     def load(self, folder: Path, seed: int) -> TopicModel:
         if not (folder / GENSIM_SETTINGS).exists():
@@ -209,16 +210,17 @@ def start_from(lda: Any, topics: np.ndarray) -> None:
 
 
 def train(
-    spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_pass: OnStep
+    spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_pass: OnStep
 ) -> tuple[TopicModel, TrainLog]:
     from gensim.models import LdaModel
+    from gensim.utils import FakeDict
 
     eta: Any = (
         spec.eta_prior if spec.eta_prior is not None else (None if spec.eta == "symmetric" else spec.eta)
     )
     batch = spec.update_every == 0
     lda = LdaModel(
-        id2word=dictionary,
+        id2word=FakeDict(len(terms)),  # ids only: training never needs the terms' text
         num_topics=spec.num_topics,
         passes=spec.passes,
         iterations=spec.iterations,
@@ -236,7 +238,7 @@ def train(
     source = em.RowSource.of(corpus)
     if spec.init == "nmf":
         k, seed = spec.num_topics, spec.seed
-        start_from(lda, nmf.nmf_topics(source, len(dictionary), k, seed, spec.documents, spec.eta_prior, ex))
+        start_from(lda, nmf.nmf_topics(source, len(terms), k, seed, spec.documents, spec.eta_prior, ex))
     log = TrainLog()
     mixes = None
     with _learned_eta_reaches_topics(lda) if spec.eta == "auto" else contextlib.nullcontext():

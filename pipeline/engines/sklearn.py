@@ -17,7 +17,7 @@ import numpy as np
 from pipeline import em
 from pipeline.artifacts import Doc
 from pipeline.engines import base
-from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, TrainStep
+from pipeline.engines.base import Bow, OnStep, Terms, TopicModel, TrainLog, TrainSpec, TrainStep
 from pipeline.executor import Executor
 
 SETTINGS = "sklearn.json"
@@ -98,9 +98,9 @@ class SklearnEngine:
         return f"{passes} passes, {iterations} iterations"
 
     def train(
-        self, spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep
+        self, spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_step: OnStep
     ) -> tuple[TopicModel, TrainLog]:
-        return train(spec, corpus, len(dictionary), on_step)
+        return train(spec, corpus, len(terms), on_step)
 
     def load(self, folder: Path, seed: int) -> TopicModel:
         return SklearnModel.load(folder, seed)

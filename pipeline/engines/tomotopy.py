@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.artifacts import ArrayRows, write_rows
 from pipeline.engines import base
-from pipeline.engines.base import Bow, OnStep, TopicModel, TrainLog, TrainSpec, TrainStep, words
+from pipeline.engines.base import Bow, OnStep, Terms, TopicModel, TrainLog, TrainSpec, TrainStep, words
 from pipeline.executor import Executor
 
 STEP = 50  # sampling iterations between perplexity readings
@@ -94,9 +94,9 @@ class TomotopyEngine:
         return f"{iterations} sampling iterations"
 
     def train(
-        self, spec: TrainSpec, corpus: Any, dictionary: Any, ex: Executor, on_step: OnStep
+        self, spec: TrainSpec, corpus: Any, terms: Terms, ex: Executor, on_step: OnStep
     ) -> tuple[TopicModel, TrainLog]:
-        return train(spec, corpus, dictionary, on_step)
+        return train(spec, corpus, terms, on_step)
 
     def load(self, folder: Path, seed: int) -> TopicModel:
         import tomotopy as tp
@@ -111,10 +111,10 @@ class TomotopyEngine:
 ENGINE = TomotopyEngine()
 
 
-def train(spec: TrainSpec, corpus: Any, dictionary: Any, on_step: OnStep) -> tuple[TopicModel, TrainLog]:
+def train(spec: TrainSpec, corpus: Any, terms: Terms, on_step: OnStep) -> tuple[TopicModel, TrainLog]:
     import tomotopy as tp
 
-    id2token = {i: t for t, i in dictionary.token2id.items()}
+    id2token = {i: terms[i] for i in range(len(terms))}
     default_alpha, default_eta = ENGINE.symmetric_priors(spec.num_topics)
     alpha = spec.alpha if isinstance(spec.alpha, float) else default_alpha
     eta = spec.eta if isinstance(spec.eta, float) else default_eta

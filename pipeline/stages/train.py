@@ -314,18 +314,16 @@ def left_out(
 
 def _train_kept(
     store: RunStore,
-    config: Config,
-    chosen: tuple[int, int],
-    data: tuple[Any, Any, np.ndarray | None, np.ndarray | None],
+    spec: engines.TrainSpec,
+    data: tuple[Any, list[str], np.ndarray | None, np.ndarray | None],
     nonempty: np.ndarray,
     label: str,
     progress: Progress,
     ex: Executor,
 ) -> tuple[engines.TopicModel, engines.TrainLog]:
-    """The model kept: K and seed ``chosen``, trained on the ``keep`` rows of the corpus,
-    written into the model folder as it trains."""
-    (k, seed), (corpus, dct, keep, documents) = chosen, data
-    spec = spec_for(config, k, seed, dct)
+    """The model kept, as ``spec`` says, trained on the ``keep`` rows of the corpus (whose
+    ``terms`` are the vocabulary in id order), written into the model folder as it trains."""
+    corpus, terms, keep, documents = data
     spec.documents = documents if keep is None or documents is None else documents[keep]
     spec.eval_rows = evaluation_rows(nonempty)
     unit, total = engines.progress_total(spec)
@@ -338,7 +336,7 @@ def _train_kept(
             return engines.train(
                 spec,
                 corpus if keep is None else Subset(corpus, keep),
-                dct,
+                terms,
                 ex,
                 lambda step: update(step.done, **step_facts(step)),
             )
@@ -390,8 +388,14 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         k, seed = ks[0], config.run.seed
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
     label = f"{job_label(config, k, seed)} on every unit" if sweeping else ""
+    # Training needs the terms alone (their prior, if seed words are set, is in the spec):
+    # the dictionary's tables, 18 MB on all of xwlb, are not kept into training's forks,
+    # where each worker would count them.
+    spec = spec_for(config, k, seed, dct)
+    terms, n_terms = [dct[i] for i in range(len(dct))], len(dct)
+    del dct
     model, train_log = _train_kept(
-        store, config, (k, seed), (corpus, dct, keep, documents), nonempty, label, progress, ex
+        store, spec, (corpus, terms, keep, documents), nonempty, label, progress, ex
     )
     for warning in train_log.warnings:
         log.warning("train: %s", warning)
@@ -406,7 +410,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     if dropped:
         training["duplicates_left_out"] = dropped
     store.write_json(TRAINING, training)
-    counts: Counts = {"topics": k, "units": n_units, "terms": len(dct), "engine": config.model.engine}
+    counts: Counts = {"topics": k, "units": n_units, "terms": n_terms, "engine": config.model.engine}
     if train_log.converged_share is not None:
         counts["converged"] = f"{train_log.converged_share:.0%}"
     if "mean_stability" in training:
