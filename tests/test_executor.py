@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -205,15 +204,16 @@ def _rss_then_churn(mb: int) -> int:
     """This worker's resident bytes as the partition starts; then ``mb`` MB of 1 KB blocks,
     all freed but the last, which stays above them in the heap so that free() alone
     cannot give them back."""
-    with open("/proc/self/statm") as f:
-        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    import psutil
+
+    rss = int(psutil.Process().memory_info().rss)
     blocks = [bytes(1000) for _ in range(mb * 1000)]
     _PINNED[:] = [bytes(1000)]
     del blocks
     return rss
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm; glibc's heap")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap, on Linux")
 def test_a_worker_gives_back_what_a_partition_freed_before_the_next() -> None:
     # Six partitions on two workers: one worker runs at least two, and starts its second
     # with whatever the first left in its heap.
