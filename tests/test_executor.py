@@ -219,3 +219,27 @@ def test_a_worker_gives_back_what_a_partition_freed_before_the_next() -> None:
     # with whatever the first left in its heap.
     starts = list(executor.LocalExecutor(2).map(_rss_then_churn, iter([200] * 6)))
     assert max(starts) - min(starts) < 100 << 20, [s >> 20 for s in starts]
+
+
+def _fail_on(n: int) -> int:
+    if n == 3:
+        raise ValueError(f"partition {n} is bad")
+    return n * n
+
+
+def test_a_failed_map_leaves_the_executor_able_to_run_the_next() -> None:
+    ex = executor.LocalExecutor(2)
+    with pytest.raises(ValueError, match="partition 3 is bad"):
+        list(ex.map(_fail_on, iter(range(8))))
+    assert list(ex.map(_fail_on, iter([0, 1, 2, 4]))) == [0, 1, 4, 16]
+
+
+def _scaled(n: int, factor: int) -> int:
+    return n * factor
+
+
+def test_maps_taken_in_turn_keep_their_own_shared_objects_and_order() -> None:
+    ex = executor.LocalExecutor(2)
+    tens, hundreds = ex.map(_scaled, iter(range(20)), 10), ex.map(_scaled, iter(range(20)), 100)
+    pairs = list(zip(tens, hundreds, strict=True))
+    assert pairs == [(10 * n, 100 * n) for n in range(20)]
