@@ -123,6 +123,22 @@ def test_explorer_holds_every_topic_s_top_terms_at_both_ends_of_lambda() -> None
     assert len(ex.terms) < 300  # not the whole vocabulary
 
 
+def test_explorer_gives_the_same_terms_however_many_topics_it_scores_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(5)
+    phi = rng.dirichlet(np.ones(300) * 0.1, size=20)
+    count = rng.integers(1, 100, size=300).astype(float)
+    args = (phi, count / count.sum(), count, np.ones(20), {i: f"w{i}" for i in range(300)}, 0.6, 10, 5)
+    monkeypatch.setattr(analysis, "EXPLORER_BLOCK", 100)  # every topic at once
+    whole = analysis.explorer(*args)
+    for block in (1, 3, 8):
+        monkeypatch.setattr(analysis, "EXPLORER_BLOCK", block)
+        ex = analysis.explorer(*args)
+        assert (ex.terms, ex.candidates, ex.holders) == (whole.terms, whole.candidates, whole.holders)
+        assert np.array_equal(ex.phi, whole.phi)
+
+
 def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
     n = 1000
     rng = np.random.default_rng(4)

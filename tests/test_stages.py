@@ -577,3 +577,19 @@ def test_no_function_in_the_package_is_over_80_lines() -> None:
                 if lines > 80:
                     long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+def test_coherence_texts_hold_the_dictionary_s_own_strings(tmp_path: Path) -> None:
+    from gensim.corpora import Dictionary
+
+    from pipeline.artifacts import RunStore
+    from pipeline.samples import coherence_texts
+
+    store = RunStore(tmp_path)
+    rows = [["经济", "发展", "罕见"], ["发展", "合作"], ["罕见"]]
+    store.write_jsonl("tokens.jsonl", ({"unit_id": f"u{i}", "tokens": t} for i, t in enumerate(rows)))
+    dct = Dictionary([["经济", "发展", "合作"]])
+    texts = coherence_texts(store, dct, len(rows))
+    assert texts == [["经济", "发展"], ["发展", "合作"], []]
+    own = {id(w) for w in dct.token2id}
+    assert all(id(w) in own for text in texts for w in text)

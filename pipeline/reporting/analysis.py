@@ -13,6 +13,7 @@ from pipeline.reporting.data import Explorer, Prevalence, Relations, Term, TermS
 
 SIMILAR_PAIRS = 5
 LAMBDA_STEP = 0.05
+EXPLORER_BLOCK = 8  # topics the explorer scores at a time
 LISTED = 0.005  # a chosen term's topics are listed down to this share of its tokens
 
 
@@ -196,10 +197,15 @@ def explorer(
     allowed = int((np.asarray(term_count) >= min_count).sum())
     chosen: list[set[int]] = [set() for _ in range(k)]
     for step in np.arange(0.0, 1.0 + 1e-9, LAMBDA_STEP):
-        scores = measures.relevance_floored(phi, term_share, float(step), term_count, min_count)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, : min(rank, allowed)]
-        for t in range(k):
-            chosen[t].update(int(w) for w in top[t])
+        # A block of topics at a time: scoring and ranking make several topics x terms
+        # arrays, 24 MB each at K=50 and 60,000 terms.
+        for first in range(0, k, EXPLORER_BLOCK):
+            scores = measures.relevance_floored(
+                phi[first : first + EXPLORER_BLOCK], term_share, float(step), term_count, min_count
+            )
+            top = np.argsort(-scores, axis=1, kind="stable")[:, : min(rank, allowed)]
+            for t, terms in enumerate(top, first):
+                chosen[t].update(int(w) for w in terms)
     vocab = sorted(set().union(*chosen))
     index = {w: j for j, w in enumerate(vocab)}
     sub = _significant(phi[:, vocab])
