@@ -21,20 +21,28 @@ from scipy.stats import rankdata
 SCORED_TERMS = 10
 
 
+BLOCK = 8  # topics at a time where each makes a topics x terms array (24 MB at 60,000 terms)
+
+
 def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - Jensen-Shannon distance (base 2) between every row of ``a`` and of ``b``: in [0, 1]."""
     from scipy.special import rel_entr
 
+    same = b is a  # topics against themselves (the report's map): normalised once
     a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
     a = a / a.sum(axis=1, keepdims=True)
-    b = b / b.sum(axis=1, keepdims=True)
+    b = a if same else np.asarray(b, dtype=np.float64)
+    if not same:
+        b = b / b.sum(axis=1, keepdims=True)
     out = np.empty((a.shape[0], b.shape[0]))
+    # A block of b's rows at a time: each comparison makes three rows x terms arrays.
     for i, row in enumerate(a):
-        m = (row[None, :] + b) / 2.0
-        js = (rel_entr(row[None, :], m).sum(axis=1) + rel_entr(b, m).sum(axis=1)) / (2.0 * np.log(2.0))
-        # Rounding can leave js a hair below 0 for identical rows: that is distance 0, not NaN.
-        out[i] = 1.0 - np.sqrt(np.clip(js, 0.0, 1.0))
+        for first in range(0, b.shape[0], BLOCK):
+            part = b[first : first + BLOCK]
+            m = (row[None, :] + part) / 2.0
+            js = (rel_entr(row[None, :], m).sum(axis=1) + rel_entr(part, m).sum(axis=1)) / (2.0 * np.log(2.0))
+            # Rounding can leave js a hair below 0 for identical rows: that is distance 0, not NaN.
+            out[i, first : first + BLOCK] = 1.0 - np.sqrt(np.clip(js, 0.0, 1.0))
     return out
 
 
@@ -115,11 +123,15 @@ def relevance_terms(
 
 def frex(phi: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """stm's FREX: harmonic mean of the within-topic ECDFs of exclusivity and frequency."""
-    excl = phi / phi.sum(axis=0, keepdims=True)
+    total = phi.sum(axis=0, keepdims=True)
     v = phi.shape[1]
-    fr = np.vstack([rankdata(row, method="max") / v for row in phi])
-    ex = np.vstack([rankdata(row, method="max") / v for row in excl])
-    return np.asarray(1.0 / (weight / ex + (1 - weight) / fr))
+    out = np.empty(phi.shape)
+    for first in range(0, phi.shape[0], BLOCK):  # a few topics x terms arrays, not seven
+        rows = phi[first : first + BLOCK]
+        fr = rankdata(rows, method="max", axis=1) / v
+        ex = rankdata(rows / total, method="max", axis=1) / v
+        out[first : first + BLOCK] = 1.0 / (weight / ex + (1 - weight) / fr)
+    return out
 
 
 def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> list[list[tuple[str, float]]]:
@@ -128,7 +140,7 @@ def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> lis
     for row in scores:
         candidates: Any = range(len(row))
         n = min(topn, len(row))
-        if 0 < n < len(row) and np.isfinite(row).all():
+        if 0 < n < len(row) and not np.isnan(row).any():  # -inf (a floored term) partitions too
             # Only terms scoring at least the n-th best can rank (ties included): sort those.
             kth = np.partition(row, len(row) - n)[len(row) - n]
             candidates = np.flatnonzero(row >= kth).tolist()

@@ -130,10 +130,10 @@ def test_explorer_gives_the_same_terms_however_many_topics_it_scores_at_a_time(
     phi = rng.dirichlet(np.ones(300) * 0.1, size=20)
     count = rng.integers(1, 100, size=300).astype(float)
     args = (phi, count / count.sum(), count, np.ones(20), {i: f"w{i}" for i in range(300)}, 0.6, 10, 5)
-    monkeypatch.setattr(analysis, "EXPLORER_BLOCK", 100)  # every topic at once
+    monkeypatch.setattr(measures, "BLOCK", 100)  # every topic at once
     whole = analysis.explorer(*args)
     for block in (1, 3, 8):
-        monkeypatch.setattr(analysis, "EXPLORER_BLOCK", block)
+        monkeypatch.setattr(measures, "BLOCK", block)
         ex = analysis.explorer(*args)
         assert (ex.terms, ex.candidates, ex.holders) == (whole.terms, whole.candidates, whole.holders)
         assert np.array_equal(ex.phi, whole.phi)
@@ -160,6 +160,15 @@ def test_heat_map_takes_the_documents_that_carry_each_topic_most() -> None:
     dominant = rows.mixes.argmax(axis=1)
     assert (np.diff(dominant) >= 0).all()  # grouped by dominant topic
     assert rows.names == tuple(f"名{d[1:]}" for d in rows.doc_ids)  # each row's name beside its id
+
+
+def test_a_topic_s_first_documents_are_those_a_full_sort_gives_ties_included() -> None:
+    rng = np.random.default_rng(6)
+    ids = np.arange(3, 3003)
+    score = rng.integers(0, 40, size=3000) / 40  # many ties
+    full = ids[np.lexsort((ids, -score))]
+    for n in (1, 7, 200, 3000):
+        assert documents._first(ids, score, n).tolist() == full[:n].tolist()
 
 
 def test_a_chosen_term_s_holders_are_the_topics_listed_or_lit() -> None:

@@ -13,7 +13,6 @@ from pipeline.reporting.data import Explorer, Prevalence, Relations, Term, TermS
 
 SIMILAR_PAIRS = 5
 LAMBDA_STEP = 0.05
-EXPLORER_BLOCK = 8  # topics the explorer scores at a time
 LISTED = 0.005  # a chosen term's topics are listed down to this share of its tokens
 
 
@@ -197,11 +196,10 @@ def explorer(
     allowed = int((np.asarray(term_count) >= min_count).sum())
     chosen: list[set[int]] = [set() for _ in range(k)]
     for step in np.arange(0.0, 1.0 + 1e-9, LAMBDA_STEP):
-        # A block of topics at a time: scoring and ranking make several topics x terms
-        # arrays, 24 MB each at K=50 and 60,000 terms.
-        for first in range(0, k, EXPLORER_BLOCK):
+        # A block of topics at a time: scoring and ranking make several topics x terms arrays.
+        for first in range(0, k, measures.BLOCK):
             scores = measures.relevance_floored(
-                phi[first : first + EXPLORER_BLOCK], term_share, float(step), term_count, min_count
+                phi[first : first + measures.BLOCK], term_share, float(step), term_count, min_count
             )
             top = np.argsort(-scores, axis=1, kind="stable")[:, : min(rank, allowed)]
             for t, terms in enumerate(top, first):
