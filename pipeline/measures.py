@@ -21,19 +21,17 @@ from scipy.stats import rankdata
 SCORED_TERMS = 10
 
 
-BLOCK = 8  # topics at a time where each makes a topics x terms array (24 MB at 60,000 terms)
+BLOCK = 8  # topics at a time, where each would make a topics x terms array (24 MB at K=50, 60,000 terms)
 
 
 def js_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - Jensen-Shannon distance (base 2) between every row of ``a`` and of ``b``: in [0, 1]."""
     from scipy.special import rel_entr
 
-    same = b is a  # topics against themselves (the report's map): normalised once
     a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
     a = a / a.sum(axis=1, keepdims=True)
-    b = a if same else np.asarray(b, dtype=np.float64)
-    if not same:
-        b = b / b.sum(axis=1, keepdims=True)
+    b = b / b.sum(axis=1, keepdims=True)
     out = np.empty((a.shape[0], b.shape[0]))
     # A block of b's rows at a time: each comparison makes three rows x terms arrays.
     for i, row in enumerate(a):
@@ -134,6 +132,15 @@ def frex(phi: np.ndarray, weight: float = 0.5) -> np.ndarray:
     return out
 
 
+def contenders(score: np.ndarray, n: int) -> np.ndarray:
+    """The positions of the scores that can be among the ``n`` highest, ties at the n-th
+    included, in order: all a sort needs to order for its first ``n``, found without
+    sorting them all. ``score`` holds no NaN."""
+    if n >= len(score):
+        return np.arange(len(score))
+    return np.flatnonzero(score >= np.partition(score, len(score) - n)[len(score) - n])
+
+
 def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> list[list[tuple[str, float]]]:
     """Per topic, the ``topn`` best terms by a score; ties broken by term."""
     out = []
@@ -141,9 +148,7 @@ def ranked_terms(scores: np.ndarray, id2token: dict[int, str], topn: int) -> lis
         candidates: Any = range(len(row))
         n = min(topn, len(row))
         if 0 < n < len(row) and not np.isnan(row).any():  # -inf (a floored term) partitions too
-            # Only terms scoring at least the n-th best can rank (ties included): sort those.
-            kth = np.partition(row, len(row) - n)[len(row) - n]
-            candidates = np.flatnonzero(row >= kth).tolist()
+            candidates = contenders(row, n).tolist()
         order = sorted(candidates, key=lambda i: (-row[i], id2token[i]))[:topn]
         out.append([(id2token[i], float(row[i])) for i in order])
     return out

@@ -26,7 +26,7 @@ def coherence_texts(store: RunStore, dct: Any, n_units: int) -> list[list[str]]:
     units' tokens in the dictionary, every ``n_units / COHERENCE_SAMPLE``-th unit.
 
     Each token is the dictionary's own string, not the one parsed from its line: held
-    once, the 20,000 units' 440,000 tokens take a list's 8 bytes each, not a string's 80.
+    once, a sampled token takes a list's 8 bytes, not a string's 78 or more.
     """
     own = {w: w for w in dct.token2id}
     return [

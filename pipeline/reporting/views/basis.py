@@ -45,7 +45,6 @@ def basis(inputs: ReportInputs) -> Basis:
     dct = inputs.dictionary
     term_count = np.asarray([dct.cfs.get(i, 0) for i in range(len(dct))], dtype=float)
     shown = [c for c in range(len(ids)) if not dropped[c]]
-    shown_phi = phi[shown]
     units = inputs.units
     return Basis(
         phi=phi,
@@ -57,7 +56,7 @@ def basis(inputs: ReportInputs) -> Basis:
         prevalence=acc.prevalence(),
         term_count=term_count,
         term_share=term_count / term_count.sum(),
-        similarity=measures.js_similarity(shown_phi, shown_phi),
+        similarity=measures.js_similarity(phi[shown], phi[shown]),
         has_tokens=lengths > 0,
         doc_mass=group_mass(units.doc, len(units.doc_ids), mixes, lengths),
         doc_tokens=np.bincount(units.doc, weights=lengths, minlength=len(units.doc_ids)),
