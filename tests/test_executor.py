@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -243,3 +244,30 @@ def test_maps_taken_in_turn_keep_their_own_shared_objects_and_order() -> None:
     tens, hundreds = ex.map(_scaled, iter(range(20)), 10), ex.map(_scaled, iter(range(20)), 100)
     pairs = list(zip(tens, hundreds, strict=True))
     assert pairs == [(10 * n, 100 * n) for n in range(20)]
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_the_runs_process_is_one_of_the_workers() -> None:
+    # Two workers are this process and one forked process: a forked worker's resident
+    # memory counts this process's pages again, so one fork fewer is one copy fewer.
+    pids = list(executor.LocalExecutor(2).map(_pid_after, iter([0.1] * 6)))
+    assert os.getpid() in pids
+    assert len(set(pids)) == 2, pids
+
+
+def _slow_then_fail(n: int) -> int:
+    if n == 0:
+        time.sleep(0.3)  # with the forked worker, while this process runs partition 1
+        return 0
+    raise ValueError(f"partition {n} is bad")
+
+
+def test_a_failure_in_the_runs_own_partition_waits_for_its_turn() -> None:
+    results = executor.LocalExecutor(2).map(_slow_then_fail, iter([0, 1, 2]))
+    assert next(results) == 0
+    with pytest.raises(ValueError, match="partition 1 is bad"):
+        next(results)
