@@ -8,8 +8,10 @@ from (seed, pass, partition), and the statistics are summed in partition order. 
 result is therefore the same however many workers ran the partitions, and where.
 
 The E-step is gensim's own (``LdaModel.inference``: Hoffman's online-LDA updates with
-the Lee-Seung trick), on compact arrays, and the M-step is gensim's ``do_mstep``, so the
-model stays a plain gensim ``LdaModel``. A learned alpha is updated once a pass from all
+the Lee-Seung trick), on compact arrays, and the M-step is gensim's ``do_mstep`` at
+rho = 1 (its arithmetic, in ``_mstep``), so the model stays a plain gensim ``LdaModel``.
+While the workers run a pass, the run's process holds the topics' expElogbeta, not
+their statistics: a forked worker would count them again. A learned alpha is updated once a pass from all
 units' E[log theta] (gensim updates it after each chunk, in chunk order).
 
 Two things come out of the E-steps without a pass of their own:
@@ -246,6 +248,10 @@ def train(
         evaluate = sample if pass_ > 0 else None  # the topics of the pass before
         step = EStep.of(lda, source, seed, pass_, keep=mixes_to is not None and last, evaluate=evaluate)
         other = LdaState(lda.eta, lda.state.sstats.shape, lda.dtype)
+        # The bound's topic terms under this pass's topics, then their statistics set
+        # aside: the E-step needs expElogbeta alone, and the workers would count them again.
+        topic_bound = float(lda.bound([])) if evaluate is not None else 0.0
+        lda.state.sstats = None
         converged = 0
         elogtheta = np.zeros(lda.num_topics)
         score = words = 0.0
@@ -260,13 +266,13 @@ def train(
             if stats.mixes is not None and mixes_to is not None:
                 mixes_to.append(stats.mixes)  # on disk as it arrives: never all in memory
         if evaluate is not None:
-            trained.perplexity.append(_perplexity(lda, score, words, evaluate, len(source)))
+            trained.perplexity.append(_perplexity(score, topic_bound, words, evaluate, len(source)))
         units = other.numdocs
         if units:
             trained.converged_share = converged / units
         if lda.optimize_alpha and units:
             lda.alpha = update_dir_prior(lda.alpha, units, (elogtheta / units).astype(lda.dtype), 1.0)
-        lda.do_mstep(1.0, other, pass_ > 0)
+        _mstep(lda, other, pass_ > 0)
         # The pass's statistics and the topics it started from (the step's expElogbeta) are
         # spent: not kept into the next fork of the workers, which would each count them.
         del step, other
@@ -279,14 +285,30 @@ def train(
     return trained
 
 
-def _perplexity(lda: Any, score: float, words: float, sample: np.ndarray, units: int) -> float:
+def _mstep(lda: Any, other: Any, extra_pass: bool) -> None:
+    """gensim's ``LdaModel.do_mstep`` at rho = 1, batch EM's: the pass's statistics, scaled
+    to the corpus's units, replace the topics. The same arithmetic as its ``blend``
+    (the old statistics times 0, plus these), without the old statistics, set aside
+    during the E-step, and without its log of the topics' change."""
+    state = lda.state
+    scale = 1.0 if other.numdocs in (0, state.numdocs) else 1.0 * state.numdocs / other.numdocs
+    state.sstats = 1.0 * scale * other.sstats
+    lda.sync_state(state.get_Elogbeta())
+    if lda.optimize_eta:
+        lda.update_eta(state.get_lambda(), 1.0)
+    if not extra_pass:
+        lda.num_updates += other.numdocs
+
+
+def _perplexity(score: float, topic_terms: float, words: float, sample: np.ndarray, units: int) -> float:
     """2 ** -(per-word bound), the bound scaled from the sample to the corpus as gensim's
-    ``log_perplexity`` does; ``lda.bound([])`` is the bound's topic terms alone."""
+    ``log_perplexity`` does: ``score`` is the sample's own terms, ``topic_terms`` the
+    bound's topic terms alone (``lda.bound([])``)."""
     n = int(sample.sum())
     if not n or not words:
         return float("nan")
     ratio = units / n
-    return float(np.exp2(-(score * ratio + float(lda.bound([]))) / (ratio * words)))
+    return float(np.exp2(-(score * ratio + topic_terms) / (ratio * words)))
 
 
 def _score_sample(
@@ -301,7 +323,7 @@ def _score_sample(
     for part_score, part_words in ex.map(_score_rows, parts, step):
         score += part_score
         words += part_words
-    return _perplexity(lda, score, words, sample, len(source))
+    return _perplexity(score, float(lda.bound([])), words, sample, len(source))
 
 
 def _score_rows(part: tuple[int, np.ndarray], step: EStep) -> tuple[float, float]:
