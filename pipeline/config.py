@@ -378,7 +378,10 @@ class ExecutorConfig(Section):
     workers: Int = Field(
         0,
         ge=0,
-        description="local worker processes of every stage, training included; 0 uses every core.",
+        description=(
+            "local processes that run every stage's partitions, training included: the run's own "
+            "and workers - 1 forked; 0 uses every core."
+        ),
     )
 
 
