@@ -11,8 +11,9 @@ The E-step is gensim's own (``LdaModel.inference``: Hoffman's online-LDA updates
 the Lee-Seung trick), on compact arrays, and the M-step is gensim's ``do_mstep`` at
 rho = 1 (its arithmetic, in ``_mstep``), so the model stays a plain gensim ``LdaModel``.
 While the workers run a pass, the run's process holds the topics' expElogbeta, not
-their statistics: a forked worker would count them again. A learned alpha is updated once a pass from all
-units' E[log theta] (gensim updates it after each chunk, in chunk order).
+their statistics: a forked worker would count them again. A learned alpha is updated
+once a pass from all units' E[log theta] (gensim updates it after each chunk, in chunk
+order).
 
 Two things come out of the E-steps without a pass of their own:
 
@@ -292,7 +293,7 @@ def _mstep(lda: Any, other: Any, extra_pass: bool) -> None:
     during the E-step, and without its log of the topics' change."""
     state = lda.state
     scale = 1.0 if other.numdocs in (0, state.numdocs) else 1.0 * state.numdocs / other.numdocs
-    state.sstats = 1.0 * scale * other.sstats
+    state.sstats = scale * other.sstats
     lda.sync_state(state.get_Elogbeta())
     if lda.optimize_eta:
         lda.update_eta(state.get_lambda(), 1.0)

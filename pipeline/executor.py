@@ -240,8 +240,7 @@ class LocalExecutor:
         turns = _Turns(pool, fn, shared, on_event)
         try:
             for part in partitions:
-                pool.tasks.put((turns.sent, part))
-                turns.sent += 1
+                turns.send(part)
                 while turns.sent - turns.taken >= 2 * self.workers:
                     yield turns.take()
             while turns.taken < turns.sent:
@@ -265,6 +264,10 @@ class _Turns:
         self.done: dict[int, tuple[bool, Any]] = {}
         self.sent = self.taken = 0
 
+    def send(self, part: Any) -> None:
+        self.pool.tasks.put((self.sent, part))
+        self.sent += 1
+
     def take(self) -> Any:
         # A failure is raised in its partition's turn, as one process would: the error
         # names the first bad record of the input, not the one a worker reached first.
@@ -274,6 +277,8 @@ class _Turns:
             task = self.pool.steal() if self.sent > len(self.pool.procs) else None
             if task is not None:
                 self._run_here(*task)
+                task = None  # the partition too is freed before what it used is given back
+                _release_free_memory()
             else:
                 self._collect(self.pool.result(timeout=STEAL_WAIT))
         ok, value = self.done.pop(self.taken)
@@ -298,8 +303,6 @@ class _Turns:
                 self.done[n] = True, self.fn(part, *self.shared)
         except Exception as exc:  # raised in its turn, after the partitions before it
             self.done[n] = False, exc
-        part = None
-        _release_free_memory()
 
 
 class ExecutorLost(PipelineError):
