@@ -423,13 +423,20 @@ class DaskExecutor:
 @contextlib.contextmanager
 def executor_for(config: Config) -> Iterator[LocalExecutor | DaskExecutor]:
     """The executor ``executor`` asks for, for the length of a run."""
+    from threadpoolctl import threadpool_limits
+
     ex: LocalExecutor | DaskExecutor = (
         LocalExecutor(config.executor.workers or os.cpu_count() or 1)
         if config.executor.kind == "local"
         else DaskExecutor(config.executor.address)
     )
     try:
-        yield ex
+        # The run's parallelism is its worker processes: each does its numeric work on one
+        # BLAS thread (forked workers inherit the limit). The arrays are small (a unit's
+        # topics x terms), so threads cost more than they give: training on 10% of xwlb
+        # took 3% less time on one worker and on two, with the same topics (docs/benchmarks.md).
+        with threadpool_limits(limits=1, user_api="blas") if ex.kind == "local" else contextlib.nullcontext():
+            yield ex
     finally:
         if isinstance(ex, DaskExecutor):
             ex.close()

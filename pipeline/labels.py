@@ -26,7 +26,7 @@ import difflib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,7 +195,7 @@ def model_id(phi: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(phi, dtype=np.float64).tobytes()).hexdigest()[:16]
 
 
-def _basis(phi: np.ndarray, id2token: dict[int, str]) -> list[dict[str, float]]:
+def _basis(phi: np.ndarray, id2token: Mapping[int, str]) -> list[dict[str, float]]:
     top = np.argsort(-phi, axis=1, kind="stable")[:, :BASIS_TERMS]
     return [{id2token[int(i)]: round(float(phi[k, i]), 6) for i in top[k]} for k in range(phi.shape[0])]
 
@@ -272,7 +272,9 @@ def _quoted(text: str | None) -> str:
     return json.dumps(text or "", ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
-def match_labels(store: RunStore, phi: np.ndarray, id2token: dict[int, str], *, warn: bool = True) -> Labels:
+def match_labels(
+    store: RunStore, phi: np.ndarray, id2token: Mapping[int, str], *, warn: bool = True
+) -> Labels:
     """The names and curation of labels.yaml carried over to the current topics by their terms.
 
     The file's topic ids are those of the topics in labels_basis.json (the model it was

@@ -483,3 +483,29 @@ def test_a_deleted_labels_yaml_is_written_again_in_the_current_ids(
     assert entries[curated["source"]]["merge_into"] == curated["target"]
     assert entries[curated["drop"]]["drop"] is True
     assert snapshot(run_dir, [*DETERMINISTIC, "segments.csv"]) == before  # the curation carried over
+
+
+def test_assign_reads_the_dictionary_before_its_forks_only_to_match_a_labels_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dictionary's parse would stay in the pages every worker forked to infer counts:
+    assign reads it first only when labels.yaml must be matched to the topics by their terms."""
+    config = write_config(tmp_path, model={"num_topics": 4})
+    assert invoke("run", config, "--to", "train").exit_code == 0
+    reads: list[str] = []
+    load = RunStore.load_dictionary
+
+    def counted(self: RunStore) -> Any:
+        reads.append("read")
+        return load(self)
+
+    monkeypatch.setattr(RunStore, "load_dictionary", counted)
+    assert invoke("run", config, "--to", "assign").exit_code == 0
+    assert len(reads) == 1  # labels.yaml's first writing, after the mixes
+    store = RunStore(tmp_path / "runs" / "seeds")
+    labels = yaml.safe_load(store.read_text("labels.yaml"))
+    labels[0]["name"] = "甲"
+    store.write_text("labels.yaml", yaml.safe_dump(labels, allow_unicode=True))
+    reads.clear()
+    assert invoke("run", config, "--from", "assign", "--to", "assign", "--force").exit_code == 0
+    assert len(reads) == 2  # a named topic to match by its terms first, then the end's

@@ -211,3 +211,24 @@ def test_tomotopy_averages_the_sampler_states_of_its_last_iterations(
     from pipeline.engines.tomotopy import sample_marks
 
     assert sample_marks(iterations) == marks
+
+
+def test_packed_terms_give_back_every_term_in_id_order() -> None:
+    terms = ["新闻联播", "a", "", "发展", "😀表情", "x" * 300]
+    packed = engines.PackedTerms(terms)
+    assert len(packed) == len(terms)
+    assert list(packed) == terms
+    assert packed[-1] == terms[-1] and packed[-len(terms)] == terms[0]
+    with pytest.raises(IndexError):
+        packed[len(terms)]
+    assert list(engines.PackedTerms([])) == []
+
+
+def test_training_on_packed_terms_gives_the_model_a_list_gives() -> None:
+    dct, corpus, _ = planted()
+    terms = [dct[i] for i in range(len(dct))]
+    on_list, _ = engines.train(spec("gensim", len(corpus)), corpus, terms, LocalExecutor(1))
+    packed, _ = engines.train(
+        spec("gensim", len(corpus)), corpus, engines.PackedTerms(terms), LocalExecutor(1)
+    )
+    np.testing.assert_array_equal(packed.topic_term, on_list.topic_term)

@@ -22,9 +22,34 @@ from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
 Terms = Sequence[str] | Mapping[int, str]  # the vocabulary in id order (a gensim Dictionary serves)
+
 CHUNK = 2000  # units inferred at a time: a unit's mix depends only on its chunk
 ENGINE_FILE = "engine.json"  # in every model folder: which engine wrote it, its seed and K
 THETA = "train_theta.npy"  # in a model folder: the training units' mixes, where training gave them
+
+
+class PackedTerms(Sequence[str]):
+    """The vocabulary in id order as one block of UTF-8 and the offsets into it.
+
+    A list of the terms is one string object each (12 MB on all of xwlb's 60,896 terms,
+    against 3 MB on a tenth of it), and those strings hold on to the heap pages the
+    dictionary was parsed into: training would keep them, and every worker it forks
+    would count them. Packed, the terms are two arrays (under 1 MB)."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        encoded = [t.encode("utf-8") for t in terms]
+        self._ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+        self._bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        start = int(self._ends[i - 1]) if i else 0
+        return self._bytes[start : int(self._ends[i])].tobytes().decode("utf-8")
 
 
 @dataclass

@@ -18,7 +18,7 @@ for the report. A new curation re-runs assign and report, never training.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
@@ -77,10 +77,11 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     model = store.load_model(engines.load_model)
     corpus = store.load_corpus()
     # The curation is matched first, so that a problem in labels.yaml stops the stage at
-    # once. The dictionary is not kept: the workers forked to infer the whole documents
-    # would each count it (its terms alone are 50 MB over all processes on all of xwlb),
-    # and reading it again at the end takes a tenth of a second. The report warns.
-    labels = match_labels(store, model.topic_term, store.load_dictionary().id2token, warn=False)
+    # once. The dictionary is read only if the matching needs its terms (a labels.yaml
+    # written for other topics), and not kept: the workers forked to infer the whole
+    # documents would each count it (its terms alone are 50 MB over all processes on all
+    # of xwlb), and reading it again at the end takes a tenth of a second. The report warns.
+    labels = match_labels(store, model.topic_term, _StoredTerms(store), warn=False)
     curation = labels.curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
     mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
@@ -184,6 +185,28 @@ def _with_left_out(
     trained = model.unit_distributions(Subset(corpus, keep))  # its own pass over the corpus file
     for row, bow in enumerate(bows):
         yield next(trained) if keep[row] else next(model.infer([bow]))
+
+
+class _StoredTerms(Mapping[int, str]):
+    """The dictionary's terms by id, read from the store when first asked for."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._terms: dict[int, str] | None = None
+
+    def _read(self) -> dict[int, str]:
+        if self._terms is None:
+            self._terms = self.store.load_dictionary().id2token
+        return self._terms
+
+    def __getitem__(self, i: int) -> str:
+        return self._read()[i]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def _curation_edits(config: Config) -> dict[str, Any]:

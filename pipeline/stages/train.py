@@ -315,7 +315,7 @@ def left_out(
 def _train_kept(
     store: RunStore,
     spec: engines.TrainSpec,
-    data: tuple[Any, list[str], np.ndarray | None, np.ndarray | None],
+    data: tuple[Any, engines.Terms, np.ndarray | None, np.ndarray | None],
     nonempty: np.ndarray,
     label: str,
     progress: Progress,
@@ -389,10 +389,10 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
         store.remove(SWEEP)  # a sweep table from an earlier config would describe another model
     label = f"{job_label(config, k, seed)} on every unit" if sweeping else ""
     # Training needs the terms alone (their prior, if seed words are set, is in the spec):
-    # the dictionary's tables (16 MB on all of xwlb, against 5 MB for the terms) are not
-    # kept into training's forks, where each worker would count them.
+    # the dictionary's tables (16 MB on all of xwlb) are not kept into training's forks,
+    # where each worker would count them, and the terms are packed (engines.PackedTerms).
     spec = spec_for(config, k, seed, dct)
-    terms = [dct[i] for i in range(len(dct))]
+    terms = engines.PackedTerms(dct[i] for i in range(len(dct)))
     del dct
     model, train_log = _train_kept(
         store, spec, (corpus, terms, keep, documents), nonempty, label, progress, ex
