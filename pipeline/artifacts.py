@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import tempfile
@@ -731,6 +732,16 @@ class ArrayWriter:
             raise ValueError(f"{self.rows + len(block)} rows written to an array of {self.shape[0]}")
         self.fh.write(block.tobytes())
         self.rows += len(block)
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Drop from this process's resident memory the pages it has read of an array mapped
+    read-only from its file (a loaded model's arrays are): they stay in the page cache,
+    and a later read maps them again. Anything else is left as it is."""
+    mapped = getattr(array, "_mmap", None)  # numpy's memmap keeps its mmap here
+    if isinstance(array, np.memmap) and array.mode == "r" and isinstance(mapped, mmap.mmap):
+        with contextlib.suppress(AttributeError, OSError):  # no madvise here: nothing to drop
+            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 @contextlib.contextmanager

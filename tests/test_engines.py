@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from pipeline import engines
-from pipeline.artifacts import RunStore
+from pipeline.artifacts import RunStore, release_pages
 from pipeline.config import ModelConfig
 from pipeline.errors import StoreError
 from pipeline.executor import LocalExecutor
@@ -131,6 +131,25 @@ def test_a_loaded_gensim_model_maps_its_arrays_from_the_files(tmp_path: Path) ->
     for array in (loaded.topic_term, lda.expElogbeta, lda.state.sstats):
         assert isinstance(array, np.memmap) and not array.flags.writeable
     np.testing.assert_array_equal(np.array(list(loaded.infer(corpus))), np.array(list(model.infer(corpus))))
+
+
+def _rss_kb() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc to read resident memory")
+def test_released_pages_of_a_mapped_array_leave_this_process_and_its_values_stay(tmp_path: Path) -> None:
+    values = np.arange(8 * 2**20, dtype=np.float64).reshape(1024, -1)  # 64 MB
+    np.save(tmp_path / "a.npy", values)
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    assert float(mapped.sum()) == float(values.sum())  # every page read
+    before = _rss_kb()
+    release_pages(mapped)
+    assert before - _rss_kb() > 48 * 1024
+    np.testing.assert_array_equal(mapped, values)
+    held = values.copy()
+    release_pages(held)  # not mapped from a file: left as it is
+    np.testing.assert_array_equal(held, values)
 
 
 @pytest.mark.parametrize("name", list(engines.ENGINES))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import duplicates, engines
-from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore
+from pipeline.artifacts import CORPUS, DICTIONARY, MODEL, RunStore, release_pages
 from pipeline.assignments import write_assignments
 from pipeline.config import Config
 from pipeline.engines import CHUNK as ENGINE_CHUNK
@@ -82,6 +82,9 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     # documents would each count it (its terms alone are 50 MB over all processes on all
     # of xwlb), and reading it again at the end takes a tenth of a second. The report warns.
     labels = match_labels(store, model.topic_term, _StoredTerms(store), warn=False)
+    # Matching read every page of the mapped topics x terms array (24 MB at K=50 on all of
+    # xwlb's terms), which this process would hold while it infers; read again at the end.
+    release_pages(model.topic_term)
     curation = labels.curation
     lengths: deque[int] = deque()  # filled as inference reads ahead, emptied as rows are written
     mass = np.zeros(model.num_topics)  # each topic's tokens, before curation
