@@ -22,7 +22,6 @@ from pipeline.executor import Executor
 
 Bow = list[tuple[int, int]]
 Terms = Sequence[str] | Mapping[int, str]  # the vocabulary in id order (a gensim Dictionary serves)
-
 CHUNK = 2000  # units inferred at a time: a unit's mix depends only on its chunk
 ENGINE_FILE = "engine.json"  # in every model folder: which engine wrote it, its seed and K
 THETA = "train_theta.npy"  # in a model folder: the training units' mixes, where training gave them

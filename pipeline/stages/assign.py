@@ -78,7 +78,7 @@ def run(config: Config, store: RunStore, progress: Progress, ex: Executor) -> Co
     corpus = store.load_corpus()
     # The curation is matched first, so that a problem in labels.yaml stops the stage at
     # once. The dictionary is read only if the matching needs its terms (a labels.yaml
-    # written for other topics), and not kept: the workers forked to infer the whole
+    # that names or curates topics), and not kept: the workers forked to infer the whole
     # documents would each count it (its terms alone are 50 MB over all processes on all
     # of xwlb), and reading it again at the end takes a tenth of a second. The report warns.
     labels = match_labels(store, model.topic_term, _StoredTerms(store), warn=False)
