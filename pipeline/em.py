@@ -292,7 +292,7 @@ def _mstep(lda: Any, other: Any, extra_pass: bool) -> None:
     (the old statistics times 0, plus these), without the old statistics, set aside
     during the E-step, and without its log of the topics' change."""
     state = lda.state
-    scale = 1.0 if other.numdocs in (0, state.numdocs) else 1.0 * state.numdocs / other.numdocs
+    scale = 1.0 if other.numdocs in (0, state.numdocs) else state.numdocs / other.numdocs
     state.sstats = scale * other.sstats
     lda.sync_state(state.get_Elogbeta())
     if lda.optimize_eta:

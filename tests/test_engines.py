@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import re
 from dataclasses import replace
@@ -134,7 +135,7 @@ def test_a_loaded_gensim_model_maps_its_arrays_from_the_files(tmp_path: Path) ->
 
 
 def _rss_kb() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc to read resident memory")
